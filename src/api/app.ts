@@ -1,0 +1,44 @@
+/** The management API as a Fastify app, built without listening, so tests drive it with `inject()`. */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Db } from '../registry/db.ts';
+import { handleError, problem, sendProblem } from './problems.ts';
+import { endpointRoutes } from './routes/endpoints.ts';
+import { serviceRoutes } from './routes/services.ts';
+import { systemRoutes, type SystemDeps } from './routes/system.ts';
+import { SHARED_SCHEMAS } from './schemas.ts';
+
+export interface AppDeps extends SystemDeps {
+  db: Db;
+  /** A pino logger to log requests with; none by default (tests). */
+  logger?: FastifyBaseLogger;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit?: number;
+}
+
+/** Builds the app with every route registered. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    ajv: {
+      // Reject wrong types and unknown fields instead of coercing or silently dropping them.
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },
+    },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'APG Service Mesh management API', version: '1' },
+      tags: [{ name: 'services' }, { name: 'endpoints' }, { name: 'system' }, { name: 'xds' }],
+    },
+  });
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('not-found', `no route ${req.method} ${req.url.split('?')[0]}`, undefined, req.url)));
+  serviceRoutes(app, deps.db);
+  endpointRoutes(app, deps.db);
+  systemRoutes(app, deps);
+  await app.ready();
+  return app;
+}

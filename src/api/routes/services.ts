@@ -1,0 +1,121 @@
+/** `/api/v1/services`: register, list, read, replace and delete services. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Issue } from '../../lib/result.ts';
+import { parseSelector } from '../../model/selector.ts';
+import { checkDnsLabel, checkLabels } from '../../model/specs.ts';
+import type { Db } from '../../registry/db.ts';
+import {
+  createService,
+  deleteService,
+  getService,
+  listServices,
+  updateService,
+  type ServiceInput,
+  type ServiceView,
+  type WriteResult,
+} from '../../registry/services.ts';
+import { problem, sendIssues, sendProblem } from '../problems.ts';
+import { ifMatchRevision } from '../preconditions.ts';
+import { problemResponses, ServiceCreate, ServicePath, ServiceQuery, ServiceUpdate } from '../schemas.ts';
+
+/** The API view of a service. */
+export function serviceView(s: ServiceView) {
+  return {
+    namespace: s.namespace,
+    name: s.name,
+    protocol: s.protocol,
+    port: s.port,
+    tags: s.tags,
+    labels: s.labels,
+    version: s.version,
+    metadata: s.metadata,
+    revision: s.revision,
+    health: s.health,
+    endpointCount: s.endpointCount,
+    healthyEndpointCount: s.healthyCount,
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+type Spec = Omit<ServiceCreate, 'namespace' | 'name'>;
+
+function toInput(namespace: string, name: string, body: Spec): { input: ServiceInput; issues: Issue[] } {
+  const input: ServiceInput = {
+    namespace,
+    name,
+    protocol: body.protocol ?? 'http',
+    port: body.port,
+    tags: body.tags ?? [],
+    labels: body.labels ?? {},
+    version: body.version ?? null,
+    metadata: body.metadata ?? {},
+  };
+  const issues = [...checkDnsLabel(namespace, 'body.namespace'), ...checkDnsLabel(name, 'body.name'), ...checkLabels(input.labels, 'body.labels')];
+  return { input, issues };
+}
+
+/** Sends a repository result: the value (with its ETag), or the problem its reason maps to. */
+export function sendWrite<T>(reply: FastifyReply, result: WriteResult<T>, status: number, view: (v: T) => object & { revision?: number }) {
+  if (!result.ok) return sendProblem(reply, problem(result.reason, result.detail, undefined, reply.request.url));
+  const body = view(result.value);
+  if (body.revision !== undefined) reply.header('etag', `"${body.revision}"`);
+  return reply.code(status).send(body);
+}
+
+/** Registers the service routes. */
+export function serviceRoutes(app: FastifyInstance, db: Db): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['services'];
+
+  api.post('/api/v1/services', { schema: { tags, body: ServiceCreate, response: { 201: { $ref: 'Service' }, ...problemResponses(400, 409, 503) } } }, async (req, reply) => {
+    const { namespace = 'default', name, ...spec } = req.body;
+    const { input, issues } = toInput(namespace, name, spec);
+    if (issues.length) return sendIssues(reply, issues, req.url);
+    const result = await createService(db, input);
+    if (result.ok) reply.header('location', `/api/v1/services/${namespace}/${name}`);
+    return sendWrite(reply, result, 201, serviceView);
+  });
+
+  api.get('/api/v1/services', { schema: { tags, querystring: ServiceQuery, response: { 200: { $ref: 'ServiceList' }, ...problemResponses(400) } } }, async (req, reply) => {
+    const q = req.query;
+    const labels = q.label === undefined ? { ok: true as const, value: [] } : parseSelector(q.label, 'query.label');
+    if (!labels.ok) return sendIssues(reply, labels.issues, req.url);
+    const tagList = q.tag === undefined ? [] : Array.isArray(q.tag) ? q.tag : [q.tag];
+    const items = await listServices(db, { namespace: q.namespace, tags: tagList, labels: labels.value, health: q.health });
+    return { items: items.map(serviceView) };
+  });
+
+  api.get('/api/v1/services/:namespace/:name', { schema: { tags, params: ServicePath, response: { 200: { $ref: 'Service' }, ...problemResponses(404) } } }, async (req, reply) => {
+    const svc = await getService(db, req.params.namespace, req.params.name);
+    if (!svc) return sendProblem(reply, problem('not-found', `service ${req.params.namespace}/${req.params.name} does not exist`, undefined, req.url));
+    reply.header('etag', `"${svc.revision}"`);
+    return serviceView(svc);
+  });
+
+  api.put(
+    '/api/v1/services/:namespace/:name',
+    { schema: { tags, params: ServicePath, body: ServiceUpdate, response: { 200: { $ref: 'Service' }, ...problemResponses(400, 404, 409, 412, 503) } } },
+    async (req, reply) => {
+      const { namespace, name } = req.params;
+      const { namespace: bodyNs, name: bodyName, ...spec } = req.body;
+      const { input, issues } = toInput(namespace, name, spec);
+      if (bodyNs !== undefined && bodyNs !== namespace) issues.push({ path: 'body.namespace', message: `must match the URL (${namespace})` });
+      if (bodyName !== undefined && bodyName !== name) issues.push({ path: 'body.name', message: `must match the URL (${name}); rename by creating a new service` });
+      if (issues.length) return sendIssues(reply, issues, req.url);
+      const ifRevision = ifMatchRevision(req.headers['if-match']);
+      if (!ifRevision.ok) return sendIssues(reply, ifRevision.issues, req.url);
+      const { namespace: _n, name: _m, ...fields } = input;
+      return sendWrite(reply, await updateService(db, namespace, name, fields, ifRevision.value), 200, serviceView);
+    },
+  );
+
+  api.delete('/api/v1/services/:namespace/:name', { schema: { tags, params: ServicePath, response: problemResponses(400, 404, 412, 503) } }, async (req, reply) => {
+    const ifRevision = ifMatchRevision(req.headers['if-match']);
+    if (!ifRevision.ok) return sendIssues(reply, ifRevision.issues, req.url);
+    const result = await deleteService(db, req.params.namespace, req.params.name, ifRevision.value);
+    if (!result.ok) return sendWrite(reply, result, 204, () => ({}));
+    return reply.code(204).send();
+  });
+}

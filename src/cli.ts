@@ -1,0 +1,72 @@
+/** `apg-mesh`: the command line. `serve` runs the control plane, `migrate` applies migrations and exits. */
+import pino from 'pino';
+import { parseConfig, settingsHelp, type Config } from './config.ts';
+import { openConfiguredDatabase, startServer } from './main.ts';
+import { runMigrations } from './registry/migrate.ts';
+
+const USAGE = `Usage: apg-mesh <command> [options]
+
+Commands:
+  serve      run the control plane (REST API + xDS server)
+  migrate    apply database migrations and exit
+  help       show this text
+
+Options (flag, environment variable, meaning):
+${settingsHelp()}
+`;
+
+/** Runs a command line; returns the process exit code (serve resolves only on shutdown). */
+export async function run(argv: string[], env: NodeJS.ProcessEnv, out = process.stdout, err = process.stderr): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h' || rest.includes('--help')) {
+    out.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'serve' && command !== 'migrate') {
+    err.write(`apg-mesh: unknown command "${command}" (try --help)\n`);
+    return 2;
+  }
+  const parsed = parseConfig(rest, env);
+  if (!parsed.ok) {
+    err.write(`apg-mesh: invalid setting: ${parsed.issues.map((i) => `${i.path} ${i.message}`).join('; ')}\n`);
+    return 2;
+  }
+  return command === 'migrate' ? migrate(parsed.value, out) : serve(parsed.value);
+}
+
+async function migrate(config: Config, out: NodeJS.WritableStream): Promise<number> {
+  const database = await openConfiguredDatabase(config);
+  try {
+    await runMigrations(database);
+    out.write(`migrations applied (${database.kind})\n`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+async function serve(config: Config): Promise<number> {
+  const log = pino({ level: config.logLevel });
+  const server = await startServer(config, log);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await server.close();
+  return 0;
+}
+
+const isEntry = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
+if (isEntry || process.env.APG_MESH_CLI === '1') {
+  run(process.argv.slice(2), process.env).then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`apg-mesh: ${e.message}\n`);
+      process.exit(1);
+    },
+  );
+}

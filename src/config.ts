@@ -1,0 +1,121 @@
+/**
+ * Settings from command-line flags and environment variables (flags win). Invalid settings are
+ * issues naming the setting, so start-up can stop with one clear line.
+ */
+import { hostname } from 'node:os';
+import { fail, issue, ok, type Issue, type Result } from './lib/result.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  host: string;
+  apiPort: number;
+  xdsPort: number;
+  databaseUrl?: string;
+  dataDir: string;
+  logLevel: LogLevel;
+  debounceMs: number;
+  maxDelayMs: number;
+  gatewayPort: number;
+  replicaId: string;
+}
+
+interface Setting {
+  key: keyof Config;
+  env: string;
+  flag: string;
+  help: string;
+  parse: (raw: string) => unknown;
+  default?: unknown;
+}
+
+const port = (min: number) => (raw: string) => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > 65535) throw new Error(`must be an integer from ${min} to 65535`);
+  return n;
+};
+const millis = (min: number, max: number) => (raw: string) => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new Error(`must be a whole number of milliseconds from ${min} to ${max}`);
+  return n;
+};
+const text = (raw: string) => {
+  if (raw.trim() === '') throw new Error('must not be empty');
+  return raw;
+};
+
+/** Every setting with its environment variable, flag, default and help text. */
+export const SETTINGS: Setting[] = [
+  { key: 'host', env: 'HOST', flag: '--host', help: 'address the API and xDS ports bind to', parse: text, default: '0.0.0.0' },
+  { key: 'apiPort', env: 'API_PORT', flag: '--api-port', help: 'REST API port (0 picks a free one)', parse: port(0), default: 8080 },
+  { key: 'xdsPort', env: 'XDS_PORT', flag: '--xds-port', help: 'xDS gRPC port (0 picks a free one)', parse: port(0), default: 18000 },
+  {
+    key: 'databaseUrl',
+    env: 'DATABASE_URL',
+    flag: '--database-url',
+    help: 'PostgreSQL URL; unset: embedded PGlite in DATA_DIR',
+    parse: (raw) => {
+      if (!/^postgres(ql)?:\/\//.test(raw)) throw new Error('must start with postgres:// or postgresql://');
+      return raw;
+    },
+  },
+  { key: 'dataDir', env: 'DATA_DIR', flag: '--data-dir', help: 'PGlite data directory', parse: text, default: './data' },
+  {
+    key: 'logLevel',
+    env: 'LOG_LEVEL',
+    flag: '--log-level',
+    help: LOG_LEVELS.join('|'),
+    parse: (raw) => {
+      if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
+      return raw;
+    },
+    default: 'info',
+  },
+  { key: 'debounceMs', env: 'XDS_DEBOUNCE_MS', flag: '--debounce-ms', help: 'quiet time before a registry change is pushed', parse: millis(0, 10_000), default: 100 },
+  { key: 'maxDelayMs', env: 'XDS_MAX_DELAY_MS', flag: '--max-delay-ms', help: 'longest a burst of changes may delay a push', parse: millis(1, 60_000), default: 1000 },
+  { key: 'gatewayPort', env: 'GATEWAY_PORT', flag: '--gateway-port', help: 'port of the listener served to gateway proxies', parse: port(1), default: 10000 },
+  { key: 'replicaId', env: 'REPLICA_ID', flag: '--replica-id', help: 'name of this replica in proxy status', parse: text },
+];
+
+/** Reads the settings from flags (`--api-port 8081` or `--api-port=8081`) and the environment. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Result<Config> {
+  const flags = new Map<string, string>();
+  const issues: Issue[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (!SETTINGS.some((s) => s.flag === flag)) {
+      issues.push(issue(arg, 'is not a known option (see --help)'));
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined) issues.push(issue(flag, 'needs a value'));
+    else flags.set(flag, value);
+  }
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const raw = flags.get(s.flag) ?? env[s.env];
+    const name = flags.has(s.flag) ? s.flag : s.env;
+    if (raw === undefined || (raw === '' && !flags.has(s.flag))) {
+      out[s.key] = s.default;
+      continue;
+    }
+    try {
+      out[s.key] = s.parse(raw);
+    } catch (err) {
+      issues.push(issue(name, `${(err as Error).message}, got "${raw.slice(0, 100)}"`));
+    }
+  }
+  if (issues.length) return fail(...issues);
+  out.replicaId ??= `${hostname()}-${process.pid}`;
+  if ((out.maxDelayMs as number) < (out.debounceMs as number)) {
+    return fail(issue('XDS_MAX_DELAY_MS', `must be at least XDS_DEBOUNCE_MS (${out.debounceMs as number})`));
+  }
+  return ok(out as unknown as Config);
+}
+
+/** The settings table for `--help`. */
+export function settingsHelp(): string {
+  return SETTINGS.map((s) => `  ${(s.flag + ' <v>').padEnd(22)} ${s.env.padEnd(17)} ${s.help}${s.default !== undefined ? ` (default ${String(s.default)})` : ''}`).join('\n');
+}

@@ -1,0 +1,36 @@
+/** Builds `envoy.config.cluster.v3.Cluster` for a service. */
+import type { MeshSettings, Service } from '../model/mesh.ts';
+import { clusterName } from '../model/names.ts';
+import { adsConfigSource, duration, typed, type Plain } from './common.ts';
+import { clusterLoadAssignment } from './endpoint.ts';
+
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/** How the proxy finds a cluster's members: EDS for IP endpoints, DNS when any endpoint is a host name. */
+export function discoveryType(svc: Service): 'EDS' | 'STRICT_DNS' | 'LOGICAL_DNS' {
+  if (!svc.endpoints.some((e) => e.addressKind === 'hostname')) return 'EDS';
+  // LOGICAL_DNS (one host, the first address it resolves to) is the DNS type proxyless gRPC also supports.
+  return svc.endpoints.length === 1 ? 'LOGICAL_DNS' : 'STRICT_DNS';
+}
+
+/** The cluster of a service: EDS over ADS, or DNS with the endpoints inline; HTTP/2 upstream for grpc and http2. */
+export function cluster(svc: Service, settings: MeshSettings): Plain {
+  const name = clusterName(svc);
+  const type = discoveryType(svc);
+  const out: Plain = {
+    name,
+    type,
+    connectTimeout: duration(settings.connectTimeoutMs),
+    lbPolicy: 'ROUND_ROBIN',
+  };
+  if (type === 'EDS') out.edsClusterConfig = { edsConfig: adsConfigSource(), serviceName: name };
+  else out.loadAssignment = clusterLoadAssignment(name, svc.endpoints);
+  if (svc.protocol === 'grpc' || svc.protocol === 'http2') {
+    out.typedExtensionProtocolOptions = {
+      [`envoy.extensions.upstreams.http.v3.HttpProtocolOptions`]: typed(HTTP_PROTOCOL_OPTIONS, {
+        explicitHttpConfig: { http2ProtocolOptions: {} },
+      }),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+/** The leader's periodic housekeeping: expire endpoint TTLs (Consul-style TTL checks) and prune the change log. */
+import type { Db } from '../registry/db.ts';
+import { pruneChanges } from '../registry/changes.ts';
+import { expireHeartbeats } from '../registry/endpoints.ts';
+
+export interface HousekeepingOptions {
+  db: Db;
+  isLeader: () => boolean;
+  intervalMs: number;
+  /** How long change rows are kept for replicas catching up. */
+  changeRetentionMs: number;
+  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+/** Runs housekeeping every interval while this replica leads; returns a stop function. */
+export function startHousekeeping(opts: HousekeepingOptions): { stop(): void; runOnce(): Promise<number> } {
+  let busy = false;
+  const runOnce = async (): Promise<number> => {
+    if (busy || !opts.isLeader()) return 0;
+    busy = true;
+    try {
+      const expired = await expireHeartbeats(opts.db);
+      if (expired > 0) opts.log.info({ expired }, 'endpoints missed their heartbeat TTL and are now unhealthy');
+      await pruneChanges(opts.db, new Date(Date.now() - opts.changeRetentionMs));
+      return expired;
+    } catch (err) {
+      opts.log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');
+      return 0;
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void runOnce(), opts.intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer), runOnce };
+}

@@ -1,0 +1,99 @@
+/** The composition root: settings → database → migrations → reconciler → xDS server → API; and shutdown. */
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { buildApp } from './api/app.ts';
+import type { Config } from './config.ts';
+import { startHousekeeping } from './jobs/heartbeat-expiry.ts';
+import { DEFAULT_MESH_SETTINGS } from './model/mesh.ts';
+import { openDatabase, type Database } from './registry/db.ts';
+import { LeaderElector } from './registry/leader.ts';
+import { runMigrations } from './registry/migrate.ts';
+import { SnapshotCache } from './xds/cache/snapshot-cache.ts';
+import { Reconciler } from './xds/reconciler.ts';
+import { XdsServer } from './xds/server/grpc-server.ts';
+import { XdsMetrics } from './xds/server/metrics.ts';
+import { ProxyStatusTracker } from './xds/server/proxy-status.ts';
+
+export interface RunningServer {
+  apiPort: number;
+  xdsPort: number;
+  database: Database;
+  cache: SnapshotCache;
+  reconciler: Reconciler;
+  status: ProxyStatusTracker;
+  /** Runs the leader's housekeeping now (tests use it instead of waiting for the timer). */
+  housekeeping(): Promise<number>;
+  /** Graceful stop: API, xDS streams, jobs, database. */
+  close(): Promise<void>;
+}
+
+/** Opens the database named by the config (PGlite under DATA_DIR when no URL is set). */
+export function openConfiguredDatabase(config: Config): Promise<Database> {
+  return openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : path.resolve(config.dataDir) });
+}
+
+/** Starts every part of the control plane and returns handles to them. */
+export async function startServer(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  const database = await openConfiguredDatabase(config);
+  await runMigrations(database);
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const buildSeconds = new Histogram({ name: 'apg_xds_build_seconds', help: 'Time to rebuild the xDS snapshot', registers: [metrics] });
+
+  const cache = new SnapshotCache();
+  const reconciler = new Reconciler({
+    database,
+    cache,
+    settings: { ...DEFAULT_MESH_SETTINGS, gatewayPort: config.gatewayPort },
+    debounceMs: config.debounceMs,
+    maxDelayMs: config.maxDelayMs,
+    catchUpIntervalMs: 5000,
+    log: log.child({ component: 'reconciler' }),
+    onBuild: (ms) => buildSeconds.observe(ms / 1000),
+  });
+  await reconciler.start();
+
+  const leader = new LeaderElector(database, 5000, (isLeader) => log.info({ isLeader }, 'leadership changed'));
+  await leader.start();
+  const housekeeping = startHousekeeping({
+    db: database.db,
+    isLeader: () => leader.isLeader,
+    intervalMs: 1000,
+    changeRetentionMs: 24 * 3600 * 1000,
+    log: log.child({ component: 'housekeeping' }),
+  });
+
+  const status = new ProxyStatusTracker(new XdsMetrics(metrics), log.child({ component: 'xds' }));
+  const xds = new XdsServer({ cache, status, controlPlaneId: config.replicaId });
+  const xdsPort = await xds.listen(config.host, config.xdsPort);
+
+  const app = await buildApp({
+    db: database.db,
+    metrics,
+    logger: log.child({ component: 'api' }),
+    readiness: () => (cache.ready ? { ready: true } : { ready: false, reason: 'the first xDS snapshot has not been built yet' }),
+    buildStatus: () => reconciler.status,
+  });
+  const address = await app.listen({ host: config.host, port: config.apiPort });
+  const apiPort = Number(new URL(address).port);
+  log.info({ apiPort, xdsPort, database: database.kind, replica: config.replicaId }, 'APG Service Mesh control plane started');
+
+  return {
+    apiPort,
+    xdsPort,
+    database,
+    cache,
+    reconciler,
+    status,
+    housekeeping: () => housekeeping.runOnce(),
+    async close() {
+      housekeeping.stop();
+      await app.close();
+      await xds.close();
+      await reconciler.stop();
+      await leader.stop();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/** The pure domain model: registry rows in, a sorted, validated mesh out. No I/O, no clock. */
+import { addressKind, type AddressKind } from './address.ts';
+
+export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp';
+export type Health = 'healthy' | 'unhealthy' | 'draining' | 'unknown';
+
+export interface Endpoint {
+  id: string;
+  address: string;
+  addressKind: AddressKind;
+  port: number;
+  weight: number;
+  region: string;
+  zone: string;
+  subZone: string;
+  labels: Record<string, string>;
+  health: Health;
+}
+
+export interface Service {
+  namespace: string;
+  name: string;
+  protocol: Protocol;
+  port: number;
+  labels: Record<string, string>;
+  tags: string[];
+  version: string | null;
+  endpoints: Endpoint[];
+}
+
+/** The registry row shapes the model reads (the registry's rows satisfy them structurally). */
+export interface ServiceRow {
+  id: string;
+  namespace: string;
+  name: string;
+  protocol: string;
+  port: number;
+  labels: Record<string, string>;
+  tags: string[];
+  version: string | null;
+}
+
+export interface EndpointRow {
+  id: string;
+  serviceId: string;
+  address: string;
+  port: number;
+  weight: number;
+  region: string;
+  zone: string;
+  subZone: string;
+  labels: Record<string, string>;
+  health: string;
+}
+
+export interface Mesh {
+  revision: number;
+  services: Service[];
+}
+
+/** Settings that shape the generated config and are not stored per service. */
+export interface MeshSettings {
+  /** Port of the HTTP listener served to gateway proxies. */
+  gatewayPort: number;
+  /** Upstream connect timeout, in milliseconds. */
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_MESH_SETTINGS: MeshSettings = { gatewayPort: 10000, connectTimeoutMs: 5000 };
+
+/** True for protocols that speak HTTP (and so get listeners and routes). */
+export function isHttpProtocol(p: Protocol): boolean {
+  return p !== 'tcp';
+}
+
+/** Builds the mesh from registry rows; services sorted by namespace then name, endpoints by address then port. */
+export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointRows: EndpointRow[]): Mesh {
+  const byService = new Map<string, Endpoint[]>();
+  for (const row of endpointRows) {
+    const kind = addressKind(row.address);
+    if (!kind) continue; // the API never stores these; a hand-edited row must not break the whole mesh
+    const list = byService.get(row.serviceId) ?? [];
+    list.push({
+      id: row.id,
+      address: row.address,
+      addressKind: kind,
+      port: row.port,
+      weight: row.weight,
+      region: row.region,
+      zone: row.zone,
+      subZone: row.subZone,
+      labels: row.labels,
+      health: row.health as Health,
+    });
+    byService.set(row.serviceId, list);
+  }
+  const services = serviceRows.map((row) => ({
+    namespace: row.namespace,
+    name: row.name,
+    protocol: row.protocol as Protocol,
+    port: row.port,
+    labels: row.labels,
+    tags: row.tags,
+    version: row.version,
+    endpoints: (byService.get(row.id) ?? []).sort(compareEndpoints),
+  }));
+  services.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
+  return { revision, services };
+}
+
+function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  return compareStrings(a.address, b.address) || a.port - b.port;
+}
+
+/** Code-point string order (locale-independent, so every replica sorts alike). */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

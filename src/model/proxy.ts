@@ -1,0 +1,48 @@
+/** Who a connected proxy is, read from the `node` of its first xDS request. Pure: node in, identity out. */
+import { fail, issue, ok, type Result } from '../lib/result.ts';
+
+/** The roles a proxy can announce in `node.metadata.role`. */
+export const ROLES = ['grpc', 'gateway', 'sidecar'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Proxies that announce no role are proxyless gRPC clients, the only role without a bootstrap of ours. */
+export const DEFAULT_ROLE: Role = 'grpc';
+
+export interface ProxyIdentity {
+  id: string;
+  cluster: string;
+  role: Role;
+  service?: string;
+  namespace?: string;
+  zone?: string;
+  userAgent?: string;
+}
+
+/** The subset of `envoy.config.core.v3.Node` (decoded, camelCase) that we read. */
+export interface NodeLike {
+  id?: string;
+  cluster?: string;
+  metadata?: Record<string, unknown> | null;
+  locality?: { zone?: string } | null;
+  userAgentName?: string;
+}
+
+/** Reads the proxy's identity from its node; an unknown role or a missing id is an issue naming the field. */
+export function proxyFromNode(node: NodeLike): Result<ProxyIdentity> {
+  if (!node.id) return fail(issue('node.id', 'is required'));
+  const meta = node.metadata ?? {};
+  const role = meta.role ?? DEFAULT_ROLE;
+  if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
+    return fail(issue('node.metadata.role', `must be one of ${ROLES.join(', ')}`));
+  }
+  const text = (k: string) => (typeof meta[k] === 'string' && meta[k] !== '' ? (meta[k] as string) : undefined);
+  return ok({
+    id: node.id,
+    cluster: node.cluster ?? '',
+    role: role as Role,
+    service: text('service'),
+    namespace: text('namespace'),
+    zone: node.locality?.zone || undefined,
+    userAgent: node.userAgentName || undefined,
+  });
+}

@@ -1,0 +1,155 @@
+/**
+ * Opens the registry database: PostgreSQL through node-postgres when a URL is given, otherwise
+ * embedded PGlite under a data directory (or in memory). Both are driven by the same drizzle schema.
+ */
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import * as schema from './schema.ts';
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+/** A dedicated connection that lives until released (advisory locks are held per session). */
+export interface Session {
+  query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+  db: Db;
+  release(): Promise<void>;
+}
+
+/** The registry database, whatever the engine behind it. */
+export interface Database {
+  kind: 'postgres' | 'pglite';
+  db: Db;
+  /** Subscribes to NOTIFY on `channel`; `onLost` fires when the listening connection dies (and is being re-opened). */
+  listen(channel: string, onPayload: (payload: string) => void, onLost?: (err: Error) => void): Promise<() => Promise<void>>;
+  /** Opens a dedicated session (for advisory locks that must stay with one connection). */
+  session(): Promise<Session>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** `postgres://...`; unset for PGlite. */
+  url?: string;
+  /** PGlite data directory; unset for an in-memory database. */
+  dataDir?: string;
+  /** Pool size for PostgreSQL. */
+  poolSize?: number;
+}
+
+/** Opens the database named by the options. */
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10) : openPglite(opts.dataDir);
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+  // A pooled connection that dies (server restart, pg_terminate_backend) must not crash the process.
+  pool.on('error', () => {});
+  const db = drizzlePg(pool, { schema }) as unknown as Db;
+  await pool.query('select 1');
+  const listeners = new Set<PgListener>();
+  return {
+    kind: 'postgres',
+    db,
+    async listen(channel, onPayload, onLost) {
+      const listener = new PgListener(url, channel, onPayload, onLost);
+      listeners.add(listener);
+      await listener.start();
+      return async () => {
+        listeners.delete(listener);
+        await listener.stop();
+      };
+    },
+    async session() {
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', () => {});
+      await client.connect();
+      return {
+        query: (text, params) => client.query(text, params),
+        db: drizzlePg(client, { schema }) as unknown as Db,
+        release: () => client.end().catch(() => {}),
+      };
+    },
+    async close() {
+      await Promise.all([...listeners].map((l) => l.stop()));
+      await pool.end();
+    },
+  };
+}
+
+/** A LISTEN connection that re-opens itself after it is lost, so notifications resume without a restart. */
+class PgListener {
+  private client: pg.Client | undefined;
+  private stopped = false;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly channel: string,
+    private readonly onPayload: (payload: string) => void,
+    private readonly onLost?: (err: Error) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on('notification', (msg) => {
+      if (msg.channel === this.channel) this.onPayload(msg.payload ?? '');
+    });
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client, new Error('listen connection ended')));
+    await client.connect();
+    await client.query(`LISTEN "${this.channel}"`);
+    this.client = client;
+  }
+
+  private lost(client: pg.Client, err: Error): void {
+    if (this.stopped || this.client !== client) return;
+    this.client = undefined;
+    this.onLost?.(err);
+    this.scheduleRestart(500);
+  }
+
+  private scheduleRestart(delayMs: number): void {
+    this.retry = setTimeout(() => {
+      this.start().catch(() => this.scheduleRestart(Math.min(delayMs * 2, 5000)));
+    }, delayMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => {});
+  }
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const client = dataDir ? new PGlite(dataDir) : new PGlite();
+  await client.waitReady;
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  return {
+    kind: 'pglite',
+    db,
+    async listen(channel, onPayload) {
+      const unlisten = await client.listen(channel, onPayload);
+      return async () => unlisten();
+    },
+    // PGlite is one connection in this process: a "session" is that same connection.
+    async session() {
+      return {
+        query: async (text, params) => ({ rows: (await client.query<Record<string, unknown>>(text, params)).rows }),
+        db,
+        release: async () => {},
+      };
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/** The registry's tables (drizzle). Migrations in `migrations/` are generated from this file by drizzle-kit. */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+};
+
+export const services = pgTable(
+  'services',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    protocol: text('protocol').notNull(),
+    port: integer('port').notNull(),
+    tags: jsonb('tags').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    version: text('version'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('services_namespace_name_key').on(t.namespace, t.name),
+    check('services_protocol_check', sql`${t.protocol} in ('http', 'http2', 'grpc', 'tcp')`),
+    check('services_port_check', sql`${t.port} between 1 and 65535`),
+  ],
+);
+
+export const endpoints = pgTable(
+  'endpoints',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    serviceId: uuid('service_id')
+      .notNull()
+      .references(() => services.id, { onDelete: 'cascade' }),
+    address: text('address').notNull(),
+    port: integer('port').notNull(),
+    weight: integer('weight').notNull().default(1),
+    region: text('region').notNull().default(''),
+    zone: text('zone').notNull().default(''),
+    subZone: text('sub_zone').notNull().default(''),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
+    health: text('health').notNull().default('healthy'),
+    ttlSeconds: integer('ttl_seconds'),
+    lastHeartbeatAt: timestamp('last_heartbeat_at', { withTimezone: true, mode: 'date' }),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('endpoints_service_address_port_key').on(t.serviceId, t.address, t.port),
+    index('endpoints_ttl_idx').on(t.ttlSeconds).where(sql`${t.ttlSeconds} is not null`),
+    check('endpoints_health_check', sql`${t.health} in ('healthy', 'unhealthy', 'draining', 'unknown')`),
+    check('endpoints_port_check', sql`${t.port} between 1 and 65535`),
+    check('endpoints_weight_check', sql`${t.weight} between 1 and 10000`),
+  ],
+);
+
+/** One row holding the registry's revision: every write bumps it in its transaction, so commit order is revision order. */
+export const meshRevision = pgTable('mesh_revision', {
+  id: smallint('id').primaryKey(),
+  value: bigint('value', { mode: 'number' }).notNull(),
+});
+
+/** The change log: one row per write, read by replicas that missed a notification. */
+export const changes = pgTable(
+  'changes',
+  {
+    revision: bigint('revision', { mode: 'number' }).primaryKey(),
+    kind: text('kind').notNull(),
+    op: text('op').notNull(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [index('changes_at_idx').on(t.at)],
+);
+
+export type ServiceRow = typeof services.$inferSelect;
+export type EndpointRow = typeof endpoints.$inferSelect;
+export type ChangeRow = typeof changes.$inferSelect;

@@ -1,0 +1,23 @@
+/** Reads the whole registry at one revision, in one repeatable-read transaction, for the reconciler. */
+import { asc } from 'drizzle-orm';
+import type { Db } from './db.ts';
+import { endpoints, meshRevision, services, type EndpointRow, type ServiceRow } from './schema.ts';
+
+export interface RegistrySnapshot {
+  revision: number;
+  services: ServiceRow[];
+  endpoints: EndpointRow[];
+}
+
+/** Loads services and endpoints with the revision they belong to. */
+export async function loadRegistry(db: Db): Promise<RegistrySnapshot> {
+  return db.transaction(
+    async (tx) => {
+      const [rev] = await tx.select({ value: meshRevision.value }).from(meshRevision);
+      const svcRows = await tx.select().from(services).orderBy(asc(services.namespace), asc(services.name));
+      const epRows = await tx.select().from(endpoints).orderBy(asc(endpoints.serviceId), asc(endpoints.address), asc(endpoints.port));
+      return { revision: rev?.value ?? 0, services: svcRows, endpoints: epRows };
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
+}

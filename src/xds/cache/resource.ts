@@ -1,0 +1,59 @@
+/**
+ * Encode once: every resource is protobuf-encoded once per content version, wrapped as an Any once,
+ * and those bytes are shared by every stream that sends it.
+ */
+import protobuf from 'protobufjs';
+import { contentHash } from '../../lib/hash.ts';
+import type { Role } from '../../model/proxy.ts';
+import { messageType } from '../../protos/loader.ts';
+import { encodeMessage, messageNameOf, type TypeUrl } from '../../protos/type-urls.ts';
+
+/** One encoded resource: what every stream shares. */
+export interface CachedResource {
+  readonly name: string;
+  readonly typeUrl: TypeUrl;
+  /** Content hash of `encoded`: the per-resource version. */
+  readonly version: string;
+  /** The resource message bytes. */
+  readonly encoded: Uint8Array;
+  /** `google.protobuf.Any { type_url, value }` bytes, written as they are into responses. */
+  readonly any: Uint8Array;
+  readonly roles: ReadonlySet<Role>;
+}
+
+/** Wraps encoded message bytes in an Any (field 1 type_url, field 2 value). */
+export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
+  return protobuf.Writer.create().uint32(10).string(typeUrl).uint32(18).bytes(value).finish();
+}
+
+/**
+ * Encodes plain resources, reusing the previous result when the plain input is identical, so a
+ * rebuild that changes nothing costs a JSON comparison per resource instead of an encode and a hash.
+ */
+export class ResourceEncoder {
+  private memo = new Map<string, { key: string; resource: CachedResource }>();
+
+  /** Encodes `plain` as `typeUrl`; throws when protobufjs cannot convert a field. */
+  encode(typeUrl: TypeUrl, name: string, plain: Record<string, unknown>, roles: readonly Role[]): CachedResource {
+    const key = JSON.stringify(plain) + '|' + roles.join(',');
+    const memoKey = typeUrl + '\0' + name;
+    const hit = this.memo.get(memoKey);
+    if (hit && hit.key === key) return hit.resource;
+    const encoded = encodeMessage(messageType(messageNameOf(typeUrl)), plain);
+    const resource: CachedResource = {
+      name,
+      typeUrl,
+      version: contentHash(encoded),
+      encoded,
+      any: encodeAny(typeUrl, encoded),
+      roles: new Set(roles),
+    };
+    this.memo.set(memoKey, { key, resource });
+    return resource;
+  }
+
+  /** Forgets resources that are no longer built, so memory follows the registry. */
+  retain(live: Set<string>): void {
+    for (const k of this.memo.keys()) if (!live.has(k)) this.memo.delete(k);
+  }
+}

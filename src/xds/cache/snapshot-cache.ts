@@ -1,0 +1,91 @@
+/**
+ * The shared resource cache: the latest published resources per type, and the streams watching it.
+ * A proxy's view is a set of references into this cache, never a copy.
+ */
+import type { Role } from '../../model/proxy.ts';
+import { PUSH_ORDER, type TypeUrl } from '../../protos/type-urls.ts';
+import type { CachedResource } from './resource.ts';
+
+export type TypeResources = ReadonlyMap<string, CachedResource>;
+
+export interface Snapshot {
+  /** Registry revision the snapshot was built from. */
+  readonly revision: number;
+  readonly resources: ReadonlyMap<TypeUrl, TypeResources>;
+}
+
+/** Names whose resource was added, changed or removed, per type. */
+export type ChangedNames = Map<TypeUrl, Set<string>>;
+
+export type Watcher = (snapshot: Snapshot, changed: ChangedNames) => void;
+
+/** An empty snapshot: every type present, no resources. */
+export function emptySnapshot(revision = 0): Snapshot {
+  return { revision, resources: new Map(PUSH_ORDER.map((t) => [t, new Map()])) };
+}
+
+/** Holds the current snapshot and tells watchers what changed when a new one is published. */
+export class SnapshotCache {
+  private snapshot: Snapshot = emptySnapshot();
+  private readonly watchers = new Set<Watcher>();
+  private published = false;
+
+  /** The current snapshot. */
+  get current(): Snapshot {
+    return this.snapshot;
+  }
+
+  /** True once a snapshot built from the registry has been published. */
+  get ready(): boolean {
+    return this.published;
+  }
+
+  /** Replaces the snapshot; watchers hear about it only when some resource changed. */
+  publish(next: Snapshot): ChangedNames {
+    const changed = diffSnapshots(this.snapshot, next);
+    this.snapshot = next;
+    this.published = true;
+    if (changed.size > 0) for (const w of this.watchers) w(next, changed);
+    return changed;
+  }
+
+  /** Registers a watcher; returns its removal. */
+  watch(w: Watcher): () => void {
+    this.watchers.add(w);
+    return () => this.watchers.delete(w);
+  }
+
+  /** The resources of one type that a role may see. */
+  visible(typeUrl: TypeUrl, role: Role): CachedResource[] {
+    const out: CachedResource[] = [];
+    for (const r of this.snapshot.resources.get(typeUrl)?.values() ?? []) if (r.roles.has(role)) out.push(r);
+    return out;
+  }
+
+  /** One resource by name if the role may see it. */
+  get(typeUrl: TypeUrl, name: string, role: Role): CachedResource | undefined {
+    const r = this.snapshot.resources.get(typeUrl)?.get(name);
+    return r && r.roles.has(role) ? r : undefined;
+  }
+}
+
+/** Per type, the names whose version or visibility differs between two snapshots. */
+export function diffSnapshots(prev: Snapshot, next: Snapshot): ChangedNames {
+  const changed: ChangedNames = new Map();
+  for (const typeUrl of PUSH_ORDER) {
+    const a = prev.resources.get(typeUrl) ?? new Map();
+    const b = next.resources.get(typeUrl) ?? new Map();
+    const names = new Set<string>();
+    for (const [name, r] of b) if (!sameResource(a.get(name), r)) names.add(name);
+    for (const name of a.keys()) if (!b.has(name)) names.add(name);
+    if (names.size > 0) changed.set(typeUrl, names);
+  }
+  return changed;
+}
+
+function sameResource(a: CachedResource | undefined, b: CachedResource): boolean {
+  if (a === b) return true;
+  if (!a || a.version !== b.version || a.roles.size !== b.roles.size) return false;
+  for (const role of a.roles) if (!b.roles.has(role)) return false;
+  return true;
+}

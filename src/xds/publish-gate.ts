@@ -1,0 +1,99 @@
+/**
+ * The publish gate: encode every built resource, check it against Envoy's validation rules, check that
+ * every name it references exists, and publish only what passes. A resource that fails keeps its
+ * previous good version (or stays unpublished), and the reason is reported.
+ */
+import type { Plain } from '../envoy/common.ts';
+import type { Issue } from '../lib/result.ts';
+import { messageType } from '../protos/loader.ts';
+import { messageNameOf, TYPE_URLS, type ResourceKind, type TypeUrl } from '../protos/type-urls.ts';
+import { validateEncoded } from '../protos/validate.ts';
+import type { CachedResource, ResourceEncoder } from './cache/resource.ts';
+import type { Snapshot } from './cache/snapshot-cache.ts';
+import type { BuiltResource, ResourceSet } from './resources/types.ts';
+
+export interface GateIssue extends Issue {
+  type: ResourceKind;
+  name: string;
+}
+
+export interface GateResult {
+  snapshot: Snapshot;
+  issues: GateIssue[];
+}
+
+/** Encodes, validates and cross-checks `built`; returns the snapshot to publish and what was held back. */
+export function passGate(built: ResourceSet, encoder: ResourceEncoder, previous: Snapshot, revision: number): GateResult {
+  const issues: GateIssue[] = [];
+  const candidates = new Map<TypeUrl, Map<string, { resource: CachedResource; plain: Plain }>>();
+  for (const kind of Object.keys(TYPE_URLS) as ResourceKind[]) {
+    const typeUrl = TYPE_URLS[kind];
+    const byName = new Map<string, { resource: CachedResource; plain: Plain }>();
+    for (const b of built[kind]) {
+      const encoded = encodeChecked(encoder, typeUrl, b, (path, message) => issues.push({ type: kind, name: b.name, path, message }));
+      if (encoded) byName.set(b.name, { resource: encoded, plain: b.resource });
+    }
+    candidates.set(typeUrl, byName);
+  }
+  const resources = new Map<TypeUrl, Map<string, CachedResource>>();
+  for (const kind of Object.keys(TYPE_URLS) as ResourceKind[]) {
+    const typeUrl = TYPE_URLS[kind];
+    const out = new Map<string, CachedResource>();
+    for (const b of built[kind]) {
+      const c = candidates.get(typeUrl)!.get(b.name);
+      const missing = c ? missingReferences(c.plain, candidates) : [];
+      for (const m of missing) issues.push({ type: kind, name: b.name, ...m });
+      const keep = c && missing.length === 0 ? c.resource : previous.resources.get(typeUrl)?.get(b.name);
+      if (keep) out.set(b.name, keep);
+    }
+    resources.set(typeUrl, out);
+  }
+  return { snapshot: { revision, resources }, issues };
+}
+
+const validated = new WeakSet<CachedResource>();
+
+function encodeChecked(
+  encoder: ResourceEncoder,
+  typeUrl: TypeUrl,
+  b: BuiltResource,
+  report: (path: string, message: string) => void,
+): CachedResource | undefined {
+  let resource: CachedResource;
+  try {
+    resource = encoder.encode(typeUrl, b.name, b.resource, b.roles);
+  } catch (err) {
+    report('', `cannot be encoded: ${(err as Error).message}`);
+    return undefined;
+  }
+  if (validated.has(resource)) return resource;
+  const problems = validateEncoded(messageType(messageNameOf(typeUrl)), resource.encoded);
+  for (const p of problems) report(p.path, p.message);
+  if (problems.length > 0) return undefined;
+  validated.add(resource);
+  return resource;
+}
+
+/** Names a resource points at, found by the fields Envoy resolves: EDS service names, RDS names, route clusters. */
+export function references(plain: unknown, out: { type: TypeUrl; name: string; path: string }[] = [], path = ''): typeof out {
+  if (Array.isArray(plain)) plain.forEach((v, i) => references(v, out, `${path}[${i}]`));
+  else if (plain && typeof plain === 'object') {
+    const obj = plain as Record<string, unknown>;
+    const at = (k: string) => (path ? `${path}.${k}` : k);
+    const ref = (type: TypeUrl, key: string) => {
+      if (typeof obj[key] === 'string') out.push({ type, name: obj[key] as string, path: at(key) });
+    };
+    if (path.endsWith('edsClusterConfig')) ref(TYPE_URLS.endpoint, 'serviceName');
+    if (path.endsWith('rds')) ref(TYPE_URLS.route, 'routeConfigName');
+    if (path.endsWith('.route') || /requestMirrorPolicies\[\d+\]$/.test(path)) ref(TYPE_URLS.cluster, 'cluster');
+    if (/weightedClusters\.clusters\[\d+\]$/.test(path)) ref(TYPE_URLS.cluster, 'name');
+    for (const [k, v] of Object.entries(obj)) if (typeof v === 'object') references(v, out, at(k));
+  }
+  return out;
+}
+
+function missingReferences(plain: Plain, candidates: Map<TypeUrl, Map<string, unknown>>): Issue[] {
+  return references(plain)
+    .filter((r) => !candidates.get(r.type)?.has(r.name))
+    .map((r) => ({ path: r.path, message: `references ${messageNameOf(r.type)} "${r.name}", which does not exist` }));
+}

@@ -1,0 +1,16 @@
+/** EDS: one load assignment per EDS cluster (DNS clusters carry theirs inline). */
+import { discoveryType } from '../../envoy/cluster.ts';
+import { clusterLoadAssignment } from '../../envoy/endpoint.ts';
+import type { Mesh } from '../../model/mesh.ts';
+import { clusterName } from '../../model/names.ts';
+import { ALL_ROLES, type BuiltResource } from './types.ts';
+
+/** Builds the load assignment of every EDS cluster. */
+export function buildEndpoints(mesh: Mesh): BuiltResource[] {
+  return mesh.services
+    .filter((svc) => discoveryType(svc) === 'EDS')
+    .map((svc) => {
+      const name = clusterName(svc);
+      return { name, resource: clusterLoadAssignment(name, svc.endpoints), roles: ALL_ROLES };
+    });
+}

@@ -1,0 +1,28 @@
+/**
+ * LDS: for proxyless gRPC, two API listeners per HTTP service (`<name>.<namespace>:<port>` and without
+ * the port) with the route inline; for gateways, one HTTP listener whose routes come over RDS.
+ */
+import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
+import { apiListener, httpListener } from '../../envoy/listener.ts';
+import { routeConfiguration, virtualHost } from '../../envoy/route.ts';
+import { isHttpProtocol, type Mesh, type MeshSettings } from '../../model/mesh.ts';
+import { apiListenerNames, GATEWAY_LISTENER, GATEWAY_ROUTE_CONFIG } from '../../model/names.ts';
+import type { BuiltResource } from './types.ts';
+
+/** Builds the API listeners of every HTTP service and the gateway listener. */
+export function buildListeners(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
+  const out: BuiltResource[] = [];
+  for (const svc of mesh.services.filter((s) => isHttpProtocol(s.protocol))) {
+    for (const name of apiListenerNames(svc)) {
+      const routes = routeConfiguration(name, [virtualHost(svc)]);
+      out.push({ name, resource: apiListener(name, httpConnectionManager(name, { inline: routes })), roles: ['grpc'] });
+    }
+  }
+  const gatewayHcm = httpConnectionManager(GATEWAY_LISTENER, { rds: GATEWAY_ROUTE_CONFIG });
+  out.push({
+    name: GATEWAY_LISTENER,
+    resource: httpListener(GATEWAY_LISTENER, '0.0.0.0', settings.gatewayPort, gatewayHcm),
+    roles: ['gateway'],
+  });
+  return out;
+}

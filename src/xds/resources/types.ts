@@ -1,0 +1,15 @@
+/** What the translators return: plain Envoy resources with their names and the proxy roles that may see them. */
+import type { Plain } from '../../envoy/common.ts';
+import type { Role } from '../../model/proxy.ts';
+import type { ResourceKind } from '../../protos/type-urls.ts';
+
+export interface BuiltResource {
+  name: string;
+  resource: Plain;
+  /** Roles that receive this resource on a wildcard subscription and may fetch it by name. */
+  roles: readonly Role[];
+}
+
+export type ResourceSet = Record<ResourceKind, BuiltResource[]>;
+
+export const ALL_ROLES: readonly Role[] = ['grpc', 'gateway', 'sidecar'];

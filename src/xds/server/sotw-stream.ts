@@ -1,0 +1,230 @@
+/**
+ * One state-of-the-world xDS stream (ADS, or a per-type service when `fixedType` is set): tracks each
+ * type's subscription, nonces and versions, answers requests, and pushes snapshot changes.
+ */
+import { proxyFromNode, type ProxyIdentity } from '../../model/proxy.ts';
+import { structToPlain, type StructMsg } from '../../protos/struct.ts';
+import { isServedTypeUrl, PUSH_ORDER, TYPE_URLS, type TypeUrl } from '../../protos/type-urls.ts';
+import type { CachedResource } from '../cache/resource.ts';
+import type { ChangedNames, SnapshotCache } from '../cache/snapshot-cache.ts';
+import {
+  hasEmptyTypeUrl,
+  isFullStateType,
+  isInitialRequest,
+  isNack,
+  isStaleNonce,
+  isWellFormedTypeUrl,
+  isWildcardRequest,
+  MAX_RESOURCE_NAMES,
+  type DiscoveryRequest,
+} from './protocol.ts';
+import { encodeDiscoveryResponse, versionOf } from './response.ts';
+
+/** Why a request got no answer. */
+export type IgnoreReason = 'stale_nonce' | 'unsupported_type';
+
+/** What a stream tells the rest of the server (proxy status, metrics, logs). */
+export interface StreamObserver {
+  connected(streamId: string, proxy: ProxyIdentity): void;
+  sent(streamId: string, typeUrl: TypeUrl, version: string, nonce: string, count: number): void;
+  acked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string): void;
+  nacked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void;
+  ignored(streamId: string, reason: IgnoreReason, detail?: string): void;
+}
+
+export interface SotwStreamDeps {
+  streamId: string;
+  cache: SnapshotCache;
+  controlPlaneId: string;
+  observer: StreamObserver;
+  write(bytes: Buffer): void;
+  /** Ends the stream with a gRPC status; `code` is a grpc status number. */
+  fail(code: number, message: string): void;
+  /** Set for the per-type services (CDS, EDS, ...): requests may omit the type URL. */
+  fixedType?: TypeUrl;
+}
+
+interface TypeState {
+  wildcard: boolean;
+  names: Set<string>;
+  everNamed: boolean;
+  nonce: string;
+  version: string;
+  /** What the client holds from us, by name: references into the shared cache. */
+  held: Map<string, CachedResource>;
+  /** V4: the version the client rejected; not re-sent until it changes. */
+  rejectedVersion?: string;
+  /** O2: EDS names to send again because their cluster changed. */
+  forced: Set<string>;
+}
+
+const INVALID_ARGUMENT = 3;
+
+/** Handles the requests of one SotW stream and the pushes the cache asks for. */
+export class SotwStream {
+  private proxy: ProxyIdentity | undefined;
+  private readonly types = new Map<TypeUrl, TypeState>();
+  private nonces = 0;
+  private closed = false;
+
+  constructor(private readonly deps: SotwStreamDeps) {}
+
+  /** The identity the stream announced, once its first request arrived. */
+  get identity(): ProxyIdentity | undefined {
+    return this.proxy;
+  }
+
+  /** Handles one DiscoveryRequest. */
+  onRequest(req: DiscoveryRequest): void {
+    if (this.closed) return;
+    const typeUrl = req.typeUrl || this.deps.fixedType;
+    if (!typeUrl || (this.deps.fixedType === undefined && hasEmptyTypeUrl(req))) {
+      return this.fail('type_url is required on the aggregated stream');
+    }
+    if (this.deps.fixedType && typeUrl !== this.deps.fixedType) {
+      return this.fail(`type_url ${typeUrl} is not served by this service (expected ${this.deps.fixedType})`);
+    }
+    if (!this.proxy && !this.identify(req)) return;
+    const names = req.resourceNames ?? [];
+    if (names.length > MAX_RESOURCE_NAMES) {
+      return this.fail(`resource_names has ${names.length} names, more than the limit of ${MAX_RESOURCE_NAMES}`);
+    }
+    if (!isServedTypeUrl(typeUrl)) {
+      if (!isWellFormedTypeUrl(typeUrl)) return this.fail(`type_url "${typeUrl.slice(0, 200)}" is not a type URL`);
+      return this.deps.observer.ignored(this.deps.streamId, 'unsupported_type', typeUrl);
+    }
+    this.handle(typeUrl, req, names);
+  }
+
+  private identify(req: DiscoveryRequest): boolean {
+    if (!req.node) {
+      this.fail('node is required in the first request of a stream');
+      return false;
+    }
+    const parsed = proxyFromNode({ ...req.node, metadata: structToPlain(req.node.metadata as StructMsg) });
+    if (!parsed.ok) {
+      this.fail(parsed.issues.map((i) => `${i.path} ${i.message}`).join('; '));
+      return false;
+    }
+    this.proxy = parsed.value;
+    this.deps.observer.connected(this.deps.streamId, parsed.value);
+    return true;
+  }
+
+  private handle(typeUrl: TypeUrl, req: DiscoveryRequest, names: string[]): void {
+    const state = this.state(typeUrl);
+    if (isStaleNonce(req, state.nonce)) return this.deps.observer.ignored(this.deps.streamId, 'stale_nonce', req.responseNonce);
+    const initial = isInitialRequest(req);
+    if (initial) state.held.clear(); // after a reconnect or a reset, assume the client holds nothing of ours
+    else if (isNack(req)) {
+      state.rejectedVersion = state.version;
+      this.deps.observer.nacked(this.deps.streamId, typeUrl, state.version, state.nonce, req.errorDetail?.message ?? '');
+    } else {
+      this.deps.observer.acked(this.deps.streamId, typeUrl, req.versionInfo ?? '', state.nonce);
+    }
+    const added = this.subscribe(state, typeUrl, names);
+    this.respond(typeUrl, { always: initial || added.size > 0, added });
+  }
+
+  /** S1/S2: a SotW request carries the whole subscription; returns the names it adds (S3). */
+  private subscribe(state: TypeState, typeUrl: TypeUrl, names: string[]): Set<string> {
+    const wildcard = isWildcardRequest(typeUrl, names, state.everNamed);
+    const next = new Set(names.filter((n) => n !== '*'));
+    const added = new Set([...next].filter((n) => !state.names.has(n)));
+    if (wildcard && !state.wildcard) for (const r of this.visible(typeUrl)) added.add(r.name);
+    if (names.length > 0) state.everNamed = true;
+    for (const n of state.names) if (!next.has(n) && !wildcard) state.held.delete(n);
+    state.wildcard = wildcard;
+    state.names = next;
+    return added;
+  }
+
+  /** Pushes what changed in the cache, in push order (O1), then drops stale full-state resources last. */
+  onSnapshot(changed: ChangedNames): void {
+    if (this.closed || !this.proxy) return;
+    for (const typeUrl of PUSH_ORDER) {
+      const state = this.types.get(typeUrl);
+      if (state && (changed.has(typeUrl) || state.forced.size > 0)) this.respond(typeUrl, { keepRemoved: true });
+    }
+    for (const typeUrl of [TYPE_URLS.cluster, TYPE_URLS.listener] as const) {
+      if (this.types.has(typeUrl)) this.respond(typeUrl, {});
+    }
+  }
+
+  private respond(typeUrl: TypeUrl, opts: { always?: boolean; added?: Set<string>; keepRemoved?: boolean }): void {
+    const state = this.state(typeUrl);
+    const current = this.subscribed(typeUrl, state);
+    const fullState = isFullStateType(typeUrl);
+    if (fullState && opts.keepRemoved) {
+      // O1 "make before break": a removed cluster or listener stays until the rest of the push is out.
+      const present = new Set(current.map((r) => r.name));
+      for (const [name, r] of state.held) if (!present.has(name) && this.wants(state, name)) current.push(r);
+    }
+    const version = versionOf(current);
+    const toSend = fullState
+      ? current
+      : current.filter((r) => state.held.get(r.name)?.version !== r.version || opts.added?.has(r.name) || state.forced.has(r.name));
+    if (!opts.always) {
+      const unchanged = fullState ? version === state.version : toSend.length === 0;
+      if (unchanged || version === state.rejectedVersion) return;
+    }
+    if (typeUrl === TYPE_URLS.cluster) this.forceEndpointsOfChanged(state, toSend);
+    const nonce = (++this.nonces).toString(36);
+    if (fullState) state.held = new Map(current.map((r) => [r.name, r]));
+    else for (const r of toSend) state.held.set(r.name, r);
+    state.nonce = nonce;
+    state.version = version;
+    state.forced.clear();
+    this.deps.write(encodeDiscoveryResponse(version, typeUrl, toSend, nonce, this.deps.controlPlaneId));
+    this.deps.observer.sent(this.deps.streamId, typeUrl, version, nonce, toSend.length);
+  }
+
+  /** O2: clusters that are new or changed in this CDS response get their EDS resource again. */
+  private forceEndpointsOfChanged(clusters: TypeState, toSend: CachedResource[]): void {
+    const eds = this.types.get(TYPE_URLS.endpoint);
+    if (!eds) return;
+    for (const c of toSend) {
+      // EDS resources are named after their cluster (model/names.ts), so the cluster name is the EDS name.
+      if (clusters.held.get(c.name)?.version !== c.version && this.wants(eds, c.name)) eds.forced.add(c.name);
+    }
+  }
+
+  private wants(state: TypeState, name: string): boolean {
+    return state.wildcard || state.names.has(name);
+  }
+
+  private subscribed(typeUrl: TypeUrl, state: TypeState): CachedResource[] {
+    const role = this.proxy!.role;
+    const out = state.wildcard ? this.visible(typeUrl) : [];
+    const seen = new Set(out.map((r) => r.name));
+    for (const name of state.names) {
+      if (seen.has(name)) continue;
+      const r = this.deps.cache.get(typeUrl, name, role);
+      if (r) out.push(r); // S4: names that do not exist yet stay subscribed and are sent when they appear
+    }
+    return out;
+  }
+
+  private visible(typeUrl: TypeUrl): CachedResource[] {
+    return this.deps.cache.visible(typeUrl, this.proxy!.role);
+  }
+
+  private state(typeUrl: TypeUrl): TypeState {
+    let s = this.types.get(typeUrl);
+    if (!s) {
+      s = { wildcard: false, names: new Set(), everNamed: false, nonce: '', version: '', held: new Map(), forced: new Set() };
+      this.types.set(typeUrl, s);
+    }
+    return s;
+  }
+
+  private fail(message: string): void {
+    this.closed = true;
+    this.deps.fail(INVALID_ARGUMENT, message);
+  }
+
+  /** Stops pushes (the transport closed). */
+  close(): void {
+    this.closed = true;
+  }
+}
