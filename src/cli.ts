@@ -15,8 +15,13 @@ Options (flag, environment variable, meaning):
 ${settingsHelp()}
 `;
 
+/** Where the CLI writes: process.stdout/stderr, or anything with `write` (tests collect the chunks). */
+export interface Output {
+  write(chunk: string): unknown;
+}
+
 /** Runs a command line; returns the process exit code (serve resolves only on shutdown). */
-export async function run(argv: string[], env: NodeJS.ProcessEnv, out = process.stdout, err = process.stderr): Promise<number> {
+export async function run(argv: string[], env: NodeJS.ProcessEnv, out: Output = process.stdout, err: Output = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h' || rest.includes('--help')) {
     out.write(USAGE);
@@ -34,7 +39,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, out = process.
   return command === 'migrate' ? migrate(parsed.value, out) : serve(parsed.value);
 }
 
-async function migrate(config: Config, out: NodeJS.WritableStream): Promise<number> {
+async function migrate(config: Config, out: Output): Promise<number> {
   const database = await openConfiguredDatabase(config);
   try {
     await runMigrations(database);

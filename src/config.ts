@@ -86,17 +86,20 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Result<Conf
     const arg = argv[i]!;
     const [flag, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
     if (!SETTINGS.some((s) => s.flag === flag)) {
-      issues.push(issue(arg, 'is not a known option (see --help)'));
+      issues.push(issue(arg.startsWith('--') ? flag : arg, 'is not a known option (see --help)'));
       continue;
     }
-    const value = inline ?? argv[++i];
+    // `--host --api-port 1`: the next flag is not --host's value (no setting takes a value starting with --).
+    const value = inline ?? (argv[i + 1]?.startsWith('--') ? undefined : argv[++i]);
     if (value === undefined) issues.push(issue(flag, 'needs a value'));
     else flags.set(flag, value);
   }
   const out: Record<string, unknown> = {};
+  const names: Partial<Record<keyof Config, string>> = {};
   for (const s of SETTINGS) {
     const raw = flags.get(s.flag) ?? env[s.env];
     const name = flags.has(s.flag) ? s.flag : s.env;
+    names[s.key] = name;
     if (raw === undefined || (raw === '' && !flags.has(s.flag))) {
       out[s.key] = s.default;
       continue;
@@ -104,13 +107,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Result<Conf
     try {
       out[s.key] = s.parse(raw);
     } catch (err) {
-      issues.push(issue(name, `${(err as Error).message}, got "${raw.slice(0, 100)}"`));
+      // JSON quoting keeps a value with a newline on the one line the CLI prints.
+      issues.push(issue(name, `${(err as Error).message}, got ${JSON.stringify(raw.slice(0, 100))}`));
     }
   }
   if (issues.length) return fail(...issues);
   out.replicaId ??= `${hostname()}-${process.pid}`;
   if ((out.maxDelayMs as number) < (out.debounceMs as number)) {
-    return fail(issue('XDS_MAX_DELAY_MS', `must be at least XDS_DEBOUNCE_MS (${out.debounceMs as number})`));
+    return fail(issue(names.maxDelayMs ?? 'XDS_MAX_DELAY_MS', `must be at least ${names.debounceMs ?? 'XDS_DEBOUNCE_MS'} (${out.debounceMs as number})`));
   }
   return ok(out as unknown as Config);
 }

@@ -87,13 +87,19 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     reconciler,
     status,
     housekeeping: () => housekeeping.runOnce(),
-    async close() {
+    close: once(async () => {
       housekeeping.stop();
       await app.close();
       await xds.close();
       await reconciler.stop();
       await leader.stop();
       await database.close();
-    },
+    }),
   };
+}
+
+/** Wraps an async function so that later calls share the first call's promise (idempotent close). */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= fn());
 }

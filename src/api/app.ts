@@ -32,7 +32,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: { title: 'APG Service Mesh management API', version: '1' },
       tags: [{ name: 'services' }, { name: 'endpoints' }, { name: 'system' }, { name: 'xds' }],
     },
+    // Name components after their schema $id (`Service`, `Problem`) rather than `def-0`, `def-1`.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
+  // The API speaks JSON only: a text/plain body is 415, not a string that fails validation as 400.
+  app.removeContentTypeParser('text/plain');
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('not-found', `no route ${req.method} ${req.url.split('?')[0]}`, undefined, req.url)));

@@ -50,16 +50,41 @@ export function sendIssues(reply: FastifyReply, issues: Issue[], instance?: stri
 
 interface AjvError {
   instancePath: string;
+  schemaPath?: string;
   keyword: string;
   params: Record<string, unknown>;
   message?: string;
 }
 
+/** Fastify's validation contexts, named as our issue paths name them (`query.label` like the selector's issues). */
+const CONTEXTS: Record<string, string> = { querystring: 'query' };
+
+/** Keywords whose issue path names a field below the value they were reported at. */
+const FIELD_KEYWORDS = new Set(['additionalProperties', 'required']);
+
+/**
+ * A union (`string | null`, `object | null`) makes ajv report every branch plus the `anyOf` itself.
+ * Keep what names the field: the errors below the union's value when a branch got that far
+ * (`body.health`), otherwise one "must be string or null" at the value.
+ */
+function tidyUnions(errors: AjvError[]): AjvError[] {
+  let out = errors;
+  for (const union of errors.filter((e) => e.keyword === 'anyOf' && e.schemaPath)) {
+    const inBranch = (e: AjvError) => e !== union && !!e.schemaPath?.startsWith(`${union.schemaPath}/`);
+    const branches = out.filter(inBranch);
+    const deeper = branches.filter((e) => e.instancePath.startsWith(`${union.instancePath}/`) || FIELD_KEYWORDS.has(e.keyword));
+    const types = branches.every((e) => e.keyword === 'type') ? branches.map((e) => String(e.params.type)) : [];
+    const merged = deeper.length ? deeper : types.length ? [{ ...union, message: `must be ${types.join(' or ')}` }] : [union];
+    out = out.flatMap((e) => (e === union ? merged : inBranch(e) ? [] : [e]));
+  }
+  return out;
+}
+
 /** Turns ajv's errors into issues whose paths name the field (`body.endpoints[0].port`, `body.foo`). */
 export function ajvIssues(context: string, errors: AjvError[]): Issue[] {
-  return errors.map((e) => {
+  return tidyUnions(errors).map((e) => {
     const parts = e.instancePath.split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`));
-    let path = context + parts.join('');
+    let path = (CONTEXTS[context] ?? context) + parts.join('');
     let message = e.message ?? 'is invalid';
     if (e.keyword === 'additionalProperties') {
       path += `.${String(e.params.additionalProperty)}`;
@@ -67,6 +92,8 @@ export function ajvIssues(context: string, errors: AjvError[]): Issue[] {
     } else if (e.keyword === 'required') {
       path += `.${String(e.params.missingProperty)}`;
       message = 'is required';
+    } else if (e.keyword === 'enum' && Array.isArray(e.params.allowedValues)) {
+      message = `must be one of ${e.params.allowedValues.join(', ')}`;
     }
     return { path, message };
   });

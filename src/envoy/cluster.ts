@@ -1,8 +1,8 @@
 /** Builds `envoy.config.cluster.v3.Cluster` for a service. */
 import type { MeshSettings, Service } from '../model/mesh.ts';
-import { clusterName } from '../model/names.ts';
-import { adsConfigSource, duration, typed, type Plain } from './common.ts';
-import { clusterLoadAssignment } from './endpoint.ts';
+import { clusterName, edsServiceName } from '../model/names.ts';
+import { adsConfigSource, duration, origin, typed, type Plain } from './common.ts';
+import { clusterLoadAssignment, servesTraffic } from './endpoint.ts';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
@@ -10,7 +10,9 @@ const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOp
 export function discoveryType(svc: Service): 'EDS' | 'STRICT_DNS' | 'LOGICAL_DNS' {
   if (!svc.endpoints.some((e) => e.addressKind === 'hostname')) return 'EDS';
   // LOGICAL_DNS (one host, the first address it resolves to) is the DNS type proxyless gRPC also supports.
-  return svc.endpoints.length === 1 ? 'LOGICAL_DNS' : 'STRICT_DNS';
+  // Envoy and gRPC reject it unless the load assignment holds exactly one endpoint, so count only those
+  // that serve traffic (the others are left out of it); STRICT_DNS accepts any number, none included.
+  return svc.endpoints.filter(servesTraffic).length === 1 ? 'LOGICAL_DNS' : 'STRICT_DNS';
 }
 
 /** The cluster of a service: EDS over ADS, or DNS with the endpoints inline; HTTP/2 upstream for grpc and http2. */
@@ -22,12 +24,13 @@ export function cluster(svc: Service, settings: MeshSettings): Plain {
     type,
     connectTimeout: duration(settings.connectTimeoutMs),
     lbPolicy: 'ROUND_ROBIN',
+    metadata: origin(svc),
   };
-  if (type === 'EDS') out.edsClusterConfig = { edsConfig: adsConfigSource(), serviceName: name };
+  if (type === 'EDS') out.edsClusterConfig = { edsConfig: adsConfigSource(), serviceName: edsServiceName(svc) };
   else out.loadAssignment = clusterLoadAssignment(name, svc.endpoints);
   if (svc.protocol === 'grpc' || svc.protocol === 'http2') {
     out.typedExtensionProtocolOptions = {
-      [`envoy.extensions.upstreams.http.v3.HttpProtocolOptions`]: typed(HTTP_PROTOCOL_OPTIONS, {
+      [HTTP_PROTOCOL_OPTIONS]: typed(HTTP_PROTOCOL_OPTIONS, {
         explicitHttpConfig: { http2ProtocolOptions: {} },
       }),
     };

@@ -35,12 +35,12 @@ export function clusterLoadAssignment(clusterName: string, endpoints: Endpoint[]
     const key = JSON.stringify([e.region, e.zone, e.subZone]);
     groups.set(key, [...(groups.get(key) ?? []), e]);
   }
-  const keys = [...groups.keys()].sort(compareStrings);
+  // Sorted by (region, zone, sub-zone), not by the JSON keys: those order "eu west" before "eu".
+  const sorted = [...groups.values()].sort(([a], [b]) => compareLocalities(a!, b!));
   return {
     clusterName,
-    endpoints: keys.map((key) => {
-      const members = groups.get(key)!;
-      const [region, zone, subZone] = JSON.parse(key) as [string, string, string];
+    endpoints: sorted.map((members) => {
+      const { region, zone, subZone } = members[0]!;
       return {
         locality: { region, zone, subZone },
         lbEndpoints: members.map(lbEndpoint),
@@ -48,4 +48,8 @@ export function clusterLoadAssignment(clusterName: string, endpoints: Endpoint[]
       };
     }),
   };
+}
+
+function compareLocalities(a: Endpoint, b: Endpoint): number {
+  return compareStrings(a.region, b.region) || compareStrings(a.zone, b.zone) || compareStrings(a.subZone, b.subZone);
 }

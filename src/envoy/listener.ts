@@ -2,8 +2,8 @@
 import { socketAddress, type Plain } from './common.ts';
 
 /** A listener that only carries an HCM for a gRPC client (no socket): what `xds:///<name>` resolves to. */
-export function apiListener(name: string, hcm: Plain): Plain {
-  return { name, apiListener: { apiListener: hcm } };
+export function apiListener(name: string, hcm: Plain, metadata?: Plain): Plain {
+  return { name, ...(metadata ? { metadata } : {}), apiListener: { apiListener: hcm } };
 }
 
 /** A socket listener on `address:port` whose only filter is the given HCM. */

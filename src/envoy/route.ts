@@ -16,7 +16,8 @@ export function defaultRoute(svc: Service): Plain {
 export function virtualHost(svc: Service, extraDomains: string[] = []): Plain {
   return {
     name: serviceHost(svc),
-    domains: [...serviceDomains(svc), ...extraDomains],
+    // Envoy rejects a route configuration with a repeated domain (e.g. a gateway port equal to the service's).
+    domains: [...new Set([...serviceDomains(svc), ...extraDomains])],
     routes: [defaultRoute(svc)],
   };
 }

@@ -19,12 +19,13 @@ export class Coalescer {
   /** Asks for a run soon. */
   trigger(): void {
     if (this.stopped) return;
+    const now = this.now();
+    // The max delay counts from the first trigger, even when that trigger arrived during a run.
+    this.firstAt ??= now;
     if (this.running) {
       this.again = true;
       return;
     }
-    const now = this.now();
-    this.firstAt ??= now;
     const deadline = this.firstAt + this.maxDelayMs;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.fire(), Math.max(0, Math.min(now + this.quietMs, deadline) - now));
@@ -34,11 +35,14 @@ export class Coalescer {
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.running) await this.running;
+    // Loop: another flush may have started a run while this one waited.
+    while (this.running) await this.running;
     await this.fire();
   }
 
   private async fire(): Promise<void> {
+    // A timer armed by the previous run's re-trigger must not start a second, overlapping run.
+    clearTimeout(this.timer);
     this.timer = undefined;
     this.firstAt = undefined;
     this.again = false;

@@ -18,6 +18,8 @@ export interface Endpoint {
 }
 
 export interface Service {
+  /** The registry row id: a new one each time a service is (re)created. */
+  uid: string;
   namespace: string;
   name: string;
   protocol: Protocol;
@@ -95,6 +97,7 @@ export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointR
     byService.set(row.serviceId, list);
   }
   const services = serviceRows.map((row) => ({
+    uid: row.id,
     namespace: row.namespace,
     name: row.name,
     protocol: row.protocol as Protocol,

@@ -25,7 +25,9 @@ export function isDnsLabel(s: string): boolean {
 
 /** True when `s` is an RFC 1123 host name (not an IP address). */
 export function isHostname(s: string): boolean {
-  return HOSTNAME.test(s) && !/^[0-9.]+$/.test(s);
+  // An all-numeric last label is never a host name (RFC 3696 §2); it rules out dotted IPv4 and the
+  // forms resolvers still read as IPv4 through inet_aton, such as `0x7f.0.0.1`.
+  return HOSTNAME.test(s) && !/(^|\.)[0-9]+\.?$/.test(s);
 }
 
 /** The mesh-internal host of a service: `<name>.<namespace>`. */
@@ -37,6 +39,19 @@ export function serviceHost(svc: ServiceRef): string {
 export function clusterName(svc: ServiceRef): string {
   return serviceHost(svc);
 }
+
+/**
+ * The EDS resource name of a service's cluster: the cluster name plus a short generation taken from
+ * the service's registry id. A re-created service gets a new EDS name, because @grpc/grpc-js-xds
+ * 1.14 keeps a deleted resource cached and ignores an identical one that comes back, which would
+ * leave proxyless clients of a deleted-then-recreated service failing forever.
+ */
+export function edsServiceName(svc: ServiceRef & { uid: string }): string {
+  return `${clusterName(svc)}~${svc.uid.replace(/[^0-9a-zA-Z]/g, '').slice(0, 8)}`;
+}
+
+/** Envoy metadata naming the registry object a resource was built from (shown in config dumps). */
+export const METADATA_NAMESPACE = 'apg.mesh';
 
 /** The API listener names a proxyless gRPC client may dial: `xds:///<name>.<namespace>:<port>` or without the port. */
 export function apiListenerNames(svc: ServiceRef & { port: number }): [string, string] {

@@ -21,11 +21,14 @@ export function structToPlain(s: StructMsg | null | undefined): Record<string, u
 }
 
 function valueToPlain(v: ValueMsg): unknown {
-  if (v.structValue != null) return structToPlain(v.structValue);
-  if (v.listValue != null) return (v.listValue.values ?? []).map(valueToPlain);
-  if (v.stringValue != null) return v.stringValue;
-  if (v.numberValue != null) return v.numberValue;
-  if (v.boolValue != null) return v.boolValue;
+  // A decoded message inherits a default for every oneof member ('', 0, false) from its prototype;
+  // only the member actually set is an own property.
+  const set = (k: keyof ValueMsg) => Object.prototype.hasOwnProperty.call(v, k) && v[k] != null;
+  if (set('structValue')) return structToPlain(v.structValue);
+  if (set('listValue')) return (v.listValue?.values ?? []).map(valueToPlain);
+  if (set('stringValue')) return v.stringValue;
+  if (set('numberValue')) return v.numberValue;
+  if (set('boolValue')) return v.boolValue;
   return null;
 }
 

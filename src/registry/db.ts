@@ -49,6 +49,12 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
   // A pooled connection that dies (server restart, pg_terminate_backend) must not crash the process.
   pool.on('error', () => {});
+  // ...nor must one that dies while checked out: pg emits 'error' on the client, and the pool only
+  // listens while the client is idle. The failed query still rejects, so the caller sees the error.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    releaseWhenBeginFails(client);
+  });
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   await pool.query('select 1');
   const listeners = new Set<PgListener>();
@@ -81,6 +87,25 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   };
 }
 
+/**
+ * drizzle-orm (0.45) sends a transaction's `begin` before its try/finally, so when `begin` fails (a
+ * connection the server just terminated) the client is never released: the pool shrinks for good and
+ * `close()` hangs. Give such a client back, marked broken, so the pool replaces it.
+ */
+function releaseWhenBeginFails(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((...args: unknown[]) => {
+    const result = query(...args);
+    const first = args[0] as string | { text?: string } | undefined;
+    const text = typeof first === 'string' ? first : first?.text;
+    if (!(result instanceof Promise) || !/^\s*begin\b/i.test(text ?? '')) return result;
+    return result.catch((err: Error) => {
+      client.release(err);
+      throw err;
+    });
+  }) as typeof client.query;
+}
+
 /** A LISTEN connection that re-opens itself after it is lost, so notifications resume without a restart. */
 class PgListener {
   private client: pg.Client | undefined;
@@ -101,9 +126,16 @@ class PgListener {
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, new Error('listen connection ended')));
-    await client.connect();
-    await client.query(`LISTEN "${this.channel}"`);
-    this.client = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.channel}"`);
+    } catch (err) {
+      await client.end().catch(() => {});
+      throw err;
+    }
+    // stop() may have run while this (re)connect was in flight: do not leak the connection.
+    if (this.stopped) await client.end().catch(() => {});
+    else this.client = client;
   }
 
   private lost(client: pg.Client, err: Error): void {
@@ -114,6 +146,7 @@ class PgListener {
   }
 
   private scheduleRestart(delayMs: number): void {
+    if (this.stopped) return;
     this.retry = setTimeout(() => {
       this.start().catch(() => this.scheduleRestart(Math.min(delayMs * 2, 5000)));
     }, delayMs);

@@ -17,9 +17,10 @@ export function isUniqueViolation(err: unknown): boolean {
 /** The database cannot be reached: refused or dropped connections, pool timeouts, admin shutdown. */
 export function isUnavailable(err: unknown): boolean {
   const code = codeOf(err);
-  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006'].includes(code)) {
+  // 53300: too many connections; 3D000: the database is gone (dropped, or not created yet).
+  if (code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '53300', '3D000'].includes(code)) {
     return true;
   }
   const text = String((err as Error)?.message ?? '') + String(((err as { cause?: Error })?.cause)?.message ?? '');
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Cannot use a pool after calling end/i.test(text);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Cannot use a pool after calling end|is not currently accepting connections/i.test(text);
 }

@@ -38,9 +38,13 @@ export interface ServiceFilter {
   health?: ServiceHealth;
 }
 
-/** The SQL expressions behind the aggregate health columns. */
-const endpointCount = sql<number>`(select count(*)::int from ${endpoints} e where e.service_id = ${services.id})`;
-const healthyCount = sql<number>`(select count(*)::int from ${endpoints} e where e.service_id = ${services.id} and e.health = 'healthy')`;
+/**
+ * The SQL expressions behind the aggregate health columns. The outer id is qualified by hand:
+ * drizzle renders `${services.id}` as a bare "id" in a single-table select, which inside the
+ * subquery would mean e.id and count nothing.
+ */
+const endpointCount = sql<number>`(select count(*)::int from ${endpoints} e where e.service_id = ${services}."id")`;
+const healthyCount = sql<number>`(select count(*)::int from ${endpoints} e where e.service_id = ${services}."id" and e.health = 'healthy')`;
 
 /** A service's aggregate health from its endpoint counts. */
 export function serviceHealth(total: number, healthy: number): ServiceHealth {

@@ -22,33 +22,61 @@ export interface GateResult {
   issues: GateIssue[];
 }
 
+type Candidates = Map<TypeUrl, Map<string, { resource: CachedResource; plain: Plain }>>;
+
+const KINDS = Object.keys(TYPE_URLS) as ResourceKind[];
+
 /** Encodes, validates and cross-checks `built`; returns the snapshot to publish and what was held back. */
 export function passGate(built: ResourceSet, encoder: ResourceEncoder, previous: Snapshot, revision: number): GateResult {
   const issues: GateIssue[] = [];
-  const candidates = new Map<TypeUrl, Map<string, { resource: CachedResource; plain: Plain }>>();
-  for (const kind of Object.keys(TYPE_URLS) as ResourceKind[]) {
-    const typeUrl = TYPE_URLS[kind];
+  const candidates: Candidates = new Map();
+  for (const kind of KINDS) {
     const byName = new Map<string, { resource: CachedResource; plain: Plain }>();
     for (const b of built[kind]) {
-      const encoded = encodeChecked(encoder, typeUrl, b, (path, message) => issues.push({ type: kind, name: b.name, path, message }));
+      const encoded = encodeChecked(encoder, TYPE_URLS[kind], b, (path, message) => issues.push({ type: kind, name: b.name, path, message }));
       if (encoded) byName.set(b.name, { resource: encoded, plain: b.resource });
     }
-    candidates.set(typeUrl, byName);
+    candidates.set(TYPE_URLS[kind], byName);
   }
+  issues.push(...dropDangling(built, candidates, previous));
   const resources = new Map<TypeUrl, Map<string, CachedResource>>();
-  for (const kind of Object.keys(TYPE_URLS) as ResourceKind[]) {
+  for (const kind of KINDS) {
     const typeUrl = TYPE_URLS[kind];
     const out = new Map<string, CachedResource>();
     for (const b of built[kind]) {
-      const c = candidates.get(typeUrl)!.get(b.name);
-      const missing = c ? missingReferences(c.plain, candidates) : [];
-      for (const m of missing) issues.push({ type: kind, name: b.name, ...m });
-      const keep = c && missing.length === 0 ? c.resource : previous.resources.get(typeUrl)?.get(b.name);
+      const keep = candidates.get(typeUrl)!.get(b.name)?.resource ?? previous.resources.get(typeUrl)?.get(b.name);
       if (keep) out.set(b.name, keep);
     }
     resources.set(typeUrl, out);
   }
   return { snapshot: { revision, resources }, issues };
+}
+
+/**
+ * Removes candidates that reference a name the snapshot will not hold, until none is left: a name is
+ * held when it is still built and either its new version passes or its previous version is kept.
+ * Repeats because a removal can strand another candidate (listener → route → cluster → endpoints).
+ */
+function dropDangling(built: ResourceSet, candidates: Candidates, previous: Snapshot): GateIssue[] {
+  const builtNames = new Map(KINDS.map((k) => [TYPE_URLS[k] as TypeUrl, new Set(built[k].map((b) => b.name))]));
+  const held = (type: TypeUrl, name: string): boolean =>
+    candidates.get(type)?.has(name) === true || (builtNames.get(type)?.has(name) === true && previous.resources.get(type)?.has(name) === true);
+  const issues: GateIssue[] = [];
+  for (let removed = true; removed; ) {
+    removed = false;
+    for (const kind of KINDS) {
+      for (const [name, c] of candidates.get(TYPE_URLS[kind])!) {
+        const missing = references(c.plain).filter((r) => !held(r.type, r.name));
+        if (missing.length === 0) continue;
+        candidates.get(TYPE_URLS[kind])!.delete(name);
+        removed = true;
+        for (const r of missing) {
+          issues.push({ type: kind, name, path: r.path, message: `references ${messageNameOf(r.type)} "${r.name}", which does not exist` });
+        }
+      }
+    }
+  }
+  return issues;
 }
 
 const validated = new WeakSet<CachedResource>();
@@ -61,7 +89,7 @@ function encodeChecked(
 ): CachedResource | undefined {
   let resource: CachedResource;
   try {
-    resource = encoder.encode(typeUrl, b.name, b.resource, b.roles);
+    resource = encoder.encode(typeUrl, b.name, b.resource, b.roles, b.edsName);
   } catch (err) {
     report('', `cannot be encoded: ${(err as Error).message}`);
     return undefined;
@@ -90,10 +118,4 @@ export function references(plain: unknown, out: { type: TypeUrl; name: string; p
     for (const [k, v] of Object.entries(obj)) if (typeof v === 'object') references(v, out, at(k));
   }
   return out;
-}
-
-function missingReferences(plain: Plain, candidates: Map<TypeUrl, Map<string, unknown>>): Issue[] {
-  return references(plain)
-    .filter((r) => !candidates.get(r.type)?.has(r.name))
-    .map((r) => ({ path: r.path, message: `references ${messageNameOf(r.type)} "${r.name}", which does not exist` }));
 }

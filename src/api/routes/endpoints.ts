@@ -66,7 +66,7 @@ export function endpointRoutes(app: FastifyInstance, db: Db): void {
     const { input, issues } = toInput(req.body);
     if (issues.length) return sendIssues(reply, issues, req.url);
     const result = await createEndpoint(db, req.params.namespace, req.params.name, input);
-    if (result.ok) reply.header('location', `${req.url.replace(/\/$/, '')}/${result.value.id}`);
+    if (result.ok) reply.header('location', `${(req.url.split('?')[0] ?? '').replace(/\/$/, '')}/${result.value.id}`);
     return sendWrite(reply, result, 201, endpointView);
   });
 

@@ -41,7 +41,8 @@ export function serviceView(s: ServiceView) {
 
 type Spec = Omit<ServiceCreate, 'namespace' | 'name'>;
 
-function toInput(namespace: string, name: string, body: Spec): { input: ServiceInput; issues: Issue[] } {
+/** `at` names where namespace and name came from: the body (POST) or the URL (PUT). */
+function toInput(namespace: string, name: string, body: Spec, at: 'body' | 'params'): { input: ServiceInput; issues: Issue[] } {
   const input: ServiceInput = {
     namespace,
     name,
@@ -52,7 +53,7 @@ function toInput(namespace: string, name: string, body: Spec): { input: ServiceI
     version: body.version ?? null,
     metadata: body.metadata ?? {},
   };
-  const issues = [...checkDnsLabel(namespace, 'body.namespace'), ...checkDnsLabel(name, 'body.name'), ...checkLabels(input.labels, 'body.labels')];
+  const issues = [...checkDnsLabel(namespace, `${at}.namespace`), ...checkDnsLabel(name, `${at}.name`), ...checkLabels(input.labels, 'body.labels')];
   return { input, issues };
 }
 
@@ -71,7 +72,7 @@ export function serviceRoutes(app: FastifyInstance, db: Db): void {
 
   api.post('/api/v1/services', { schema: { tags, body: ServiceCreate, response: { 201: { $ref: 'Service' }, ...problemResponses(400, 409, 503) } } }, async (req, reply) => {
     const { namespace = 'default', name, ...spec } = req.body;
-    const { input, issues } = toInput(namespace, name, spec);
+    const { input, issues } = toInput(namespace, name, spec, 'body');
     if (issues.length) return sendIssues(reply, issues, req.url);
     const result = await createService(db, input);
     if (result.ok) reply.header('location', `/api/v1/services/${namespace}/${name}`);
@@ -100,7 +101,7 @@ export function serviceRoutes(app: FastifyInstance, db: Db): void {
     async (req, reply) => {
       const { namespace, name } = req.params;
       const { namespace: bodyNs, name: bodyName, ...spec } = req.body;
-      const { input, issues } = toInput(namespace, name, spec);
+      const { input, issues } = toInput(namespace, name, spec, 'params');
       if (bodyNs !== undefined && bodyNs !== namespace) issues.push({ path: 'body.namespace', message: `must match the URL (${namespace})` });
       if (bodyName !== undefined && bodyName !== name) issues.push({ path: 'body.name', message: `must match the URL (${name}); rename by creating a new service` });
       if (issues.length) return sendIssues(reply, issues, req.url);

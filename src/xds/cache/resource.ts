@@ -16,9 +16,13 @@ export interface CachedResource {
   readonly version: string;
   /** The resource message bytes. */
   readonly encoded: Uint8Array;
-  /** `google.protobuf.Any { type_url, value }` bytes, written as they are into responses. */
+  /** `google.protobuf.Any { type_url, value }` bytes. */
   readonly any: Uint8Array;
+  /** The Any as an entry of `DiscoveryResponse.resources` (tag, length, bytes): copied as is into SotW responses. */
+  readonly sotwEntry: Uint8Array;
   readonly roles: ReadonlySet<Role>;
+  /** For an EDS cluster, the EDS resource it loads (derived from the content, so covered by the version). */
+  readonly edsName?: string;
 }
 
 /** Wraps encoded message bytes in an Any (field 1 type_url, field 2 value). */
@@ -34,19 +38,22 @@ export class ResourceEncoder {
   private memo = new Map<string, { key: string; resource: CachedResource }>();
 
   /** Encodes `plain` as `typeUrl`; throws when protobufjs cannot convert a field. */
-  encode(typeUrl: TypeUrl, name: string, plain: Record<string, unknown>, roles: readonly Role[]): CachedResource {
+  encode(typeUrl: TypeUrl, name: string, plain: Record<string, unknown>, roles: readonly Role[], edsName?: string): CachedResource {
     const key = JSON.stringify(plain) + '|' + roles.join(',');
     const memoKey = typeUrl + '\0' + name;
     const hit = this.memo.get(memoKey);
     if (hit && hit.key === key) return hit.resource;
     const encoded = encodeMessage(messageType(messageNameOf(typeUrl)), plain);
+    const any = encodeAny(typeUrl, encoded);
     const resource: CachedResource = {
       name,
       typeUrl,
       version: contentHash(encoded),
       encoded,
-      any: encodeAny(typeUrl, encoded),
+      any,
+      sotwEntry: protobuf.Writer.create().uint32(18).bytes(any).finish(),
       roles: new Set(roles),
+      ...(edsName ? { edsName } : {}),
     };
     this.memo.set(memoKey, { key, resource });
     return resource;

@@ -29,6 +29,8 @@ export class SnapshotCache {
   private snapshot: Snapshot = emptySnapshot();
   private readonly watchers = new Set<Watcher>();
   private published = false;
+  /** Per snapshot, each role's view of each type (see `visible`). */
+  private views = new Map<string, readonly CachedResource[]>();
 
   /** The current snapshot. */
   get current(): Snapshot {
@@ -44,6 +46,7 @@ export class SnapshotCache {
   publish(next: Snapshot): ChangedNames {
     const changed = diffSnapshots(this.snapshot, next);
     this.snapshot = next;
+    this.views = new Map();
     this.published = true;
     if (changed.size > 0) for (const w of this.watchers) w(next, changed);
     return changed;
@@ -55,11 +58,20 @@ export class SnapshotCache {
     return () => this.watchers.delete(w);
   }
 
-  /** The resources of one type that a role may see. */
-  visible(typeUrl: TypeUrl, role: Role): CachedResource[] {
-    const out: CachedResource[] = [];
-    for (const r of this.snapshot.resources.get(typeUrl)?.values() ?? []) if (r.roles.has(role)) out.push(r);
-    return out;
+  /**
+   * The resources of one type that a role may see, sorted by name. The list is built once per
+   * snapshot and shared by every stream (so is its version), and must not be modified.
+   */
+  visible(typeUrl: TypeUrl, role: Role): readonly CachedResource[] {
+    const key = `${typeUrl}|${role}`;
+    let list = this.views.get(key);
+    if (!list) {
+      const out: CachedResource[] = [];
+      for (const r of this.snapshot.resources.get(typeUrl)?.values() ?? []) if (r.roles.has(role)) out.push(r);
+      list = out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      this.views.set(key, list);
+    }
+    return list;
   }
 
   /** One resource by name if the role may see it. */

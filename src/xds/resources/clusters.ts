@@ -7,6 +7,7 @@ import { ALL_ROLES, type BuiltResource } from './types.ts';
 export function buildClusters(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
   return mesh.services.map((svc) => {
     const resource = cluster(svc, settings);
-    return { name: resource.name as string, resource, roles: ALL_ROLES };
+    const eds = (resource.edsClusterConfig as { serviceName?: string } | undefined)?.serviceName;
+    return { name: resource.name as string, resource, roles: ALL_ROLES, ...(eds ? { edsName: eds } : {}) };
   });
 }

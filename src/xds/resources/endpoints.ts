@@ -1,8 +1,8 @@
-/** EDS: one load assignment per EDS cluster (DNS clusters carry theirs inline). */
+/** EDS: one load assignment per EDS cluster, named by its EDS service name (DNS clusters carry theirs inline). */
 import { discoveryType } from '../../envoy/cluster.ts';
 import { clusterLoadAssignment } from '../../envoy/endpoint.ts';
 import type { Mesh } from '../../model/mesh.ts';
-import { clusterName } from '../../model/names.ts';
+import { edsServiceName } from '../../model/names.ts';
 import { ALL_ROLES, type BuiltResource } from './types.ts';
 
 /** Builds the load assignment of every EDS cluster. */
@@ -10,7 +10,7 @@ export function buildEndpoints(mesh: Mesh): BuiltResource[] {
   return mesh.services
     .filter((svc) => discoveryType(svc) === 'EDS')
     .map((svc) => {
-      const name = clusterName(svc);
+      const name = edsServiceName(svc);
       return { name, resource: clusterLoadAssignment(name, svc.endpoints), roles: ALL_ROLES };
     });
 }

@@ -2,6 +2,7 @@
  * LDS: for proxyless gRPC, two API listeners per HTTP service (`<name>.<namespace>:<port>` and without
  * the port) with the route inline; for gateways, one HTTP listener whose routes come over RDS.
  */
+import { origin } from '../../envoy/common.ts';
 import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
 import { apiListener, httpListener } from '../../envoy/listener.ts';
 import { routeConfiguration, virtualHost } from '../../envoy/route.ts';
@@ -15,7 +16,7 @@ export function buildListeners(mesh: Mesh, settings: MeshSettings): BuiltResourc
   for (const svc of mesh.services.filter((s) => isHttpProtocol(s.protocol))) {
     for (const name of apiListenerNames(svc)) {
       const routes = routeConfiguration(name, [virtualHost(svc)]);
-      out.push({ name, resource: apiListener(name, httpConnectionManager(name, { inline: routes })), roles: ['grpc'] });
+      out.push({ name, resource: apiListener(name, httpConnectionManager(name, { inline: routes }), origin(svc)), roles: ['grpc'] });
     }
   }
   const gatewayHcm = httpConnectionManager(GATEWAY_LISTENER, { rds: GATEWAY_ROUTE_CONFIG });

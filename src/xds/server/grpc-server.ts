@@ -2,6 +2,7 @@
  * The xDS gRPC server: ADS and the per-type discovery services, each stream a SotwStream over the
  * shared cache. Requests are decoded with Envoy's protos; responses are pre-assembled bytes.
  */
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { messageType } from '../../protos/loader.ts';
@@ -41,6 +42,8 @@ export class XdsServer {
   private readonly server: grpc.Server;
   private readonly streams = new Set<SotwStream>();
   private nextStream = 0;
+  /** Random per process, so nonces and stream ids never repeat across restarts (T4). */
+  private readonly instance = randomBytes(3).toString('hex');
   private readonly unwatch: () => void;
 
   constructor(private readonly opts: XdsServerOptions) {
@@ -73,7 +76,7 @@ export class XdsServer {
   }
 
   private serve(call: grpc.ServerDuplexStream<Incoming, Buffer>, fixedType?: TypeUrl): void {
-    const streamId = `${this.opts.controlPlaneId}/${++this.nextStream}`;
+    const streamId = `${this.opts.controlPlaneId}/${this.instance}-${(++this.nextStream).toString(36)}`;
     let ended = false;
     const stream = new SotwStream({
       streamId,

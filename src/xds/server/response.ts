@@ -14,17 +14,24 @@ export function encodeDiscoveryResponse(
   nonce: string,
   controlPlane: string,
 ): Buffer {
-  const w = protobuf.Writer.create();
-  w.uint32(10).string(versionInfo);
-  for (const r of resources) w.uint32(18).bytes(r.any);
-  w.uint32(34).string(typeUrl);
-  w.uint32(42).string(nonce);
-  w.uint32(50).fork().uint32(10).string(controlPlane).ldelim();
-  return Buffer.from(w.finish());
+  const head = protobuf.Writer.create().uint32(10).string(versionInfo).finish();
+  const tail = protobuf.Writer.create().uint32(34).string(typeUrl).uint32(42).string(nonce).uint32(50).fork().uint32(10).string(controlPlane).ldelim().finish();
+  // Protobuf fields may come in any order and repeated entries concatenate, so the cached entries are copied as they are.
+  return Buffer.concat([head, ...resources.map((r) => r.sotwEntry), tail]);
 }
 
-/** V1/V7: the version of a set of resources is a hash of their names and content versions, in name order. */
+const versions = new WeakMap<readonly CachedResource[], string>();
+
+/**
+ * V1/V7: the version of a set of resources is a hash of their names and content versions, in name
+ * order. Shared lists (a role's wildcard view of a snapshot) are hashed once, however many streams send them.
+ */
 export function versionOf(resources: readonly CachedResource[]): string {
-  const parts = resources.map((r) => `${r.name}\0${r.version}`).sort();
-  return parts.length === 0 ? 'empty' : contentHash(parts.join('\n'));
+  let v = versions.get(resources);
+  if (v === undefined) {
+    const parts = resources.map((r) => `${r.name}\0${r.version}`).sort();
+    v = parts.length === 0 ? 'empty' : contentHash(parts.join('\n'));
+    versions.set(resources, v);
+  }
+  return v;
 }

@@ -50,7 +50,10 @@ interface TypeState {
   everNamed: boolean;
   nonce: string;
   version: string;
-  /** What the client holds from us, by name: references into the shared cache. */
+  /**
+   * What the client holds from us, by name: references into the shared cache. For full-state types
+   * it is the shared index of the list sent (see `indexOf`), so it is replaced, never modified.
+   */
   held: Map<string, CachedResource>;
   /** V4: the version the client rejected; not re-sent until it changes. */
   rejectedVersion?: string;
@@ -59,6 +62,20 @@ interface TypeState {
 }
 
 const INVALID_ARGUMENT = 3;
+
+const byName = (a: CachedResource, b: CachedResource) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+const indexes = new WeakMap<readonly CachedResource[], Map<string, CachedResource>>();
+
+/** A by-name index of a list, built once per list: streams sharing a view share its index too. */
+function indexOf(list: readonly CachedResource[]): Map<string, CachedResource> {
+  let index = indexes.get(list);
+  if (!index) {
+    index = new Map(list.map((r) => [r.name, r]));
+    indexes.set(list, index);
+  }
+  return index;
+}
 
 /** Handles the requests of one SotW stream and the pushes the cache asks for. */
 export class SotwStream {
@@ -115,7 +132,7 @@ export class SotwStream {
     const state = this.state(typeUrl);
     if (isStaleNonce(req, state.nonce)) return this.deps.observer.ignored(this.deps.streamId, 'stale_nonce', req.responseNonce);
     const initial = isInitialRequest(req);
-    if (initial) state.held.clear(); // after a reconnect or a reset, assume the client holds nothing of ours
+    if (initial) state.held = new Map(); // after a reconnect or a reset, assume the client holds nothing of ours
     else if (isNack(req)) {
       state.rejectedVersion = state.version;
       this.deps.observer.nacked(this.deps.streamId, typeUrl, state.version, state.nonce, req.errorDetail?.message ?? '');
@@ -123,7 +140,21 @@ export class SotwStream {
       this.deps.observer.acked(this.deps.streamId, typeUrl, req.versionInfo ?? '', state.nonce);
     }
     const added = this.subscribe(state, typeUrl, names);
+    if (initial && this.clientIsCurrent(typeUrl, state, req.versionInfo)) return;
     this.respond(typeUrl, { always: initial || added.size > 0, added });
+  }
+
+  /**
+   * V7: a client reconnecting (empty nonce) with the content version we would send already holds
+   * exactly that state, so it is not sent again; we note what it holds and answer the next change.
+   */
+  private clientIsCurrent(typeUrl: TypeUrl, state: TypeState, clientVersion: string | undefined): boolean {
+    if (!clientVersion) return false;
+    const current = this.subscribed(typeUrl, state);
+    if (versionOf(current) !== clientVersion) return false;
+    state.held = isFullStateType(typeUrl) ? indexOf(current) : new Map(current.map((r) => [r.name, r]));
+    state.version = clientVersion;
+    return true;
   }
 
   /** S1/S2: a SotW request carries the whole subscription; returns the names it adds (S3). */
@@ -133,7 +164,8 @@ export class SotwStream {
     const added = new Set([...next].filter((n) => !state.names.has(n)));
     if (wildcard && !state.wildcard) for (const r of this.visible(typeUrl)) added.add(r.name);
     if (names.length > 0) state.everNamed = true;
-    for (const n of state.names) if (!next.has(n) && !wildcard) state.held.delete(n);
+    const dropped = wildcard ? [] : [...state.names].filter((n) => !next.has(n));
+    if (dropped.length) state.held = new Map([...state.held].filter(([n]) => !dropped.includes(n)));
     state.wildcard = wildcard;
     state.names = next;
     return added;
@@ -146,19 +178,21 @@ export class SotwStream {
       const state = this.types.get(typeUrl);
       if (state && (changed.has(typeUrl) || state.forced.size > 0)) this.respond(typeUrl, { keepRemoved: true });
     }
-    for (const typeUrl of [TYPE_URLS.cluster, TYPE_URLS.listener] as const) {
+    // Listeners go before clusters: a cluster is dropped only once nothing routes to it.
+    for (const typeUrl of [TYPE_URLS.listener, TYPE_URLS.cluster] as const) {
       if (this.types.has(typeUrl)) this.respond(typeUrl, {});
     }
   }
 
   private respond(typeUrl: TypeUrl, opts: { always?: boolean; added?: Set<string>; keepRemoved?: boolean }): void {
     const state = this.state(typeUrl);
-    const current = this.subscribed(typeUrl, state);
+    let current = this.subscribed(typeUrl, state);
     const fullState = isFullStateType(typeUrl);
     if (fullState && opts.keepRemoved) {
       // O1 "make before break": a removed cluster or listener stays until the rest of the push is out.
-      const present = new Set(current.map((r) => r.name));
-      for (const [name, r] of state.held) if (!present.has(name) && this.wants(state, name)) current.push(r);
+      const present = indexOf(current);
+      const kept = [...state.held.values()].filter((r) => !present.has(r.name) && this.wants(state, r.name));
+      if (kept.length) current = [...current, ...kept].sort(byName);
     }
     const version = versionOf(current);
     const toSend = fullState
@@ -169,8 +203,8 @@ export class SotwStream {
       if (unchanged || version === state.rejectedVersion) return;
     }
     if (typeUrl === TYPE_URLS.cluster) this.forceEndpointsOfChanged(state, toSend);
-    const nonce = (++this.nonces).toString(36);
-    if (fullState) state.held = new Map(current.map((r) => [r.name, r]));
+    const nonce = `${(++this.nonces).toString(36)}@${this.deps.streamId}`;
+    if (fullState) state.held = indexOf(current);
     else for (const r of toSend) state.held.set(r.name, r);
     state.nonce = nonce;
     state.version = version;
@@ -180,12 +214,11 @@ export class SotwStream {
   }
 
   /** O2: clusters that are new or changed in this CDS response get their EDS resource again. */
-  private forceEndpointsOfChanged(clusters: TypeState, toSend: CachedResource[]): void {
+  private forceEndpointsOfChanged(clusters: TypeState, toSend: readonly CachedResource[]): void {
     const eds = this.types.get(TYPE_URLS.endpoint);
     if (!eds) return;
     for (const c of toSend) {
-      // EDS resources are named after their cluster (model/names.ts), so the cluster name is the EDS name.
-      if (clusters.held.get(c.name)?.version !== c.version && this.wants(eds, c.name)) eds.forced.add(c.name);
+      if (c.edsName && clusters.held.get(c.name)?.version !== c.version && this.wants(eds, c.edsName)) eds.forced.add(c.edsName);
     }
   }
 
@@ -193,19 +226,21 @@ export class SotwStream {
     return state.wildcard || state.names.has(name);
   }
 
-  private subscribed(typeUrl: TypeUrl, state: TypeState): CachedResource[] {
+  /** The resources the subscription covers, sorted by name; a wildcard-only one is the role's shared view. */
+  private subscribed(typeUrl: TypeUrl, state: TypeState): readonly CachedResource[] {
     const role = this.proxy!.role;
-    const out = state.wildcard ? this.visible(typeUrl) : [];
-    const seen = new Set(out.map((r) => r.name));
+    const view = state.wildcard ? this.visible(typeUrl) : [];
+    const seen = indexOf(view);
+    const extra: CachedResource[] = [];
     for (const name of state.names) {
       if (seen.has(name)) continue;
       const r = this.deps.cache.get(typeUrl, name, role);
-      if (r) out.push(r); // S4: names that do not exist yet stay subscribed and are sent when they appear
+      if (r) extra.push(r); // S4: names that do not exist yet stay subscribed and are sent when they appear
     }
-    return out;
+    return extra.length === 0 ? view : [...view, ...extra].sort(byName);
   }
 
-  private visible(typeUrl: TypeUrl): CachedResource[] {
+  private visible(typeUrl: TypeUrl): readonly CachedResource[] {
     return this.deps.cache.visible(typeUrl, this.proxy!.role);
   }
 

@@ -1,0 +1,61 @@
+/**
+ * A proxyless gRPC client in its own process (grpc-js-xds caches its bootstrap per process).
+ * The parent sends `{ id, cmd: 'call', target, count, deadlineMs }` over IPC and gets back which
+ * backends answered and which status codes failed.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { register } from '@grpc/grpc-js-xds';
+import { EchoClient } from './echo.ts';
+
+register();
+
+interface CallCommand {
+  id: number;
+  cmd: 'call';
+  target: string;
+  count: number;
+  deadlineMs: number;
+}
+
+export interface CallResult {
+  id: number;
+  answers: Record<string, number>;
+  errors: Record<string, number>;
+  lastError?: string;
+}
+
+const clients = new Map<string, grpc.Client>();
+
+function clientFor(target: string): grpc.Client {
+  let c = clients.get(target);
+  if (!c) {
+    c = new EchoClient(target, grpc.credentials.createInsecure());
+    clients.set(target, c);
+  }
+  return c;
+}
+
+function callOnce(client: grpc.Client, deadlineMs: number): Promise<{ answer?: string; code?: number; details?: string }> {
+  return new Promise((resolve) => {
+    (client as unknown as { Call: Function }).Call(Buffer.from('ping'), { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: Buffer) =>
+      resolve(err ? { code: err.code, details: err.details } : { answer: res.toString() }),
+    );
+  });
+}
+
+process.on('message', async (msg: CallCommand) => {
+  const client = clientFor(msg.target);
+  const result: CallResult = { id: msg.id, answers: {}, errors: {} };
+  for (let i = 0; i < msg.count; i++) {
+    const r = await callOnce(client, msg.deadlineMs);
+    if (r.answer !== undefined) result.answers[r.answer] = (result.answers[r.answer] ?? 0) + 1;
+    else {
+      const name = grpc.status[r.code ?? 2] ?? String(r.code);
+      result.errors[name] = (result.errors[name] ?? 0) + 1;
+      result.lastError = r.details;
+    }
+  }
+  process.send!(result);
+});
+
+process.send!({ ready: true });

@@ -1,0 +1,233 @@
+import { hostname } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { LOG_LEVELS, parseConfig, SETTINGS, settingsHelp, type Config } from './config.ts';
+import type { Issue } from './lib/result.ts';
+
+const DEFAULTS: Config = {
+  host: '0.0.0.0',
+  apiPort: 8080,
+  xdsPort: 18000,
+  databaseUrl: undefined,
+  dataDir: './data',
+  logLevel: 'info',
+  debounceMs: 100,
+  maxDelayMs: 1000,
+  gatewayPort: 10000,
+  replicaId: `${hostname()}-${process.pid}`,
+};
+
+/** The config for the given flags and environment, or the issues; `want` lists only what differs from the defaults. */
+function parse(argv: string[], env: Record<string, string> = {}) {
+  return parseConfig(argv, env);
+}
+
+describe('parseConfig: values', () => {
+  it('uses the defaults when nothing is set', () => {
+    expect(parse([])).toEqual({ ok: true, value: DEFAULTS });
+  });
+
+  it.each<[string, string[], Record<string, string>, Partial<Config>]>([
+    [
+      'every environment variable',
+      [],
+      {
+        HOST: '127.0.0.1',
+        API_PORT: '0',
+        XDS_PORT: '18001',
+        DATABASE_URL: 'postgres://u:p@db:5432/mesh',
+        DATA_DIR: '/var/lib/mesh',
+        LOG_LEVEL: 'debug',
+        XDS_DEBOUNCE_MS: '0',
+        XDS_MAX_DELAY_MS: '60000',
+        GATEWAY_PORT: '65535',
+        REPLICA_ID: 'cp-1',
+      },
+      {
+        host: '127.0.0.1',
+        apiPort: 0,
+        xdsPort: 18001,
+        databaseUrl: 'postgres://u:p@db:5432/mesh',
+        dataDir: '/var/lib/mesh',
+        logLevel: 'debug',
+        debounceMs: 0,
+        maxDelayMs: 60000,
+        gatewayPort: 65535,
+        replicaId: 'cp-1',
+      },
+    ],
+    [
+      'every flag, as --flag value',
+      [
+        '--host', '::', '--api-port', '1', '--xds-port', '2', '--database-url', 'postgresql://db/mesh', '--data-dir', 'd',
+        '--log-level', 'silent', '--debounce-ms', '5', '--max-delay-ms', '10', '--gateway-port', '3', '--replica-id', 'r',
+      ],
+      {},
+      {
+        host: '::', apiPort: 1, xdsPort: 2, databaseUrl: 'postgresql://db/mesh', dataDir: 'd',
+        logLevel: 'silent', debounceMs: 5, maxDelayMs: 10, gatewayPort: 3, replicaId: 'r',
+      },
+    ],
+    ['--flag=value', ['--api-port=8081', '--log-level=warn'], {}, { apiPort: 8081, logLevel: 'warn' }],
+    ['--flag=value keeps later = signs', ['--database-url=postgres://db/mesh?options=-c%20x=1'], {}, { databaseUrl: 'postgres://db/mesh?options=-c%20x=1' }],
+    ['flags override the environment', ['--api-port', '9000'], { API_PORT: '7000', XDS_PORT: '7001' }, { apiPort: 9000, xdsPort: 7001 }],
+    ['the last of a repeated flag wins', ['--api-port=1', '--api-port=2'], {}, { apiPort: 2 }],
+    [
+      'empty environment values fall back to the defaults',
+      [],
+      { HOST: '', API_PORT: '', DATABASE_URL: '', LOG_LEVEL: '', XDS_DEBOUNCE_MS: '', REPLICA_ID: '' },
+      {},
+    ],
+    ['surrounding spaces around a number', [], { API_PORT: ' 8081 ' }, { apiPort: 8081 }],
+    ['max delay equal to debounce', [], { XDS_DEBOUNCE_MS: '500', XDS_MAX_DELAY_MS: '500' }, { debounceMs: 500, maxDelayMs: 500 }],
+    ['unrelated environment variables are ignored', [], { PATH: '/bin', PORT: 'x' }, {}],
+  ])('%s', (_name, argv, env, want) => {
+    expect(parse(argv, env)).toEqual({ ok: true, value: { ...DEFAULTS, ...want } });
+  });
+
+  it.each(LOG_LEVELS)('accepts log level %s', (level) => {
+    expect(parse(['--log-level', level])).toMatchObject({ ok: true, value: { logLevel: level } });
+  });
+});
+
+describe('parseConfig: issues name the setting', () => {
+  const PORT0 = 'must be an integer from 0 to 65535';
+  const PORT1 = 'must be an integer from 1 to 65535';
+  it.each<[string, string[], Record<string, string>, Issue[]]>([
+    ['a port that is not a number', [], { API_PORT: 'abc' }, [{ path: 'API_PORT', message: `${PORT0}, got "abc"` }]],
+    ['a port out of range', [], { XDS_PORT: '65536' }, [{ path: 'XDS_PORT', message: `${PORT0}, got "65536"` }]],
+    ['a negative port', [], { XDS_PORT: '-1' }, [{ path: 'XDS_PORT', message: `${PORT0}, got "-1"` }]],
+    ['a fractional port', [], { API_PORT: '80.5' }, [{ path: 'API_PORT', message: `${PORT0}, got "80.5"` }]],
+    ['a hex port', [], { API_PORT: '0x50' }, [{ path: 'API_PORT', message: `${PORT0}, got "0x50"` }]],
+    ['a gateway port of 0', [], { GATEWAY_PORT: '0' }, [{ path: 'GATEWAY_PORT', message: `${PORT1}, got "0"` }]],
+    ['a bad value from a flag names the flag', ['--api-port', 'abc'], { API_PORT: '1' }, [{ path: '--api-port', message: `${PORT0}, got "abc"` }]],
+    ['an empty flag value is not a default', ['--api-port='], {}, [{ path: '--api-port', message: `${PORT0}, got ""` }]],
+    ['an empty host from a flag', ['--host='], {}, [{ path: '--host', message: 'must not be empty, got ""' }]],
+    ['a blank host', [], { HOST: '  ' }, [{ path: 'HOST', message: 'must not be empty, got "  "' }]],
+    ['a blank data dir', [], { DATA_DIR: ' ' }, [{ path: 'DATA_DIR', message: 'must not be empty, got " "' }]],
+    [
+      'a database URL that is not PostgreSQL',
+      [],
+      { DATABASE_URL: 'mysql://db' },
+      [{ path: 'DATABASE_URL', message: 'must start with postgres:// or postgresql://, got "mysql://db"' }],
+    ],
+    [
+      'an unknown log level',
+      [],
+      { LOG_LEVEL: 'verbose' },
+      [{ path: 'LOG_LEVEL', message: `must be one of ${LOG_LEVELS.join(', ')}, got "verbose"` }],
+    ],
+    [
+      'a debounce that is too long',
+      [],
+      { XDS_DEBOUNCE_MS: '10001' },
+      [{ path: 'XDS_DEBOUNCE_MS', message: 'must be a whole number of milliseconds from 0 to 10000, got "10001"' }],
+    ],
+    [
+      'a max delay of 0',
+      [],
+      { XDS_MAX_DELAY_MS: '0' },
+      [{ path: 'XDS_MAX_DELAY_MS', message: 'must be a whole number of milliseconds from 1 to 60000, got "0"' }],
+    ],
+    [
+      'max delay below debounce (environment)',
+      [],
+      { XDS_DEBOUNCE_MS: '500', XDS_MAX_DELAY_MS: '499' },
+      [{ path: 'XDS_MAX_DELAY_MS', message: 'must be at least XDS_DEBOUNCE_MS (500)' }],
+    ],
+    [
+      'max delay below the default debounce',
+      [],
+      { XDS_MAX_DELAY_MS: '50' },
+      [{ path: 'XDS_MAX_DELAY_MS', message: 'must be at least XDS_DEBOUNCE_MS (100)' }],
+    ],
+    [
+      'debounce above the default max delay',
+      [],
+      { XDS_DEBOUNCE_MS: '2000' },
+      [{ path: 'XDS_MAX_DELAY_MS', message: 'must be at least XDS_DEBOUNCE_MS (2000)' }],
+    ],
+    [
+      'max delay below debounce (flags)',
+      ['--debounce-ms', '500', '--max-delay-ms=100'],
+      {},
+      [{ path: '--max-delay-ms', message: 'must be at least --debounce-ms (500)' }],
+    ],
+    [
+      'max delay below debounce (mixed)',
+      ['--max-delay-ms', '100'],
+      { XDS_DEBOUNCE_MS: '500' },
+      [{ path: '--max-delay-ms', message: 'must be at least XDS_DEBOUNCE_MS (500)' }],
+    ],
+    ['an unknown flag', ['--verbose'], {}, [{ path: '--verbose', message: 'is not a known option (see --help)' }]],
+    ['an unknown flag with a value', ['--port=80'], {}, [{ path: '--port', message: 'is not a known option (see --help)' }]],
+    ['a stray argument', ['extra'], {}, [{ path: 'extra', message: 'is not a known option (see --help)' }]],
+    ['env var names are not flags', ['API_PORT=1'], {}, [{ path: 'API_PORT=1', message: 'is not a known option (see --help)' }]],
+    ['a flag without its value at the end', ['--api-port'], {}, [{ path: '--api-port', message: 'needs a value' }]],
+    [
+      'a flag followed by another flag',
+      ['--host', '--api-port', '1'],
+      {},
+      [{ path: '--host', message: 'needs a value' }],
+    ],
+    [
+      'every problem at once, in order',
+      ['--nope', '--xds-port', 'x'],
+      { API_PORT: 'abc', LOG_LEVEL: 'loud' },
+      [
+        { path: '--nope', message: 'is not a known option (see --help)' },
+        { path: 'API_PORT', message: `${PORT0}, got "abc"` },
+        { path: '--xds-port', message: `${PORT0}, got "x"` },
+        { path: 'LOG_LEVEL', message: `must be one of ${LOG_LEVELS.join(', ')}, got "loud"` },
+      ],
+    ],
+  ])('%s', (_name, argv, env, issues) => {
+    expect(parse(argv, env)).toEqual({ ok: false, issues });
+  });
+
+  it('quotes the bad value on one line and cuts it at 100 characters', () => {
+    const result = parse([], { API_PORT: `1\n2${'9'.repeat(200)}` });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const [only] = result.issues;
+    expect(only?.path).toBe('API_PORT');
+    expect(only?.message).not.toContain('\n');
+    expect(only?.message).toBe(`${PORT0}, got ${JSON.stringify(`1\n2${'9'.repeat(97)}`)}`);
+  });
+});
+
+describe('settingsHelp', () => {
+  const help = settingsHelp();
+  const lines = help.split('\n');
+
+  it('has one line per setting, in order', () => {
+    expect(lines).toHaveLength(SETTINGS.length);
+    lines.forEach((line, i) => {
+      const s = SETTINGS[i]!;
+      expect(line).toContain(`${s.flag} <v>`);
+      expect(line).toContain(s.env);
+      expect(line).toContain(s.help);
+    });
+  });
+
+  it.each([
+    ['--api-port', 'API_PORT', '(default 8080)'],
+    ['--xds-port', 'XDS_PORT', '(default 18000)'],
+    ['--log-level', 'LOG_LEVEL', '(default info)'],
+    ['--debounce-ms', 'XDS_DEBOUNCE_MS', '(default 100)'],
+    ['--max-delay-ms', 'XDS_MAX_DELAY_MS', '(default 1000)'],
+  ])('%s shows %s and %s', (flag, env, dflt) => {
+    const line = lines.find((l) => l.includes(`${flag} <v>`));
+    expect(line).toMatch(new RegExp(`^  ${flag} <v>\\s+${env}\\s+.*\\${dflt.slice(0, -1)}\\)$`));
+  });
+
+  it('shows no default for settings without one', () => {
+    for (const flag of ['--database-url', '--replica-id']) {
+      expect(lines.find((l) => l.includes(`${flag} <v>`))).not.toContain('default ');
+    }
+  });
+
+  it('lines up the columns', () => {
+    const envColumn = lines.map((l, i) => l.indexOf(SETTINGS[i]!.env));
+    expect(new Set(envColumn).size).toBe(1);
+  });
+});

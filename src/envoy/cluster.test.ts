@@ -1,0 +1,264 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MESH_SETTINGS, type MeshSettings, type Service } from '../model/mesh.ts';
+import { expectValidEnvoy } from '../../test/support/envoy.ts';
+import { endpoint, service, uidOf } from '../../test/support/mesh-fixtures.ts';
+import { cluster, discoveryType } from './cluster.ts';
+import type { Plain } from './common.ts';
+
+const CLUSTER = 'envoy.config.cluster.v3.Cluster';
+const ADS = { ads: {}, resourceApiVersion: 'V3' };
+const HTTP2_OPTIONS = {
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+    '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+    explicitHttpConfig: { http2ProtocolOptions: {} },
+  },
+};
+const NO_LOCALITY = { region: '', zone: '', subZone: '' };
+/** The `apg.mesh` metadata naming the service (a google.protobuf.Struct in protobufjs' shape); the uid defaults to the fixture's. */
+const origin = (namespace: string, name: string, uid = uidOf(namespace, name)): Plain => ({
+  filterMetadata: { 'apg.mesh': { fields: { service: { stringValue: `${namespace}/${name}` }, uid: { stringValue: uid } } } },
+});
+const lb = (address: string, port: number, healthStatus = 'HEALTHY', weight = 1): Plain => ({
+  endpoint: { address: { socketAddress: { address, portValue: port } } },
+  healthStatus,
+  loadBalancingWeight: { value: weight },
+});
+
+interface Case {
+  name: string;
+  svc: Partial<Service>;
+  settings?: Partial<MeshSettings>;
+  want: Plain;
+}
+
+const cases: Case[] = [
+  {
+    name: 'http service with IP endpoints: EDS over ADS, no HTTP/2',
+    svc: { name: 'web', namespace: 'shop', protocol: 'http', port: 8080, endpoints: [endpoint()] },
+    want: {
+      name: 'web.shop',
+      type: 'EDS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('shop', 'web'),
+      edsClusterConfig: { edsConfig: ADS, serviceName: 'web.shop~97375646' },
+    },
+  },
+  {
+    name: 'grpc service: EDS with HTTP/2 upstream',
+    svc: { endpoints: [endpoint()] },
+    want: {
+      name: 'greeter.default',
+      type: 'EDS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'greeter'),
+      edsClusterConfig: { edsConfig: ADS, serviceName: 'greeter.default~37300e9c' },
+      typedExtensionProtocolOptions: HTTP2_OPTIONS,
+    },
+  },
+  {
+    name: 'http2 service: HTTP/2 upstream',
+    svc: { name: 'h2', protocol: 'http2' },
+    want: {
+      name: 'h2.default',
+      type: 'EDS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'h2'),
+      edsClusterConfig: { edsConfig: ADS, serviceName: 'h2.default~d1426d81' },
+      typedExtensionProtocolOptions: HTTP2_OPTIONS,
+    },
+  },
+  {
+    name: 'tcp service: EDS, no HTTP protocol options',
+    svc: { name: 'db', protocol: 'tcp', port: 5432, endpoints: [endpoint({ port: 5432 })] },
+    want: {
+      name: 'db.default',
+      type: 'EDS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'db'),
+      edsClusterConfig: { edsConfig: ADS, serviceName: 'db.default~e8853f44' },
+    },
+  },
+  {
+    name: 'no endpoints at all: still EDS',
+    svc: { protocol: 'http', endpoints: [] },
+    want: {
+      name: 'greeter.default',
+      type: 'EDS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'greeter'),
+      edsClusterConfig: { edsConfig: ADS, serviceName: 'greeter.default~37300e9c' },
+    },
+  },
+  {
+    name: 'one host name endpoint: LOGICAL_DNS with the endpoint inline',
+    svc: { name: 'ext', protocol: 'http', endpoints: [endpoint({ address: 'api.example.com', port: 443 })] },
+    want: {
+      name: 'ext.default',
+      type: 'LOGICAL_DNS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'ext'),
+      loadAssignment: {
+        clusterName: 'ext.default',
+        endpoints: [{ locality: NO_LOCALITY, lbEndpoints: [lb('api.example.com', 443)], loadBalancingWeight: { value: 1 } }],
+      },
+    },
+  },
+  {
+    name: 'several host names: STRICT_DNS, HTTP/2 kept for grpc',
+    svc: { endpoints: [endpoint({ address: 'a.example.com', weight: 2 }), endpoint({ address: 'b.example.com', weight: 3 })] },
+    want: {
+      name: 'greeter.default',
+      type: 'STRICT_DNS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'greeter'),
+      loadAssignment: {
+        clusterName: 'greeter.default',
+        endpoints: [
+          {
+            locality: NO_LOCALITY,
+            lbEndpoints: [lb('a.example.com', 8080, 'HEALTHY', 2), lb('b.example.com', 8080, 'HEALTHY', 3)],
+            loadBalancingWeight: { value: 5 },
+          },
+        ],
+      },
+      typedExtensionProtocolOptions: HTTP2_OPTIONS,
+    },
+  },
+  {
+    name: 'a host name among IPs: STRICT_DNS (IP literals resolve to themselves)',
+    svc: { protocol: 'http', endpoints: [endpoint({ address: '10.0.0.1' }), endpoint({ address: 'b.example.com' })] },
+    want: {
+      name: 'greeter.default',
+      type: 'STRICT_DNS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'greeter'),
+      loadAssignment: {
+        clusterName: 'greeter.default',
+        endpoints: [{ locality: NO_LOCALITY, lbEndpoints: [lb('10.0.0.1', 8080), lb('b.example.com', 8080)], loadBalancingWeight: { value: 2 } }],
+      },
+    },
+  },
+  {
+    // LOGICAL_DNS must carry exactly one endpoint (Envoy and gRPC both reject it otherwise)
+    name: 'the only host name is unhealthy: STRICT_DNS with an empty load assignment',
+    svc: { name: 'ext', protocol: 'http', endpoints: [endpoint({ address: 'api.example.com', health: 'unhealthy' })] },
+    want: {
+      name: 'ext.default',
+      type: 'STRICT_DNS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'ext'),
+      loadAssignment: { clusterName: 'ext.default', endpoints: [] },
+    },
+  },
+  {
+    name: 'one of two host names is unhealthy: LOGICAL_DNS with the other one',
+    svc: {
+      name: 'ext',
+      protocol: 'http',
+      endpoints: [endpoint({ address: 'a.example.com', health: 'unhealthy' }), endpoint({ address: 'b.example.com', health: 'draining' })],
+    },
+    want: {
+      name: 'ext.default',
+      type: 'LOGICAL_DNS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'ext'),
+      loadAssignment: {
+        clusterName: 'ext.default',
+        endpoints: [{ locality: NO_LOCALITY, lbEndpoints: [lb('b.example.com', 8080, 'DRAINING')], loadBalancingWeight: { value: 1 } }],
+      },
+    },
+  },
+  {
+    name: 'connect timeout from the settings, sub-second',
+    svc: { protocol: 'http' },
+    settings: { connectTimeoutMs: 250 },
+    want: {
+      name: 'greeter.default',
+      type: 'EDS',
+      connectTimeout: { seconds: 0, nanos: 250_000_000 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'greeter'),
+      edsClusterConfig: { edsConfig: ADS, serviceName: 'greeter.default~37300e9c' },
+    },
+  },
+  {
+    name: 'the EDS name takes the first 8 alphanumerics of the uid, separators skipped',
+    svc: { protocol: 'http', uid: '0a-1b_2c.3d-4e5f6a7b' },
+    want: {
+      name: 'greeter.default',
+      type: 'EDS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'greeter', '0a-1b_2c.3d-4e5f6a7b'),
+      edsClusterConfig: { edsConfig: ADS, serviceName: 'greeter.default~0a1b2c3d' },
+    },
+  },
+  {
+    name: 'a DNS cluster keeps the cluster name in its inline load assignment, whatever the uid',
+    svc: { name: 'ext', protocol: 'http', uid: 'feedface-0000-4000-8000-000000000000', endpoints: [endpoint({ address: 'api.example.com' })] },
+    want: {
+      name: 'ext.default',
+      type: 'LOGICAL_DNS',
+      connectTimeout: { seconds: 5 },
+      lbPolicy: 'ROUND_ROBIN',
+      metadata: origin('default', 'ext', 'feedface-0000-4000-8000-000000000000'),
+      loadAssignment: {
+        clusterName: 'ext.default',
+        endpoints: [{ locality: NO_LOCALITY, lbEndpoints: [lb('api.example.com', 8080)], loadBalancingWeight: { value: 1 } }],
+      },
+    },
+  },
+];
+
+describe('cluster', () => {
+  it.each(cases)('$name', ({ svc, settings, want }) => {
+    const got = cluster(service(svc), { ...DEFAULT_MESH_SETTINGS, ...settings });
+    expect(got).toEqual(want);
+    expectValidEnvoy(CLUSTER, got);
+  });
+});
+
+describe('cluster of a re-created service (same namespace and name, new uid)', () => {
+  // byte-level versions, and the same uid giving the same bytes, are covered in xds/resources/index.test.ts
+  const OLD = 'aaaaaaaa-0000-4000-8000-000000000001';
+  const NEW = 'bbbbbbbb-0000-4000-8000-000000000002';
+  const of = (uid: string) => cluster(service({ uid, endpoints: [endpoint()] }), DEFAULT_MESH_SETTINGS);
+
+  it('differs only in the EDS name and the uid in the metadata', () => {
+    const before = of(OLD);
+    expect(before.edsClusterConfig).toEqual({ edsConfig: ADS, serviceName: 'greeter.default~aaaaaaaa' });
+    expect(of(NEW)).toEqual({
+      ...before,
+      metadata: origin('default', 'greeter', NEW),
+      edsClusterConfig: { edsConfig: ADS, serviceName: 'greeter.default~bbbbbbbb' },
+    });
+  });
+});
+
+describe('discoveryType', () => {
+  const table: { name: string; svc: Partial<Service>; want: ReturnType<typeof discoveryType> }[] = [
+    { name: 'no endpoints', svc: {}, want: 'EDS' },
+    { name: 'IPv4 and IPv6 endpoints', svc: { endpoints: [endpoint(), endpoint({ address: 'fd00::1' })] }, want: 'EDS' },
+    { name: 'one host name', svc: { endpoints: [endpoint({ address: 'a.example.com' })] }, want: 'LOGICAL_DNS' },
+    { name: 'two host names', svc: { endpoints: [endpoint({ address: 'a.example.com' }), endpoint({ address: 'b.example.com' })] }, want: 'STRICT_DNS' },
+    { name: 'one host name, unhealthy', svc: { endpoints: [endpoint({ address: 'a.example.com', health: 'unhealthy' })] }, want: 'STRICT_DNS' },
+    {
+      name: 'an unhealthy host name keeps the cluster on DNS, with the one IP that serves',
+      svc: { endpoints: [endpoint({ address: 'a.example.com', health: 'unhealthy' }), endpoint()] },
+      want: 'LOGICAL_DNS',
+    },
+  ];
+  it.each(table)('$name → $want', ({ svc, want }) => {
+    expect(discoveryType(service(svc))).toBe(want);
+  });
+});

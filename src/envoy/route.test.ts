@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { Service } from '../model/mesh.ts';
+import { expectValidEnvoy } from '../../test/support/envoy.ts';
+import { service } from '../../test/support/mesh-fixtures.ts';
+import type { Plain } from './common.ts';
+import { defaultRoute, routeConfiguration, virtualHost } from './route.ts';
+
+const defaultRouteTo = (cluster: string): Plain => ({
+  name: 'default',
+  match: { prefix: '/' },
+  route: { cluster, timeout: { seconds: 0 } },
+});
+
+describe('defaultRoute', () => {
+  it('sends every path to the service cluster with the timeout turned off', () => {
+    const got = defaultRoute(service({ name: 'web', namespace: 'shop' }));
+    expect(got).toEqual(defaultRouteTo('web.shop'));
+    expectValidEnvoy('envoy.config.route.v3.Route', got);
+  });
+});
+
+describe('virtualHost', () => {
+  const cases: { name: string; svc: Partial<Service>; extra?: string[]; want: Plain }[] = [
+    {
+      name: 'answers for the host with and without the port',
+      svc: {},
+      want: { name: 'greeter.default', domains: ['greeter.default', 'greeter.default:50051'], routes: [defaultRouteTo('greeter.default')] },
+    },
+    {
+      name: 'extra domains come last',
+      svc: { name: 'web', namespace: 'shop', port: 8080 },
+      extra: ['web.shop:10000'],
+      want: { name: 'web.shop', domains: ['web.shop', 'web.shop:8080', 'web.shop:10000'], routes: [defaultRouteTo('web.shop')] },
+    },
+    {
+      // Envoy rejects the whole route configuration when a domain repeats
+      name: 'an extra domain equal to a service domain is not repeated',
+      svc: { name: 'web', namespace: 'shop', port: 10000 },
+      extra: ['web.shop:10000'],
+      want: { name: 'web.shop', domains: ['web.shop', 'web.shop:10000'], routes: [defaultRouteTo('web.shop')] },
+    },
+  ];
+  it.each(cases)('$name', ({ svc, extra, want }) => {
+    const got = virtualHost(service(svc), extra);
+    expect(got).toEqual(want);
+    expectValidEnvoy('envoy.config.route.v3.VirtualHost', got);
+  });
+});
+
+describe('routeConfiguration', () => {
+  const web = service({ name: 'web', namespace: 'shop', protocol: 'http', port: 80 });
+  const cases: { name: string; hosts: Plain[]; want: Plain }[] = [
+    { name: 'no virtual hosts', hosts: [], want: { name: 'gateway', virtualHosts: [] } },
+    {
+      name: 'virtual hosts in the order given',
+      hosts: [virtualHost(web), virtualHost(service())],
+      want: {
+        name: 'gateway',
+        virtualHosts: [
+          { name: 'web.shop', domains: ['web.shop', 'web.shop:80'], routes: [defaultRouteTo('web.shop')] },
+          { name: 'greeter.default', domains: ['greeter.default', 'greeter.default:50051'], routes: [defaultRouteTo('greeter.default')] },
+        ],
+      },
+    },
+  ];
+  it.each(cases)('$name', ({ hosts, want }) => {
+    const got = routeConfiguration('gateway', hosts);
+    expect(got).toEqual(want);
+    expectValidEnvoy('envoy.config.route.v3.RouteConfiguration', got);
+  });
+});

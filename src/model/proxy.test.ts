@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { Result } from '../lib/result.ts';
+import { proxyFromNode, ROLES, type NodeLike, type ProxyIdentity } from './proxy.ts';
+
+const ROLE_ISSUE = { ok: false, issues: [{ path: 'node.metadata.role', message: `must be one of ${ROLES.join(', ')}` }] };
+
+/** The identity of a node with id `n1`, with defaults; each case lists only what differs. */
+const identity = (extra: Partial<ProxyIdentity> = {}): Result<ProxyIdentity> => ({
+  ok: true,
+  value: { id: 'n1', cluster: '', role: 'grpc', service: undefined, namespace: undefined, zone: undefined, userAgent: undefined, ...extra },
+});
+
+describe('proxyFromNode', () => {
+  it.each<[string, NodeLike, Result<ProxyIdentity> | typeof ROLE_ISSUE]>([
+    ['a bare node is a proxyless gRPC client', { id: 'n1' }, identity()],
+    ['null metadata', { id: 'n1', metadata: null }, identity()],
+    ['null role takes the default', { id: 'n1', metadata: { role: null } }, identity()],
+    ['role gateway', { id: 'n1', metadata: { role: 'gateway' } }, identity({ role: 'gateway' })],
+    ['role sidecar', { id: 'n1', metadata: { role: 'sidecar' } }, identity({ role: 'sidecar' })],
+    ['role grpc', { id: 'n1', metadata: { role: 'grpc' } }, identity({ role: 'grpc' })],
+    ['an unknown role', { id: 'n1', metadata: { role: 'router' } }, ROLE_ISSUE],
+    ['roles are case-sensitive', { id: 'n1', metadata: { role: 'Gateway' } }, ROLE_ISSUE],
+    ['an empty role', { id: 'n1', metadata: { role: '' } }, ROLE_ISSUE],
+    ['a non-string role', { id: 'n1', metadata: { role: 1 } }, ROLE_ISSUE],
+    ['a list role', { id: 'n1', metadata: { role: ['gateway'] } }, ROLE_ISSUE],
+    ['a missing id', { metadata: { role: 'gateway' } }, { ok: false, issues: [{ path: 'node.id', message: 'is required' }] }],
+    ['an empty id', { id: '', metadata: { role: 'nope' } }, { ok: false, issues: [{ path: 'node.id', message: 'is required' }] }],
+    [
+      'reads service, namespace, zone, cluster and user agent',
+      {
+        id: 'n1',
+        cluster: 'cart',
+        metadata: { role: 'sidecar', service: 'cart', namespace: 'shop' },
+        locality: { zone: 'eu-1a' },
+        userAgentName: 'envoy',
+      },
+      identity({ role: 'sidecar', cluster: 'cart', service: 'cart', namespace: 'shop', zone: 'eu-1a', userAgent: 'envoy' }),
+    ],
+    [
+      'ignores non-string and empty metadata values',
+      { id: 'n1', metadata: { service: 42, namespace: { name: 'shop' }, zone: 'metadata-is-not-locality', other: true } },
+      identity(),
+    ],
+    ['ignores empty strings', { id: 'n1', metadata: { service: '', namespace: '' }, locality: { zone: '' }, userAgentName: '' }, identity()],
+    ['a null locality', { id: 'n1', locality: null }, identity()],
+  ])('%s', (_name, node, want) => {
+    expect(proxyFromNode(node)).toEqual(want);
+  });
+});

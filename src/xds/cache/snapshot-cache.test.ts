@@ -1,0 +1,169 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Role } from '../../model/proxy.ts';
+import { PUSH_ORDER, TYPE_URLS, type TypeUrl } from '../../protos/type-urls.ts';
+import type { CachedResource } from './resource.ts';
+import { diffSnapshots, emptySnapshot, SnapshotCache, type ChangedNames, type Snapshot } from './snapshot-cache.ts';
+
+const C = TYPE_URLS.cluster;
+const E = TYPE_URLS.endpoint;
+const L = TYPE_URLS.listener;
+const ALL: Role[] = ['grpc', 'gateway', 'sidecar'];
+
+/** A cached resource whose content is stood for by `version`. */
+function res(typeUrl: TypeUrl, name: string, version = 'v1', roles: Role[] = ALL): CachedResource {
+  return { name, typeUrl, version, encoded: new Uint8Array(), any: new Uint8Array(), sotwEntry: new Uint8Array(), roles: new Set(roles) };
+}
+/** A snapshot holding the given resources (types not listed are empty). */
+function snap(resources: CachedResource[], revision = 1): Snapshot {
+  const byType = new Map<TypeUrl, Map<string, CachedResource>>(PUSH_ORDER.map((t) => [t, new Map()]));
+  for (const r of resources) byType.get(r.typeUrl)!.set(r.name, r);
+  return { revision, resources: byType };
+}
+/** ChangedNames as a plain object, for readable comparisons. */
+function plain(changed: ChangedNames): Record<string, string[]> {
+  return Object.fromEntries([...changed].map(([t, names]) => [t, [...names].sort()]));
+}
+
+describe('emptySnapshot', () => {
+  it('has every type, in push order, with no resources', () => {
+    const s = emptySnapshot(3);
+    expect(s.revision).toBe(3);
+    expect([...s.resources.keys()]).toEqual([C, E, L, TYPE_URLS.route, TYPE_URLS.secret]);
+    for (const m of s.resources.values()) expect(m.size).toBe(0);
+  });
+});
+
+describe('diffSnapshots', () => {
+  const a = res(C, 'a');
+  const cases: { name: string; prev: CachedResource[]; next: CachedResource[]; want: Record<string, string[]> }[] = [
+    { name: 'nothing to nothing', prev: [], next: [], want: {} },
+    { name: 'the same objects', prev: [a, res(E, 'a')], next: [a, res(E, 'a')], want: {} },
+    { name: 'other objects, same version and roles', prev: [res(C, 'a')], next: [res(C, 'a')], want: {} },
+    { name: 'roles in another order', prev: [res(C, 'a', 'v1', ['grpc', 'gateway'])], next: [res(C, 'a', 'v1', ['gateway', 'grpc'])], want: {} },
+    { name: 'added', prev: [], next: [res(C, 'a'), res(C, 'b')], want: { [C]: ['a', 'b'] } },
+    { name: 'changed', prev: [res(C, 'a'), res(C, 'b')], next: [res(C, 'a', 'v2'), res(C, 'b')], want: { [C]: ['a'] } },
+    { name: 'removed', prev: [res(C, 'a'), res(C, 'b')], next: [res(C, 'b')], want: { [C]: ['a'] } },
+    { name: 'visibility narrowed', prev: [res(L, 'l')], next: [res(L, 'l', 'v1', ['grpc'])], want: { [L]: ['l'] } },
+    { name: 'visibility swapped, same count', prev: [res(L, 'l', 'v1', ['grpc'])], next: [res(L, 'l', 'v1', ['gateway'])], want: { [L]: ['l'] } },
+    {
+      name: 'per type: a name is only reported under its own type',
+      prev: [res(C, 'x'), res(E, 'x')],
+      next: [res(C, 'x'), res(E, 'x', 'v2'), res(L, 'x')],
+      want: { [E]: ['x'], [L]: ['x'] },
+    },
+  ];
+  it.each(cases)('$name', ({ prev, next, want }) => {
+    expect(plain(diffSnapshots(snap(prev), snap(next)))).toEqual(want);
+  });
+
+  it('treats a type missing from a snapshot as empty', () => {
+    const partial: Snapshot = { revision: 2, resources: new Map([[C, new Map([['a', res(C, 'a')]])]]) };
+    expect(plain(diffSnapshots(snap([res(E, 'e')]), partial))).toEqual({ [C]: ['a'], [E]: ['e'] });
+  });
+});
+
+describe('SnapshotCache.publish', () => {
+  it('is not ready until the first publish, even of an empty snapshot', () => {
+    const cache = new SnapshotCache();
+    expect(cache.ready).toBe(false);
+    cache.publish(emptySnapshot(1));
+    expect(cache.ready).toBe(true);
+  });
+
+  it('tells watchers what changed, per type, and returns the same', () => {
+    const cache = new SnapshotCache();
+    const watcher = vi.fn();
+    cache.watch(watcher);
+    const first = snap([res(C, 'a'), res(E, 'a'), res(L, 'l', 'v1', ['grpc'])], 1);
+    expect(plain(cache.publish(first))).toEqual({ [C]: ['a'], [E]: ['a'], [L]: ['l'] });
+    expect(watcher).toHaveBeenCalledTimes(1);
+    expect(watcher.mock.calls[0]![0]).toBe(first);
+    expect(plain(watcher.mock.calls[0]![1] as ChangedNames)).toEqual({ [C]: ['a'], [E]: ['a'], [L]: ['l'] });
+
+    // added b, changed a's endpoints, removed nothing, l now visible to gateways too
+    const second = snap([res(C, 'a'), res(C, 'b'), res(E, 'a', 'v2'), res(L, 'l', 'v1', ['grpc', 'gateway'])], 2);
+    cache.publish(second);
+    expect(watcher).toHaveBeenCalledTimes(2);
+    expect(plain(watcher.mock.calls[1]![1] as ChangedNames)).toEqual({ [C]: ['b'], [E]: ['a'], [L]: ['l'] });
+    expect(cache.current).toBe(second);
+  });
+
+  it('does not tell watchers when nothing changed, but still takes the new snapshot', () => {
+    const cache = new SnapshotCache();
+    cache.publish(snap([res(C, 'a')], 1));
+    const watcher = vi.fn();
+    cache.watch(watcher);
+    const same = snap([res(C, 'a')], 2);
+    expect(cache.publish(same).size).toBe(0);
+    expect(watcher).not.toHaveBeenCalled();
+    expect(cache.current.revision).toBe(2);
+  });
+
+  it('reports removals', () => {
+    const cache = new SnapshotCache();
+    cache.publish(snap([res(C, 'a'), res(C, 'b')]));
+    const watcher = vi.fn();
+    cache.watch(watcher);
+    cache.publish(snap([res(C, 'b')]));
+    expect(plain(watcher.mock.calls[0]![1] as ChangedNames)).toEqual({ [C]: ['a'] });
+  });
+
+  it('tells every watcher, and stops telling one that was removed', () => {
+    const cache = new SnapshotCache();
+    const kept = vi.fn();
+    const removed = vi.fn();
+    cache.watch(kept);
+    const unwatch = cache.watch(removed);
+    cache.publish(snap([res(C, 'a')]));
+    unwatch();
+    cache.publish(snap([res(C, 'a', 'v2')]));
+    expect(kept).toHaveBeenCalledTimes(2);
+    expect(removed).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('SnapshotCache visibility', () => {
+  const cache = new SnapshotCache();
+  cache.publish(
+    snap([
+      res(C, 'a'),
+      res(C, 'b'),
+      res(L, 'api', 'v1', ['grpc']),
+      res(L, 'gateway', 'v1', ['gateway']),
+      res(TYPE_URLS.route, 'gateway', 'v1', ['gateway']),
+    ]),
+  );
+  const names = (rs: readonly CachedResource[]) => rs.map((r) => r.name);
+
+  const cases: { role: Role; clusters: string[]; listeners: string[]; routes: string[] }[] = [
+    { role: 'grpc', clusters: ['a', 'b'], listeners: ['api'], routes: [] },
+    { role: 'gateway', clusters: ['a', 'b'], listeners: ['gateway'], routes: ['gateway'] },
+    { role: 'sidecar', clusters: ['a', 'b'], listeners: [], routes: [] },
+  ];
+  it.each(cases)('visible() to $role', ({ role, clusters, listeners, routes }) => {
+    expect(names(cache.visible(C, role))).toEqual(clusters);
+    expect(names(cache.visible(L, role))).toEqual(listeners);
+    expect(names(cache.visible(TYPE_URLS.route, role))).toEqual(routes);
+    expect(cache.visible(TYPE_URLS.secret, role)).toEqual([]);
+  });
+
+  const gets: [TypeUrl, string, Role, boolean][] = [
+    [L, 'api', 'grpc', true],
+    [L, 'api', 'gateway', false],
+    [L, 'api', 'sidecar', false],
+    [L, 'gateway', 'gateway', true],
+    [L, 'gateway', 'grpc', false],
+    [C, 'a', 'sidecar', true],
+    [C, 'missing', 'grpc', false],
+    [E, 'a', 'grpc', false],
+  ];
+  it.each(gets)('get(%s, %s) as %s → %s', (typeUrl, name, role, found) => {
+    const got = cache.get(typeUrl, name, role);
+    if (found) expect(got).toBe(cache.current.resources.get(typeUrl)!.get(name));
+    else expect(got).toBeUndefined();
+  });
+
+  it('returns the cached objects themselves, not copies', () => {
+    expect(cache.visible(C, 'grpc')[0]).toBe(cache.current.resources.get(C)!.get('a'));
+  });
+});
