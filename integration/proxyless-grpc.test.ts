@@ -1,7 +1,7 @@
 /**
  * End to end with the real client: register a gRPC service over REST, and a real @grpc/grpc-js-xds
  * client (its own process, bootstrap pointing at our ADS port) follows every registry change.
- * Runs on PGlite by default and on the real PostgreSQL when DATABASE_URL is set.
+ * Runs on PGlite always, and also on the real PostgreSQL when DATABASE_URL is set (CI).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,69 +15,70 @@ import { XdsClientProcess } from './support/xds-client.ts';
 
 const TARGET = 'xds:///greeter.default:50051';
 
-let dataDir: string;
-let dropDatabase: (() => Promise<void>) | undefined;
-let config: Config;
-let server: RunningServer;
-let client: XdsClientProcess;
-let a: EchoServer;
-let b: EchoServer;
-
-async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${server.apiPort}${url}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function addEndpoint(echo: EchoServer, extra: object = {}): Promise<string> {
-  const res = await api('POST', '/api/v1/services/default/greeter/endpoints', { address: '127.0.0.1', port: echo.port, ...extra });
-  expect(res.status).toBe(201);
-  return res.body.id;
-}
-
 const only = (name: string) => (r: { answers: Record<string, number> }) => Object.keys(r.answers).join() === name;
 const both = (r: { answers: Record<string, number> }) => Object.keys(r.answers).length === 2;
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'apg-it-'));
-  let databaseUrl: string | undefined;
-  if (onPostgres()) {
-    const created = await createPostgresDatabase();
-    databaseUrl = created.url;
-    dropDatabase = created.drop;
-  }
-  config = {
-    host: '127.0.0.1',
-    apiPort: 0,
-    xdsPort: 0,
-    databaseUrl,
-    dataDir,
-    logLevel: 'silent',
-    debounceMs: 20,
-    maxDelayMs: 200,
-    gatewayPort: 10000,
-    replicaId: 'it-replica',
-  };
-  server = await startServer(config);
-  a = await startEchoServer('backend-a');
-  b = await startEchoServer('backend-b');
-  client = await XdsClientProcess.start({ xdsPort: server.xdsPort, nodeId: 'it-client' });
-});
+const engines = onPostgres() ? (['pglite', 'postgres'] as const) : (['pglite'] as const);
 
-afterAll(async () => {
-  client?.stop();
-  await server?.close();
-  await Promise.all([a?.close(), b?.close()]);
-  await dropDatabase?.();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-describe('a proxyless gRPC client follows the registry', () => {
+describe.each(engines)('a proxyless gRPC client follows the registry (%s)', (engine) => {
+  let dataDir: string;
+  let dropDatabase: (() => Promise<void>) | undefined;
+  let config: Config;
+  let server: RunningServer;
+  let client: XdsClientProcess;
+  let a: EchoServer;
+  let b: EchoServer;
   let idA: string;
+
+  async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(`http://127.0.0.1:${server.apiPort}${url}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  async function addEndpoint(echo: EchoServer, extra: object = {}): Promise<string> {
+    const res = await api('POST', '/api/v1/services/default/greeter/endpoints', { address: '127.0.0.1', port: echo.port, ...extra });
+    expect(res.status).toBe(201);
+    return res.body.id;
+  }
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'apg-it-'));
+    let databaseUrl: string | undefined;
+    if (engine === 'postgres') {
+      const created = await createPostgresDatabase();
+      databaseUrl = created.url;
+      dropDatabase = created.drop;
+    }
+    config = {
+      host: '127.0.0.1',
+      apiPort: 0,
+      xdsPort: 0,
+      databaseUrl,
+      dataDir,
+      logLevel: 'silent',
+      debounceMs: 20,
+      maxDelayMs: 200,
+      gatewayPort: 10000,
+      replicaId: `it-${engine}`,
+    };
+    server = await startServer(config);
+    a = await startEchoServer('backend-a');
+    b = await startEchoServer('backend-b');
+    client = await XdsClientProcess.start({ xdsPort: server.xdsPort, nodeId: `it-client-${engine}` });
+  });
+
+  afterAll(async () => {
+    client?.stop();
+    await server?.close();
+    await Promise.all([a?.close(), b?.close()]);
+    await dropDatabase?.();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('reaches a service registered over REST', async () => {
     expect((await api('POST', '/api/v1/services', { name: 'greeter', protocol: 'grpc', port: 50051 })).status).toBe(201);

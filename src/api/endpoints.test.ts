@@ -170,6 +170,14 @@ describe('DELETE .../endpoints/{id}', () => {
     await expectRejected(h, () => h.call('DELETE', `${EPS}/${ep.id}`), 404, 'not-found');
     await expectRejected(h, () => h.call('DELETE', `/api/v1/services/default/ghost/endpoints/${ep.id}`), 404, 'not-found');
   });
+
+  it('honours If-Match: 412 on a stale revision, 400 on a malformed one, 204 on the current one', async () => {
+    const ep = await h.endpoint('default', 'web', { address: addr(), port: 80 });
+    await put(ep.id, { address: ep.address, port: 81 });
+    await expectRejected(h, () => h.call('DELETE', `${EPS}/${ep.id}`, undefined, { 'if-match': '"1"' }), 412, 'precondition-failed');
+    await expectRejected(h, () => h.call('DELETE', `${EPS}/${ep.id}`, undefined, { 'if-match': 'v2' }), 400, 'validation-failed', ['header.if-match']);
+    expect((await h.call('DELETE', `${EPS}/${ep.id}`, undefined, { 'if-match': '"2"' })).statusCode).toBe(204);
+  });
 });
 
 describe('PUT .../endpoints/{id}/heartbeat', () => {

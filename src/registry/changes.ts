@@ -70,6 +70,7 @@ export class ChangeFeed {
       CHANGES_CHANNEL,
       (payload) => this.advance(Number(payload)),
       (err) => this.opts.onError?.(err),
+      () => void this.catchUp(), // notifications sent while the connection was down were lost
     );
     await this.catchUp();
     this.timer = setInterval(() => void this.catchUp(), this.opts.catchUpIntervalMs);

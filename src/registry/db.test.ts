@@ -42,7 +42,8 @@ describe.skipIf(!onPostgres())('the PostgreSQL LISTEN connection', () => {
   it('reconnects after its backend is terminated and keeps delivering', async () => {
     const got: string[] = [];
     const lost: Error[] = [];
-    const unlisten = await t.database.listen('apg_test_heal', (p) => got.push(p), (e) => lost.push(e));
+    let reconnected = 0;
+    const unlisten = await t.database.listen('apg_test_heal', (p) => got.push(p), (e) => lost.push(e), () => reconnected++);
     try {
       await notify('apg_test_heal', 'before');
       await vi.waitFor(() => expect(got).toEqual(['before']));
@@ -50,6 +51,8 @@ describe.skipIf(!onPostgres())('the PostgreSQL LISTEN connection', () => {
       expect(pid).toBeDefined();
       await admin.query('select pg_terminate_backend($1, 5000)', [pid]);
       await vi.waitFor(() => expect(lost).toHaveLength(1));
+      // Told once it listens again, so the caller can catch up on what it missed meanwhile.
+      await vi.waitFor(() => expect(reconnected).toBe(1), { timeout: 10_000 });
 
       await vi.waitFor(
         async () => {

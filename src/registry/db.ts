@@ -24,8 +24,16 @@ export interface Session {
 export interface Database {
   kind: 'postgres' | 'pglite';
   db: Db;
-  /** Subscribes to NOTIFY on `channel`; `onLost` fires when the listening connection dies (and is being re-opened). */
-  listen(channel: string, onPayload: (payload: string) => void, onLost?: (err: Error) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to NOTIFY on `channel`. `onLost` fires when the listening connection dies (it is then
+   * re-opened), `onReconnected` once it listens again: notifications sent in between were missed.
+   */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onLost?: (err: Error) => void,
+    onReconnected?: () => void,
+  ): Promise<() => Promise<void>>;
   /** Opens a dedicated session (for advisory locks that must stay with one connection). */
   session(): Promise<Session>;
   close(): Promise<void>;
@@ -61,8 +69,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   return {
     kind: 'postgres',
     db,
-    async listen(channel, onPayload, onLost) {
-      const listener = new PgListener(url, channel, onPayload, onLost);
+    async listen(channel, onPayload, onLost, onReconnected) {
+      const listener = new PgListener(url, channel, onPayload, onLost, onReconnected);
       listeners.add(listener);
       await listener.start();
       return async () => {
@@ -117,6 +125,7 @@ class PgListener {
     private readonly channel: string,
     private readonly onPayload: (payload: string) => void,
     private readonly onLost?: (err: Error) => void,
+    private readonly onReconnected?: () => void,
   ) {}
 
   async start(): Promise<void> {
@@ -148,7 +157,10 @@ class PgListener {
   private scheduleRestart(delayMs: number): void {
     if (this.stopped) return;
     this.retry = setTimeout(() => {
-      this.start().catch(() => this.scheduleRestart(Math.min(delayMs * 2, 5000)));
+      this.start().then(
+        () => this.client && this.onReconnected?.(),
+        () => this.scheduleRestart(Math.min(delayMs * 2, 5000)),
+      );
     }, delayMs);
   }
 

@@ -109,11 +109,16 @@ export async function updateEndpoint(
 }
 
 /** Removes an endpoint. */
-export async function deleteEndpoint(db: Db, namespace: string, name: string, id: string): Promise<WriteResult<EndpointRow>> {
+export async function deleteEndpoint(db: Db, namespace: string, name: string, id: string, ifRevision?: number): Promise<WriteResult<EndpointRow>> {
   return db.transaction(async (tx) => {
     const svc = await lockService(tx, namespace, name);
     if (!svc) return missingService(namespace, name);
-    const [row] = await tx.delete(endpoints).where(and(eq(endpoints.id, id), eq(endpoints.serviceId, svc.id))).returning();
+    const [current] = await tx.select().from(endpoints).where(and(eq(endpoints.id, id), eq(endpoints.serviceId, svc.id)));
+    if (!current) return missingEndpoint(id);
+    if (ifRevision !== undefined && current.revision !== ifRevision) {
+      return { ok: false as const, reason: 'precondition-failed' as const, detail: `endpoint ${id} is at revision ${current.revision}, not ${ifRevision}` };
+    }
+    const [row] = await tx.delete(endpoints).where(eq(endpoints.id, id)).returning();
     if (!row) return missingEndpoint(id);
     await recordChange(tx, { kind: 'endpoint', op: 'delete', namespace, name });
     return { ok: true as const, value: row };

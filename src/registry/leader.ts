@@ -33,6 +33,12 @@ export class LeaderElector {
   async attempt(): Promise<boolean> {
     try {
       this.session ??= await this.database.session();
+      if (this.leader) {
+        // The lock lives as long as the session: a leader only checks that its session is alive
+        // (taking the lock again would stack it, and on PGlite every elector would lead).
+        await this.session.query('select 1');
+        return true;
+      }
       const { rows } = await this.session.query('select pg_try_advisory_lock($1) as locked', [LOCK_KEYS.leader]);
       this.set(rows[0]?.locked === true);
     } catch {

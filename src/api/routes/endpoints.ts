@@ -98,10 +98,12 @@ export function endpointRoutes(app: FastifyInstance, db: Db): void {
     },
   );
 
-  api.delete(`${base}/:id`, { schema: { tags, params: EndpointPath, response: problemResponses(404, 503) } }, async (req, reply) => {
+  api.delete(`${base}/:id`, { schema: { tags, params: EndpointPath, response: problemResponses(400, 404, 412, 503) } }, async (req, reply) => {
     const { namespace, name, id } = req.params;
     if (!UUID.test(id)) return sendProblem(reply, notFound(req.url, `endpoint ${id}`));
-    const result = await deleteEndpoint(db, namespace, name, id);
+    const ifRevision = ifMatchRevision(req.headers['if-match']);
+    if (!ifRevision.ok) return sendIssues(reply, ifRevision.issues, req.url);
+    const result = await deleteEndpoint(db, namespace, name, id, ifRevision.value);
     if (!result.ok) return sendWrite(reply, result, 204, endpointView);
     return reply.code(204).send();
   });
