@@ -1,0 +1,95 @@
+/** The reconciler over a real registry database: changes become snapshots; failures keep the last good one. */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_MESH_SETTINGS } from '../model/mesh.ts';
+import { TYPE_URLS } from '../protos/type-urls.ts';
+import { createEndpoint } from '../registry/endpoints.ts';
+import { createService, deleteService } from '../registry/services.ts';
+import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
+import { SnapshotCache } from './cache/snapshot-cache.ts';
+import { Reconciler } from './reconciler.ts';
+
+const svc = (name: string) => ({ namespace: 'default', name, protocol: 'grpc', port: 50051, tags: [], labels: {}, version: null, metadata: {} });
+const ep = (address: string) => ({ address, port: 50051, weight: 1, region: '', zone: '', subZone: '', labels: {}, health: 'healthy', ttlSeconds: null });
+const names = (cache: SnapshotCache, typeUrl: string) => [...(cache.current.resources.get(typeUrl as never)?.keys() ?? [])].sort();
+
+let t: TestDatabase;
+let cache: SnapshotCache;
+let reconciler: Reconciler;
+const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+const builds: number[] = [];
+
+beforeAll(async () => {
+  t = await testDatabase();
+  cache = new SnapshotCache();
+  reconciler = new Reconciler({
+    database: t.database,
+    cache,
+    settings: DEFAULT_MESH_SETTINGS,
+    debounceMs: 10,
+    maxDelayMs: 50,
+    catchUpIntervalMs: 60_000,
+    log,
+    onBuild: (ms) => builds.push(ms),
+  });
+  await reconciler.start();
+});
+
+afterAll(async () => {
+  await reconciler.stop();
+  await t.drop();
+});
+
+describe('Reconciler', () => {
+  it('publishes a first snapshot at start, even for an empty registry', () => {
+    expect(cache.ready).toBe(true);
+    expect(names(cache, TYPE_URLS.cluster)).toEqual([]);
+    expect(names(cache, TYPE_URLS.listener)).toEqual(['gateway']);
+    expect(reconciler.status).toMatchObject({ revision: 0, issues: [], resources: { cds: 0, lds: 1, rds: 1 } });
+  });
+
+  it('follows registry writes through NOTIFY, without being asked', async () => {
+    await createService(t.database.db, svc('greeter'));
+    await vi.waitFor(() => expect(names(cache, TYPE_URLS.cluster)).toEqual(['greeter.default']), { timeout: 5000 });
+    expect(names(cache, TYPE_URLS.listener)).toEqual(['gateway', 'greeter.default', 'greeter.default:50051']);
+  });
+
+  it('coalesces a burst of writes into few builds and lands on the last revision', async () => {
+    const before = builds.length;
+    for (let i = 1; i <= 10; i++) await createEndpoint(t.database.db, 'default', 'greeter', ep(`10.0.0.${i}`));
+    await vi.waitFor(() => expect(reconciler.status.revision).toBe(11), { timeout: 5000 });
+    expect(builds.length - before).toBeLessThan(10);
+    const eds = [...cache.current.resources.get(TYPE_URLS.endpoint)!.values()];
+    expect(eds).toHaveLength(1);
+  });
+
+  it('does not republish when the revision did not move', async () => {
+    const snapshot = cache.current;
+    await reconciler.flush();
+    expect(cache.current).toBe(snapshot);
+  });
+
+  it('keeps serving the last good snapshot when the database fails, and reports why', async () => {
+    const snapshot = cache.current;
+    const broken = new Reconciler({
+      database: { ...t.database, db: { transaction: () => Promise.reject(new Error('connection refused')) } as never },
+      cache,
+      settings: DEFAULT_MESH_SETTINGS,
+      debounceMs: 10,
+      maxDelayMs: 50,
+      catchUpIntervalMs: 60_000,
+      log,
+    });
+    await broken.flush();
+    expect(cache.current).toBe(snapshot);
+    expect(broken.status.lastError?.message).toBe('connection refused');
+    expect(log.error).toHaveBeenCalledWith({ err: 'connection refused' }, expect.stringContaining('last good config'));
+    await broken.stop();
+  });
+
+  it('removes the resources of a deleted service', async () => {
+    await deleteService(t.database.db, 'default', 'greeter');
+    await vi.waitFor(() => expect(names(cache, TYPE_URLS.cluster)).toEqual([]), { timeout: 5000 });
+    expect(names(cache, TYPE_URLS.endpoint)).toEqual([]);
+    expect(names(cache, TYPE_URLS.listener)).toEqual(['gateway']);
+  });
+});
