@@ -12,6 +12,8 @@ import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+/** The handle a `db.transaction()` callback receives. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /** A dedicated connection that lives until released (advisory locks are held per session). */
 export interface Session {

@@ -1,10 +1,10 @@
 /** Endpoint repository: endpoints belong to a service; every write records a change on that service. */
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { recordChange } from './changes.ts';
-import type { Db } from './db.ts';
+import type { Db, Tx } from './db.ts';
 import { isUniqueViolation } from './errors.ts';
-import { endpoints, services, type EndpointRow, type ServiceRow } from './schema.ts';
-import type { WriteResult } from './services.ts';
+import { endpoints, services, type EndpointRow } from './schema.ts';
+import { checkRevision, lockService, notFound, type WriteResult } from './services.ts';
 
 export interface EndpointInput {
   address: string;
@@ -18,23 +18,13 @@ export interface EndpointInput {
   ttlSeconds: number | null;
 }
 
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-
-async function lockService(tx: Tx, namespace: string, name: string): Promise<ServiceRow | undefined> {
-  const [svc] = await tx
-    .select()
-    .from(services)
-    .where(and(eq(services.namespace, namespace), eq(services.name, name)))
-    .for('update');
-  return svc;
-}
-
-function missingService(namespace: string, name: string) {
-  return { ok: false as const, reason: 'not-found' as const, detail: `service ${namespace}/${name} does not exist` };
-}
-
-function missingEndpoint(id: string) {
-  return { ok: false as const, reason: 'not-found' as const, detail: `endpoint ${id} does not exist` };
+/** The endpoint row with its service locked for the transaction, or why a write to it cannot go ahead. */
+async function lockEndpoint(tx: Tx, namespace: string, name: string, id: string, ifRevision?: number): Promise<WriteResult<EndpointRow>> {
+  const svc = await lockService(tx, namespace, name);
+  if (!svc.ok) return svc;
+  const [current] = await tx.select().from(endpoints).where(and(eq(endpoints.id, id), eq(endpoints.serviceId, svc.value.id)));
+  if (!current) return notFound(`endpoint ${id} does not exist`);
+  return checkRevision(`endpoint ${id}`, current, ifRevision);
 }
 
 function duplicate(input: { address: string; port: number }) {
@@ -63,9 +53,9 @@ export async function createEndpoint(db: Db, namespace: string, name: string, in
   try {
     return await db.transaction(async (tx) => {
       const svc = await lockService(tx, namespace, name);
-      if (!svc) return missingService(namespace, name);
+      if (!svc.ok) return svc;
       const heartbeat = input.ttlSeconds === null ? null : sql`now()`;
-      const [row] = await tx.insert(endpoints).values({ ...input, serviceId: svc.id, lastHeartbeatAt: heartbeat }).returning();
+      const [row] = await tx.insert(endpoints).values({ ...input, serviceId: svc.value.id, lastHeartbeatAt: heartbeat }).returning();
       await recordChange(tx, { kind: 'endpoint', op: 'create', namespace, name });
       return { ok: true as const, value: row! };
     });
@@ -86,13 +76,9 @@ export async function updateEndpoint(
 ): Promise<WriteResult<EndpointRow>> {
   try {
     return await db.transaction(async (tx) => {
-      const svc = await lockService(tx, namespace, name);
-      if (!svc) return missingService(namespace, name);
-      const [current] = await tx.select().from(endpoints).where(and(eq(endpoints.id, id), eq(endpoints.serviceId, svc.id)));
-      if (!current) return missingEndpoint(id);
-      if (ifRevision !== undefined && current.revision !== ifRevision) {
-        return { ok: false as const, reason: 'precondition-failed' as const, detail: `endpoint ${id} is at revision ${current.revision}, not ${ifRevision}` };
-      }
+      const locked = await lockEndpoint(tx, namespace, name, id, ifRevision);
+      if (!locked.ok) return locked;
+      const current = locked.value;
       const heartbeat = input.ttlSeconds === null ? null : sql`coalesce(${endpoints.lastHeartbeatAt}, now())`;
       const [row] = await tx
         .update(endpoints)
@@ -111,17 +97,11 @@ export async function updateEndpoint(
 /** Removes an endpoint. */
 export async function deleteEndpoint(db: Db, namespace: string, name: string, id: string, ifRevision?: number): Promise<WriteResult<EndpointRow>> {
   return db.transaction(async (tx) => {
-    const svc = await lockService(tx, namespace, name);
-    if (!svc) return missingService(namespace, name);
-    const [current] = await tx.select().from(endpoints).where(and(eq(endpoints.id, id), eq(endpoints.serviceId, svc.id)));
-    if (!current) return missingEndpoint(id);
-    if (ifRevision !== undefined && current.revision !== ifRevision) {
-      return { ok: false as const, reason: 'precondition-failed' as const, detail: `endpoint ${id} is at revision ${current.revision}, not ${ifRevision}` };
-    }
-    const [row] = await tx.delete(endpoints).where(eq(endpoints.id, id)).returning();
-    if (!row) return missingEndpoint(id);
+    const locked = await lockEndpoint(tx, namespace, name, id, ifRevision);
+    if (!locked.ok) return locked;
+    await tx.delete(endpoints).where(eq(endpoints.id, id));
     await recordChange(tx, { kind: 'endpoint', op: 'delete', namespace, name });
-    return { ok: true as const, value: row };
+    return locked;
   });
 }
 
@@ -132,10 +112,9 @@ export async function deleteEndpoint(db: Db, namespace: string, name: string, id
  */
 export async function heartbeat(db: Db, namespace: string, name: string, id: string, requested?: string): Promise<WriteResult<EndpointRow>> {
   return db.transaction(async (tx) => {
-    const svc = await lockService(tx, namespace, name);
-    if (!svc) return missingService(namespace, name);
-    const [current] = await tx.select().from(endpoints).where(and(eq(endpoints.id, id), eq(endpoints.serviceId, svc.id)));
-    if (!current) return missingEndpoint(id);
+    const locked = await lockEndpoint(tx, namespace, name, id);
+    if (!locked.ok) return locked;
+    const current = locked.value;
     const health = requested ?? (current.health === 'draining' ? 'draining' : 'healthy');
     const changed = current.health !== health;
     const [row] = await tx

@@ -2,7 +2,7 @@
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Requirement } from '../model/selector.ts';
 import { recordChange } from './changes.ts';
-import type { Db } from './db.ts';
+import type { Db, Tx } from './db.ts';
 import { isUniqueViolation } from './errors.ts';
 import { endpoints, services, type ServiceRow } from './schema.ts';
 
@@ -70,6 +70,28 @@ function labelCondition(r: Requirement): SQL {
   }
 }
 
+/** A failed write: the resource is missing. */
+export function notFound(detail: string): WriteResult<never> {
+  return { ok: false, reason: 'not-found', detail };
+}
+
+/** Optimistic concurrency: the row, unless the caller expected another revision. */
+export function checkRevision<T extends { revision: number }>(what: string, current: T, ifRevision?: number): WriteResult<T> {
+  if (ifRevision === undefined || current.revision === ifRevision) return { ok: true, value: current };
+  return { ok: false, reason: 'precondition-failed', detail: `${what} is at revision ${current.revision}, not ${ifRevision}` };
+}
+
+/** The service row, locked until the transaction ends, or why a write to it cannot go ahead. */
+export async function lockService(tx: Tx, namespace: string, name: string, ifRevision?: number): Promise<WriteResult<ServiceRow>> {
+  const [current] = await tx
+    .select()
+    .from(services)
+    .where(and(eq(services.namespace, namespace), eq(services.name, name)))
+    .for('update');
+  if (!current) return notFound(`service ${namespace}/${name} does not exist`);
+  return checkRevision(`service ${namespace}/${name}`, current, ifRevision);
+}
+
 /** Lists services matching the filter, sorted by namespace then name. */
 export async function listServices(db: Db, filter: ServiceFilter = {}): Promise<ServiceView[]> {
   const conds: SQL[] = [];
@@ -120,15 +142,9 @@ export async function updateService(
   ifRevision?: number,
 ): Promise<WriteResult<ServiceView>> {
   return db.transaction(async (tx) => {
-    const [current] = await tx
-      .select()
-      .from(services)
-      .where(and(eq(services.namespace, namespace), eq(services.name, name)))
-      .for('update');
-    if (!current) return { ok: false, reason: 'not-found', detail: `service ${namespace}/${name} does not exist` };
-    if (ifRevision !== undefined && current.revision !== ifRevision) {
-      return { ok: false, reason: 'precondition-failed', detail: `service ${namespace}/${name} is at revision ${current.revision}, not ${ifRevision}` };
-    }
+    const locked = await lockService(tx, namespace, name, ifRevision);
+    if (!locked.ok) return locked;
+    const current = locked.value;
     const [row] = await tx
       .update(services)
       .set({ ...input, revision: current.revision + 1, updatedAt: sql`now()` })
@@ -143,15 +159,9 @@ export async function updateService(
 /** Deletes a service and (by cascade, in the same transaction) its endpoints. */
 export async function deleteService(db: Db, namespace: string, name: string, ifRevision?: number): Promise<WriteResult<{ endpoints: number }>> {
   return db.transaction(async (tx) => {
-    const [current] = await tx
-      .select()
-      .from(services)
-      .where(and(eq(services.namespace, namespace), eq(services.name, name)))
-      .for('update');
-    if (!current) return { ok: false, reason: 'not-found', detail: `service ${namespace}/${name} does not exist` };
-    if (ifRevision !== undefined && current.revision !== ifRevision) {
-      return { ok: false, reason: 'precondition-failed', detail: `service ${namespace}/${name} is at revision ${current.revision}, not ${ifRevision}` };
-    }
+    const locked = await lockService(tx, namespace, name, ifRevision);
+    if (!locked.ok) return locked;
+    const current = locked.value;
     const removed = await tx.delete(endpoints).where(eq(endpoints.serviceId, current.id)).returning({ id: endpoints.id });
     await tx.delete(services).where(eq(services.id, current.id));
     await recordChange(tx, { kind: 'service', op: 'delete', namespace, name });
