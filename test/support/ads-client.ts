@@ -17,31 +17,59 @@ export interface Response {
   names: string[];
 }
 
+export interface NodeInit {
+  id: string;
+  cluster?: string;
+  metadata?: Record<string, unknown>;
+}
+
 export interface RequestInit {
   typeUrl?: string;
   resourceNames?: string[];
   versionInfo?: string;
   responseNonce?: string;
   errorDetail?: { code: number; message: string };
-  node?: { id: string; cluster?: string; metadata?: Record<string, unknown> };
+  node?: NodeInit;
+}
+
+export interface DeltaRequestInit {
+  typeUrl?: string;
+  resourceNamesSubscribe?: string[];
+  resourceNamesUnsubscribe?: string[];
+  initialResourceVersions?: Record<string, string>;
+  responseNonce?: string;
+  errorDetail?: { code: number; message: string };
+  node?: NodeInit;
+}
+
+export interface DeltaResponse {
+  systemVersionInfo: string;
+  typeUrl: string;
+  nonce: string;
+  controlPlane?: string;
+  /** Resource names in response order, with their versions. */
+  names: string[];
+  versions: Record<string, string>;
+  resources: Record<string, unknown>[];
+  removed: string[];
 }
 
 const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
-/** One open ADS stream with a queue of the responses not consumed yet. */
-export class AdsClient {
+/** One open xDS stream (either variant) with a queue of the responses not consumed yet. */
+abstract class TestStream<Req extends { node?: NodeInit }, Res> {
   private readonly client: grpc.Client;
   private readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
-  private readonly queue: Response[] = [];
-  private waiters: ((r: Response) => void)[] = [];
+  private readonly queue: Res[] = [];
+  private waiters: ((r: Res) => void)[] = [];
   /** Set when the server ends the stream. */
   status: grpc.StatusObject | undefined;
   private statusWaiters: ((s: grpc.StatusObject) => void)[] = [];
 
-  constructor(port: number, path = ADS) {
+  constructor(port: number, path: string, private readonly requestType: string, decode: (b: Buffer) => Res) {
     this.client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     this.call = this.client.makeBidiStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b);
-    this.call.on('data', (bytes: Buffer) => this.push(decodeResponse(bytes)));
+    this.call.on('data', (bytes: Buffer) => this.push(decode(bytes)));
     this.call.on('status', (s: grpc.StatusObject) => {
       this.status = s;
       for (const w of this.statusWaiters) w(s);
@@ -50,8 +78,8 @@ export class AdsClient {
   }
 
   /** Sends a request; `node` is encoded with its metadata as a Struct. */
-  send(req: RequestInit): void {
-    const type = messageType('envoy.service.discovery.v3.DiscoveryRequest');
+  send(req: Req): void {
+    const type = messageType(this.requestType);
     const { node, ...rest } = req;
     const msg = type.fromObject({ ...rest, ...(node ? { node: { ...node, metadata: plainToStruct(node.metadata ?? {}) } } : {}) });
     this.call.write(Buffer.from(type.encode(msg).finish()));
@@ -63,7 +91,7 @@ export class AdsClient {
   }
 
   /** The next response, or a rejection after `timeoutMs`. */
-  next(timeoutMs = 3000): Promise<Response> {
+  next(timeoutMs = 3000): Promise<Res> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(queued);
     return new Promise((resolve, reject) => {
@@ -71,7 +99,7 @@ export class AdsClient {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(new Error(`no response within ${timeoutMs} ms`));
       }, timeoutMs);
-      const waiter = (r: Response) => {
+      const waiter = (r: Res) => {
         clearTimeout(timer);
         resolve(r);
       };
@@ -90,10 +118,6 @@ export class AdsClient {
     }
   }
 
-  /** Sends an ACK for a response (same version and nonce, names as given). */
-  ack(r: Response, resourceNames: string[] = []): void {
-    this.send({ typeUrl: r.typeUrl, versionInfo: r.versionInfo, responseNonce: r.nonce, resourceNames });
-  }
 
   /** Resolves with the final status when the server ends the stream. */
   ended(timeoutMs = 3000): Promise<grpc.StatusObject> {
@@ -112,7 +136,7 @@ export class AdsClient {
     this.client.close();
   }
 
-  private push(r: Response): void {
+  private push(r: Res): void {
     const w = this.waiters.shift();
     if (w) w(r);
     else this.queue.push(r);
@@ -137,5 +161,54 @@ export function decodeResponse(bytes: Buffer): Response {
     controlPlane: msg.controlPlane?.identifier,
     resources,
     names: resources.map((r) => String(r.name ?? r.clusterName ?? '')),
+  };
+}
+
+/** A state-of-the-world ADS (or per-type) stream. */
+export class AdsClient extends TestStream<RequestInit, Response> {
+  constructor(port: number, path = ADS) {
+    super(port, path, 'envoy.service.discovery.v3.DiscoveryRequest', decodeResponse);
+  }
+
+  /** Sends an ACK for a response (same version and nonce, names as given). */
+  ack(r: Response, resourceNames: string[] = []): void {
+    this.send({ typeUrl: r.typeUrl, versionInfo: r.versionInfo, responseNonce: r.nonce, resourceNames });
+  }
+}
+
+const DELTA_ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+
+/** An incremental (Delta) ADS (or per-type) stream. */
+export class DeltaClient extends TestStream<DeltaRequestInit, DeltaResponse> {
+  constructor(port: number, path = DELTA_ADS) {
+    super(port, path, 'envoy.service.discovery.v3.DeltaDiscoveryRequest', decodeDeltaResponse);
+  }
+
+  /** ACKs a response. */
+  ack(r: DeltaResponse): void {
+    this.send({ typeUrl: r.typeUrl, responseNonce: r.nonce });
+  }
+}
+
+/** Decodes DeltaDiscoveryResponse bytes, unpacking each resource into a plain Envoy object. */
+export function decodeDeltaResponse(bytes: Buffer): DeltaResponse {
+  const type = messageType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
+  const msg = type.decode(bytes) as unknown as {
+    systemVersionInfo: string;
+    typeUrl: string;
+    nonce: string;
+    controlPlane?: { identifier: string };
+    resources: { name: string; version: string; resource: { type_url: string; value: Uint8Array } }[];
+    removedResources: string[];
+  };
+  return {
+    systemVersionInfo: msg.systemVersionInfo,
+    typeUrl: msg.typeUrl,
+    nonce: msg.nonce,
+    controlPlane: msg.controlPlane?.identifier,
+    names: msg.resources.map((r) => r.name),
+    versions: Object.fromEntries(msg.resources.map((r) => [r.name, r.version])),
+    resources: msg.resources.map((r) => decodeToPlain(messageType(messageNameOf(r.resource.type_url)), r.resource.value)),
+    removed: msg.removedResources,
   };
 }

@@ -20,6 +20,12 @@ export interface CachedResource {
   readonly any: Uint8Array;
   /** The Any as an entry of `DiscoveryResponse.resources` (tag, length, bytes): copied as is into SotW responses. */
   readonly sotwEntry: Uint8Array;
+  /**
+   * The head of an entry of `DeltaDiscoveryResponse.resources`: tag and length of a `Resource`, then
+   * its name and version. `Resource.resource` (field 2, an Any) has the same bytes as `sotwEntry`,
+   * so a Delta entry is `deltaHead` followed by `sotwEntry`, with no second copy of the resource.
+   */
+  readonly deltaHead: Uint8Array;
   readonly roles: ReadonlySet<Role>;
   /** For an EDS cluster, the EDS resource it loads (derived from the content, so covered by the version). */
   readonly edsName?: string;
@@ -28,6 +34,16 @@ export interface CachedResource {
 /** Wraps encoded message bytes in an Any (field 1 type_url, field 2 value). */
 export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
   return protobuf.Writer.create().uint32(10).string(typeUrl).uint32(18).bytes(value).finish();
+}
+
+/** Tag and length of a Delta `Resource` entry plus its name (3) and version (1) fields. */
+function deltaHead(name: string, version: string, anyFieldLength: number): Uint8Array {
+  const fields = protobuf.Writer.create().uint32(26).string(name).uint32(10).string(version).finish();
+  const head = protobuf.Writer.create().uint32(18).uint32(fields.length + anyFieldLength).finish();
+  const out = new Uint8Array(head.length + fields.length);
+  out.set(head);
+  out.set(fields, head.length);
+  return out;
 }
 
 /**
@@ -43,15 +59,21 @@ export class ResourceEncoder {
     const memoKey = typeUrl + '\0' + name;
     const hit = this.memo.get(memoKey);
     if (hit && hit.key === key) return hit.resource;
-    const encoded = encodeMessage(messageType(messageNameOf(typeUrl)), plain);
-    const any = encodeAny(typeUrl, encoded);
+    const message = encodeMessage(messageType(messageNameOf(typeUrl)), plain);
+    const anyBytes = encodeAny(typeUrl, message);
+    const sotwEntry = protobuf.Writer.create().uint32(18).bytes(anyBytes).finish();
+    // One buffer holds it all: the Any and the message are views at the end of the entry.
+    const any = sotwEntry.subarray(sotwEntry.length - anyBytes.length);
+    const encoded = sotwEntry.subarray(sotwEntry.length - message.length);
+    const version = contentHash(encoded);
     const resource: CachedResource = {
       name,
       typeUrl,
-      version: contentHash(encoded),
+      version,
       encoded,
       any,
-      sotwEntry: protobuf.Writer.create().uint32(18).bytes(any).finish(),
+      sotwEntry,
+      deltaHead: deltaHead(name, version, sotwEntry.length),
       roles: new Set(roles),
       ...(edsName ? { edsName } : {}),
     };

@@ -11,7 +11,7 @@ const ALL: Role[] = ['grpc', 'gateway', 'sidecar'];
 
 /** A cached resource whose content is stood for by `version`. */
 function res(typeUrl: TypeUrl, name: string, version = 'v1', roles: Role[] = ALL): CachedResource {
-  return { name, typeUrl, version, encoded: new Uint8Array(), any: new Uint8Array(), sotwEntry: new Uint8Array(), roles: new Set(roles) };
+  return { name, typeUrl, version, encoded: new Uint8Array(), any: new Uint8Array(), sotwEntry: new Uint8Array(), deltaHead: new Uint8Array(), roles: new Set(roles) };
 }
 /** A snapshot holding the given resources (types not listed are empty). */
 function snap(resources: CachedResource[], revision = 1): Snapshot {

@@ -1,6 +1,7 @@
 /**
- * The xDS gRPC server: ADS and the per-type discovery services, each stream a SotwStream over the
- * shared cache. Requests are decoded with Envoy's protos; responses are pre-assembled bytes.
+ * The xDS gRPC server: ADS and the per-type discovery services, state of the world and Delta, each
+ * stream a SotwStream or DeltaStream over the shared cache. Requests are decoded with Envoy's
+ * protos; responses are pre-assembled bytes.
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -8,9 +9,11 @@ import type protobuf from 'protobufjs';
 import { messageType } from '../../protos/loader.ts';
 import { TYPE_URLS, type TypeUrl } from '../../protos/type-urls.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
-import type { DiscoveryRequest } from './protocol.ts';
+import { DeltaStream } from './delta-stream.ts';
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from './protocol.ts';
 import type { ProxyStatusTracker } from './proxy-status.ts';
 import { SotwStream } from './sotw-stream.ts';
+import type { StreamDeps, Variant } from './stream-base.ts';
 
 export interface XdsServerOptions {
   cache: SnapshotCache;
@@ -25,22 +28,36 @@ interface Undecodable {
   decodeError: string;
 }
 
-type Incoming = DiscoveryRequest | Undecodable;
+type Incoming = DiscoveryRequest | DeltaDiscoveryRequest | Undecodable;
 
-/** The SotW streaming methods we serve: ADS first, then the per-type services. */
-const SOTW_METHODS: { path: string; fixedType?: TypeUrl }[] = [
-  { path: '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources' },
-  { path: '/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters', fixedType: TYPE_URLS.cluster },
-  { path: '/envoy.service.endpoint.v3.EndpointDiscoveryService/StreamEndpoints', fixedType: TYPE_URLS.endpoint },
-  { path: '/envoy.service.listener.v3.ListenerDiscoveryService/StreamListeners', fixedType: TYPE_URLS.listener },
-  { path: '/envoy.service.route.v3.RouteDiscoveryService/StreamRoutes', fixedType: TYPE_URLS.route },
-  { path: '/envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets', fixedType: TYPE_URLS.secret },
-];
+interface Method {
+  path: string;
+  variant: Variant;
+  fixedType?: TypeUrl;
+}
+
+/** T1: ADS and the per-type services, each in both variants. */
+const METHODS: Method[] = [
+  ['envoy.service.discovery.v3.AggregatedDiscoveryService', 'AggregatedResources', undefined],
+  ['envoy.service.cluster.v3.ClusterDiscoveryService', 'Clusters', TYPE_URLS.cluster],
+  ['envoy.service.endpoint.v3.EndpointDiscoveryService', 'Endpoints', TYPE_URLS.endpoint],
+  ['envoy.service.listener.v3.ListenerDiscoveryService', 'Listeners', TYPE_URLS.listener],
+  ['envoy.service.route.v3.RouteDiscoveryService', 'Routes', TYPE_URLS.route],
+  ['envoy.service.secret.v3.SecretDiscoveryService', 'Secrets', TYPE_URLS.secret],
+].flatMap(([service, what, fixedType]) => [
+  { path: `/${service}/Stream${what}`, variant: 'sotw' as const, fixedType: fixedType as TypeUrl | undefined },
+  { path: `/${service}/Delta${what}`, variant: 'delta' as const, fixedType: fixedType as TypeUrl | undefined },
+]);
+
+const REQUEST_TYPES: Record<Variant, string> = {
+  sotw: 'envoy.service.discovery.v3.DiscoveryRequest',
+  delta: 'envoy.service.discovery.v3.DeltaDiscoveryRequest',
+};
 
 /** Runs the gRPC server that proxies connect to. */
 export class XdsServer {
   private readonly server: grpc.Server;
-  private readonly streams = new Set<SotwStream>();
+  private readonly streams = new Set<SotwStream | DeltaStream>();
   private nextStream = 0;
   /** Random per process, so nonces and stream ids never repeat across restarts (T4). */
   private readonly instance = randomBytes(3).toString('hex');
@@ -52,33 +69,32 @@ export class XdsServer {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     });
-    const requestType = messageType('envoy.service.discovery.v3.DiscoveryRequest');
-    for (const method of SOTW_METHODS) this.addSotwMethod(method.path, requestType, method.fixedType);
+    for (const method of METHODS) this.addMethod(method, messageType(REQUEST_TYPES[method.variant]));
     this.unwatch = opts.cache.watch((_snapshot, changed) => {
       for (const s of this.streams) s.onSnapshot(changed);
     });
   }
 
-  private addSotwMethod(path: string, requestType: protobuf.Type, fixedType?: TypeUrl): void {
+  private addMethod({ path, variant, fixedType }: Method, requestType: protobuf.Type): void {
     const method = path.slice(path.lastIndexOf('/') + 1);
     const definition: grpc.ServiceDefinition = {
       [method]: {
         path,
         requestStream: true,
         responseStream: true,
-        requestSerialize: (m: DiscoveryRequest) => Buffer.from(requestType.encode(requestType.fromObject(m)).finish()),
+        requestSerialize: (m: object) => Buffer.from(requestType.encode(requestType.fromObject(m)).finish()),
         requestDeserialize: (bytes: Buffer): Incoming => decodeRequest(requestType, bytes),
         responseSerialize: (bytes: Buffer) => bytes,
         responseDeserialize: (bytes: Buffer) => bytes,
       },
     };
-    this.server.addService(definition, { [method]: (call: grpc.ServerDuplexStream<Incoming, Buffer>) => this.serve(call, fixedType) });
+    this.server.addService(definition, { [method]: (call: grpc.ServerDuplexStream<Incoming, Buffer>) => this.serve(call, variant, fixedType) });
   }
 
-  private serve(call: grpc.ServerDuplexStream<Incoming, Buffer>, fixedType?: TypeUrl): void {
+  private serve(call: grpc.ServerDuplexStream<Incoming, Buffer>, variant: Variant, fixedType?: TypeUrl): void {
     const streamId = `${this.opts.controlPlaneId}/${this.instance}-${(++this.nextStream).toString(36)}`;
     let ended = false;
-    const stream = new SotwStream({
+    const deps: StreamDeps = {
       streamId,
       cache: this.opts.cache,
       controlPlaneId: this.opts.controlPlaneId,
@@ -92,9 +108,10 @@ export class XdsServer {
         ended = true;
         call.emit('error', { code, details: message });
       },
-    });
+    };
+    const stream = variant === 'sotw' ? new SotwStream(deps) : new DeltaStream(deps);
     this.streams.add(stream);
-    this.opts.status.opened(streamId);
+    this.opts.status.opened(streamId, variant);
     const finish = () => {
       ended = true;
       stream.close();
@@ -108,7 +125,8 @@ export class XdsServer {
         ended = true;
         return;
       }
-      stream.onRequest(req);
+      if (stream instanceof SotwStream) stream.onRequest(req as DiscoveryRequest);
+      else stream.onRequest(req as DeltaDiscoveryRequest);
     });
     call.on('end', () => {
       finish();

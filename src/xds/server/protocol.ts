@@ -15,11 +15,22 @@ export interface DiscoveryRequest {
   errorDetail?: { code?: number; message?: string } | null;
 }
 
+/** A decoded DeltaDiscoveryRequest, the fields we read. */
+export interface DeltaDiscoveryRequest {
+  node?: DiscoveryRequest['node'];
+  typeUrl?: string;
+  resourceNamesSubscribe?: string[];
+  resourceNamesUnsubscribe?: string[];
+  initialResourceVersions?: Record<string, string>;
+  responseNonce?: string;
+  errorDetail?: { code?: number; message?: string } | null;
+}
+
 /** Guard against hostile subscriptions: more names than any real proxy asks for in one request. */
 export const MAX_RESOURCE_NAMES = 100_000;
 
 /** T2: on ADS the type must be named in every request ("Resource type URL" section). */
-export function hasEmptyTypeUrl(req: DiscoveryRequest): boolean {
+export function hasEmptyTypeUrl(req: { typeUrl?: string }): boolean {
   return !req.typeUrl;
 }
 
@@ -29,7 +40,7 @@ export function isWellFormedTypeUrl(url: string): boolean {
 }
 
 /** V3: a NACK is recognised by `error_detail`, never by comparing versions ("ACK/NACK and resource type instance version"). */
-export function isNack(req: DiscoveryRequest): boolean {
+export function isNack(req: { errorDetail?: { code?: number; message?: string } | null }): boolean {
   return req.errorDetail != null && (req.errorDetail.code !== undefined || !!req.errorDetail.message);
 }
 

@@ -2,7 +2,7 @@
 import type { ProxyIdentity } from '../../model/proxy.ts';
 import { SHORT_NAMES, type TypeUrl } from '../../protos/type-urls.ts';
 import type { XdsMetrics } from './metrics.ts';
-import type { IgnoreReason, StreamObserver } from './sotw-stream.ts';
+import type { IgnoreReason, StreamObserver, Variant } from './stream-base.ts';
 
 export interface TypeStatus {
   sentVersion?: string;
@@ -16,7 +16,7 @@ export interface TypeStatus {
 export interface ProxyStatus {
   streamId: string;
   proxy?: ProxyIdentity;
-  variant: 'sotw';
+  variant: Variant;
   connectedAt: Date;
   types: Partial<Record<string, TypeStatus>>;
 }
@@ -37,14 +37,15 @@ export class ProxyStatusTracker implements StreamObserver {
   ) {}
 
   /** Starts tracking a stream that just opened. */
-  opened(streamId: string): void {
-    this.streams.set(streamId, { streamId, variant: 'sotw', connectedAt: this.now(), types: {} });
-    this.metrics.streams.inc({ variant: 'sotw' });
+  opened(streamId: string, variant: Variant): void {
+    this.streams.set(streamId, { streamId, variant, connectedAt: this.now(), types: {} });
+    this.metrics.streams.inc({ variant });
   }
 
   /** Stops tracking a stream that closed. */
   closed(streamId: string): void {
-    if (this.streams.delete(streamId)) this.metrics.streams.dec({ variant: 'sotw' });
+    const s = this.streams.get(streamId);
+    if (s && this.streams.delete(streamId)) this.metrics.streams.dec({ variant: s.variant });
   }
 
   connected(streamId: string, proxy: ProxyIdentity): void {

@@ -20,6 +20,28 @@ export function encodeDiscoveryResponse(
   return Buffer.concat([head, ...resources.map((r) => r.sotwEntry), tail]);
 }
 
+/**
+ * `envoy.service.discovery.v3.DeltaDiscoveryResponse`: system_version_info (1), resources (2,
+ * Resource), type_url (4), nonce (5), removed_resources (6), control_plane (7).
+ */
+export function encodeDeltaDiscoveryResponse(
+  systemVersion: string,
+  typeUrl: string,
+  resources: readonly CachedResource[],
+  removed: readonly string[],
+  nonce: string,
+  controlPlane: string,
+): Buffer {
+  const head = protobuf.Writer.create().uint32(10).string(systemVersion).finish();
+  const tail = protobuf.Writer.create().uint32(34).string(typeUrl).uint32(42).string(nonce);
+  for (const name of removed) tail.uint32(50).string(name);
+  tail.uint32(58).fork().uint32(10).string(controlPlane).ldelim();
+  const chunks: Uint8Array[] = [head];
+  for (const r of resources) chunks.push(r.deltaHead, r.sotwEntry);
+  chunks.push(tail.finish());
+  return Buffer.concat(chunks);
+}
+
 const versions = new WeakMap<readonly CachedResource[], string>();
 
 /**

@@ -2,80 +2,29 @@
  * The xDS protocol rules of shared/XDS-PROTOCOL.md, one named test each, driven over real gRPC
  * against the real server with a small ADS client (state of the world).
  */
-import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { TYPE_URLS } from '../../protos/type-urls.ts';
-import { ResourceEncoder } from '../cache/resource.ts';
-import { SnapshotCache } from '../cache/snapshot-cache.ts';
-import { XdsServer } from './grpc-server.ts';
-import { XdsMetrics } from './metrics.ts';
-import { ProxyStatusTracker } from './proxy-status.ts';
 import { AdsClient } from '../../../test/support/ads-client.ts';
-import { endpoint, meshOf, publishMesh, service } from '../../../test/support/mesh-fixtures.ts';
-import type { Service } from '../../model/mesh.ts';
+import { endpoint, service } from '../../../test/support/mesh-fixtures.ts';
+import {
+  billing,
+  billingEds,
+  cleanUpHarnesses,
+  gatewayNode,
+  greeter,
+  greeterAt,
+  greeterEds,
+  grpcNode,
+  harness,
+  type Harness,
+} from '../../../test/support/xds-harness.ts';
 
 const { cluster: CDS, endpoint: EDS, listener: LDS, route: RDS } = TYPE_URLS;
-const silent = { warn() {}, debug() {} };
-const grpcNode = (id = 'client-1') => ({ id, metadata: { role: 'grpc' } });
-const gatewayNode = { id: 'gw-1', metadata: { role: 'gateway' } };
 
-const greeter = service({ endpoints: [endpoint({ address: '10.0.0.1', port: 50051 })] });
-const billing = service({ name: 'billing', namespace: 'shop', protocol: 'http', port: 8080, endpoints: [endpoint({ address: '10.0.0.2' })] });
-/** The EDS resource names of the two services. */
-const greeterEds = `greeter.default~${greeter.uid.slice(0, 8)}`;
-const billingEds = `billing.shop~${billing.uid.slice(0, 8)}`;
-/** Greeter with other endpoints. */
-const greeterAt = (address: string) => ({ ...greeter, endpoints: [endpoint({ address, port: 50051 })] });
-
-interface Harness {
-  cache: SnapshotCache;
-  encoder: ResourceEncoder;
-  server: XdsServer;
-  status: ProxyStatusTracker;
-  metrics: Registry;
-  port: number;
-  publish(services: Service[]): void;
-  client(): AdsClient;
-}
-
-let revision = 0;
-const clients: AdsClient[] = [];
-const servers: XdsServer[] = [];
-
-async function harness(services: Service[] = [greeter, billing]): Promise<Harness> {
-  const cache = new SnapshotCache();
-  const encoder = new ResourceEncoder();
-  const metrics = new Registry();
-  const status = new ProxyStatusTracker(new XdsMetrics(metrics), silent);
-  const server = new XdsServer({ cache, status, controlPlaneId: 'test-cp' });
-  servers.push(server);
-  const h: Harness = {
-    cache,
-    encoder,
-    server,
-    status,
-    metrics,
-    port: await server.listen('127.0.0.1', 0),
-    publish: (svcs) => void publishMesh(cache, meshOf(svcs, ++revision), encoder),
-    client: () => {
-      const c = new AdsClient(h.port);
-      clients.push(c);
-      return c;
-    },
-  };
-  h.publish(services);
-  return h;
-}
-
+cleanUpHarnesses();
 let h: Harness;
 beforeEach(async () => {
   h = await harness();
-});
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.close(50)));
 });
 
 /** Opens a subscription and returns the first response, already ACKed. */
@@ -220,9 +169,7 @@ describe('versions, ACK and NACK', () => {
   it('V7: versions are content hashes: a second server with the same content sends the same versions', async () => {
     const other = await harness();
     const a = await subscribe(h.client(), CDS, ['*']);
-    const c = new AdsClient(other.port);
-    clients.push(c);
-    const b = await subscribe(c, CDS, ['*']);
+    const b = await subscribe(other.client(), CDS, ['*']);
     expect(b.versionInfo).toBe(a.versionInfo);
   });
 
@@ -373,8 +320,7 @@ describe('hostile and malformed input', () => {
   });
 
   it('a per-type service answers requests that omit the type URL and refuses other types', async () => {
-    const cds = new AdsClient(h.port, '/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters');
-    clients.push(cds);
+    const cds = h.client('/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters');
     cds.send({ node: grpcNode(), resourceNames: [] });
     expect((await cds.next()).names).toEqual(['billing.shop', 'greeter.default']);
     cds.send({ typeUrl: LDS });

@@ -2,47 +2,21 @@
  * One state-of-the-world xDS stream (ADS, or a per-type service when `fixedType` is set): tracks each
  * type's subscription, nonces and versions, answers requests, and pushes snapshot changes.
  */
-import { proxyFromNode, type ProxyIdentity } from '../../model/proxy.ts';
-import { structToPlain, type StructMsg } from '../../protos/struct.ts';
-import { isServedTypeUrl, PUSH_ORDER, TYPE_URLS, type TypeUrl } from '../../protos/type-urls.ts';
+import { PUSH_ORDER, TYPE_URLS, type TypeUrl } from '../../protos/type-urls.ts';
 import type { CachedResource } from '../cache/resource.ts';
-import type { ChangedNames, SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { ChangedNames } from '../cache/snapshot-cache.ts';
 import {
-  hasEmptyTypeUrl,
   isFullStateType,
   isInitialRequest,
   isNack,
   isStaleNonce,
-  isWellFormedTypeUrl,
   isWildcardRequest,
-  MAX_RESOURCE_NAMES,
   type DiscoveryRequest,
 } from './protocol.ts';
 import { encodeDiscoveryResponse, versionOf } from './response.ts';
+import { byName, indexOf, StreamBase } from './stream-base.ts';
 
-/** Why a request got no answer. */
-export type IgnoreReason = 'stale_nonce' | 'unsupported_type';
-
-/** What a stream tells the rest of the server (proxy status, metrics, logs). */
-export interface StreamObserver {
-  connected(streamId: string, proxy: ProxyIdentity): void;
-  sent(streamId: string, typeUrl: TypeUrl, version: string, nonce: string, count: number): void;
-  acked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string): void;
-  nacked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void;
-  ignored(streamId: string, reason: IgnoreReason, detail?: string): void;
-}
-
-export interface SotwStreamDeps {
-  streamId: string;
-  cache: SnapshotCache;
-  controlPlaneId: string;
-  observer: StreamObserver;
-  write(bytes: Buffer): void;
-  /** Ends the stream with a gRPC status; `code` is a grpc status number. */
-  fail(code: number, message: string): void;
-  /** Set for the per-type services (CDS, EDS, ...): requests may omit the type URL. */
-  fixedType?: TypeUrl;
-}
+export type { IgnoreReason, StreamObserver, StreamDeps as SotwStreamDeps } from './stream-base.ts';
 
 interface TypeState {
   wildcard: boolean;
@@ -61,71 +35,15 @@ interface TypeState {
   forced: Set<string>;
 }
 
-const INVALID_ARGUMENT = 3;
-
-const byName = (a: CachedResource, b: CachedResource) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-
-const indexes = new WeakMap<readonly CachedResource[], Map<string, CachedResource>>();
-
-/** A by-name index of a list, built once per list: streams sharing a view share its index too. */
-function indexOf(list: readonly CachedResource[]): Map<string, CachedResource> {
-  let index = indexes.get(list);
-  if (!index) {
-    index = new Map(list.map((r) => [r.name, r]));
-    indexes.set(list, index);
-  }
-  return index;
-}
-
 /** Handles the requests of one SotW stream and the pushes the cache asks for. */
-export class SotwStream {
-  private proxy: ProxyIdentity | undefined;
+export class SotwStream extends StreamBase {
   private readonly types = new Map<TypeUrl, TypeState>();
-  private nonces = 0;
-  private closed = false;
-
-  constructor(private readonly deps: SotwStreamDeps) {}
-
-  /** The identity the stream announced, once its first request arrived. */
-  get identity(): ProxyIdentity | undefined {
-    return this.proxy;
-  }
 
   /** Handles one DiscoveryRequest. */
   onRequest(req: DiscoveryRequest): void {
-    if (this.closed) return;
-    const typeUrl = req.typeUrl || this.deps.fixedType;
-    if (!typeUrl || (this.deps.fixedType === undefined && hasEmptyTypeUrl(req))) {
-      return this.fail('type_url is required on the aggregated stream');
-    }
-    if (this.deps.fixedType && typeUrl !== this.deps.fixedType) {
-      return this.fail(`type_url ${typeUrl} is not served by this service (expected ${this.deps.fixedType})`);
-    }
-    if (!this.proxy && !this.identify(req)) return;
     const names = req.resourceNames ?? [];
-    if (names.length > MAX_RESOURCE_NAMES) {
-      return this.fail(`resource_names has ${names.length} names, more than the limit of ${MAX_RESOURCE_NAMES}`);
-    }
-    if (!isServedTypeUrl(typeUrl)) {
-      if (!isWellFormedTypeUrl(typeUrl)) return this.fail(`type_url "${typeUrl.slice(0, 200)}" is not a type URL`);
-      return this.deps.observer.ignored(this.deps.streamId, 'unsupported_type', typeUrl);
-    }
-    this.handle(typeUrl, req, names);
-  }
-
-  private identify(req: DiscoveryRequest): boolean {
-    if (!req.node) {
-      this.fail('node is required in the first request of a stream');
-      return false;
-    }
-    const parsed = proxyFromNode({ ...req.node, metadata: structToPlain(req.node.metadata as StructMsg) });
-    if (!parsed.ok) {
-      this.fail(parsed.issues.map((i) => `${i.path} ${i.message}`).join('; '));
-      return false;
-    }
-    this.proxy = parsed.value;
-    this.deps.observer.connected(this.deps.streamId, parsed.value);
-    return true;
+    const typeUrl = this.admit(req, names.length, 'resource_names');
+    if (typeUrl) this.handle(typeUrl, req, names);
   }
 
   private handle(typeUrl: TypeUrl, req: DiscoveryRequest, names: string[]): void {
@@ -203,7 +121,7 @@ export class SotwStream {
       if (unchanged || version === state.rejectedVersion) return;
     }
     if (typeUrl === TYPE_URLS.cluster) this.forceEndpointsOfChanged(state, toSend);
-    const nonce = `${(++this.nonces).toString(36)}@${this.deps.streamId}`;
+    const nonce = this.nextNonce();
     if (fullState) state.held = indexOf(current);
     else for (const r of toSend) state.held.set(r.name, r);
     state.nonce = nonce;
@@ -240,10 +158,6 @@ export class SotwStream {
     return extra.length === 0 ? view : [...view, ...extra].sort(byName);
   }
 
-  private visible(typeUrl: TypeUrl): readonly CachedResource[] {
-    return this.deps.cache.visible(typeUrl, this.proxy!.role);
-  }
-
   private state(typeUrl: TypeUrl): TypeState {
     let s = this.types.get(typeUrl);
     if (!s) {
@@ -251,15 +165,5 @@ export class SotwStream {
       this.types.set(typeUrl, s);
     }
     return s;
-  }
-
-  private fail(message: string): void {
-    this.closed = true;
-    this.deps.fail(INVALID_ARGUMENT, message);
-  }
-
-  /** Stops pushes (the transport closed). */
-  close(): void {
-    this.closed = true;
   }
 }
