@@ -78,7 +78,9 @@ export class Reconciler {
       if (this.opts.cache.ready && registry.revision === this.opts.cache.current.revision) return;
       const mesh = buildMesh(registry.revision, registry.services, registry.endpoints);
       const built = buildResources(mesh, this.opts.settings);
-      const { snapshot, issues } = passGate(built, this.encoder, this.opts.cache.current, registry.revision);
+      const gated = passGate(built, this.encoder, this.opts.cache.current, registry.revision);
+      const snapshot = { ...gated.snapshot, committedAt: registry.committedAt };
+      const issues = gated.issues;
       this.encoder.retain(new Set([...snapshot.resources].flatMap(([t, m]) => [...m.keys()].map((n) => t + '\0' + n))));
       const changed = this.opts.cache.publish(snapshot);
       const durationMs = performance.now() - started;

@@ -11,6 +11,8 @@ export type TypeResources = ReadonlyMap<string, CachedResource>;
 export interface Snapshot {
   /** Registry revision the snapshot was built from. */
   readonly revision: number;
+  /** When the write of that revision committed: the start of convergence (commit → proxy ACK). */
+  readonly committedAt?: Date;
   readonly resources: ReadonlyMap<TypeUrl, TypeResources>;
 }
 
