@@ -63,6 +63,8 @@ describe.each(engines)('a proxyless gRPC client follows the registry (%s)', (eng
       logLevel: 'silent',
       debounceMs: 20,
       maxDelayMs: 200,
+      catchUpIntervalMs: 5000,
+      leaderRetryMs: 5000,
       gatewayPort: 10000,
       replicaId: `it-${engine}`,
     };

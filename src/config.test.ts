@@ -12,6 +12,8 @@ const DEFAULTS: Config = {
   logLevel: 'info',
   debounceMs: 100,
   maxDelayMs: 1000,
+  catchUpIntervalMs: 5000,
+  leaderRetryMs: 5000,
   gatewayPort: 10000,
   replicaId: `${hostname()}-${process.pid}`,
 };
@@ -39,6 +41,8 @@ describe('parseConfig: values', () => {
         LOG_LEVEL: 'debug',
         XDS_DEBOUNCE_MS: '0',
         XDS_MAX_DELAY_MS: '60000',
+        XDS_CATCH_UP_MS: '300',
+        LEADER_RETRY_MS: '250',
         GATEWAY_PORT: '65535',
         REPLICA_ID: 'cp-1',
       },
@@ -51,6 +55,8 @@ describe('parseConfig: values', () => {
         logLevel: 'debug',
         debounceMs: 0,
         maxDelayMs: 60000,
+        catchUpIntervalMs: 300,
+        leaderRetryMs: 250,
         gatewayPort: 65535,
         replicaId: 'cp-1',
       },
@@ -59,12 +65,13 @@ describe('parseConfig: values', () => {
       'every flag, as --flag value',
       [
         '--host', '::', '--api-port', '1', '--xds-port', '2', '--database-url', 'postgresql://db/mesh', '--data-dir', 'd',
-        '--log-level', 'silent', '--debounce-ms', '5', '--max-delay-ms', '10', '--gateway-port', '3', '--replica-id', 'r',
+        '--log-level', 'silent', '--debounce-ms', '5', '--max-delay-ms', '10', '--catch-up-ms', '10', '--leader-retry-ms', '600000',
+        '--gateway-port', '3', '--replica-id', 'r',
       ],
       {},
       {
         host: '::', apiPort: 1, xdsPort: 2, databaseUrl: 'postgresql://db/mesh', dataDir: 'd',
-        logLevel: 'silent', debounceMs: 5, maxDelayMs: 10, gatewayPort: 3, replicaId: 'r',
+        logLevel: 'silent', debounceMs: 5, maxDelayMs: 10, catchUpIntervalMs: 10, leaderRetryMs: 600000, gatewayPort: 3, replicaId: 'r',
       },
     ],
     ['--flag=value', ['--api-port=8081', '--log-level=warn'], {}, { apiPort: 8081, logLevel: 'warn' }],
@@ -127,6 +134,18 @@ describe('parseConfig: issues name the setting', () => {
       [],
       { XDS_MAX_DELAY_MS: '0' },
       [{ path: 'XDS_MAX_DELAY_MS', message: 'must be a whole number of milliseconds from 1 to 60000, got "0"' }],
+    ],
+    [
+      'a catch-up interval of 0 (it would spin)',
+      [],
+      { XDS_CATCH_UP_MS: '0' },
+      [{ path: 'XDS_CATCH_UP_MS', message: 'must be a whole number of milliseconds from 10 to 600000, got "0"' }],
+    ],
+    [
+      'a leader retry interval that is not a number',
+      ['--leader-retry-ms', '1s'],
+      {},
+      [{ path: '--leader-retry-ms', message: 'must be a whole number of milliseconds from 10 to 600000, got "1s"' }],
     ],
     [
       'max delay below debounce (environment)',
@@ -215,6 +234,8 @@ describe('settingsHelp', () => {
     ['--log-level', 'LOG_LEVEL', '(default info)'],
     ['--debounce-ms', 'XDS_DEBOUNCE_MS', '(default 100)'],
     ['--max-delay-ms', 'XDS_MAX_DELAY_MS', '(default 1000)'],
+    ['--catch-up-ms', 'XDS_CATCH_UP_MS', '(default 5000)'],
+    ['--leader-retry-ms', 'LEADER_RETRY_MS', '(default 5000)'],
   ])('%s shows %s and %s', (flag, env, dflt) => {
     const line = lines.find((l) => l.includes(`${flag} <v>`));
     expect(line).toMatch(new RegExp(`^  ${flag} <v>\\s+${env}\\s+.*\\${dflt.slice(0, -1)}\\)$`));

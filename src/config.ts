@@ -17,6 +17,10 @@ export interface Config {
   logLevel: LogLevel;
   debounceMs: number;
   maxDelayMs: number;
+  /** How often each replica reads the registry revision in case a NOTIFY was lost (ms). */
+  catchUpIntervalMs: number;
+  /** How often a replica tries to take leadership, and the leader checks its lock session (ms). */
+  leaderRetryMs: number;
   gatewayPort: number;
   replicaId: string;
 }
@@ -74,6 +78,8 @@ export const SETTINGS: Setting[] = [
   },
   { key: 'debounceMs', env: 'XDS_DEBOUNCE_MS', flag: '--debounce-ms', help: 'quiet time before a registry change is pushed', parse: millis(0, 10_000), default: 100 },
   { key: 'maxDelayMs', env: 'XDS_MAX_DELAY_MS', flag: '--max-delay-ms', help: 'longest a burst of changes may delay a push', parse: millis(1, 60_000), default: 1000 },
+  { key: 'catchUpIntervalMs', env: 'XDS_CATCH_UP_MS', flag: '--catch-up-ms', help: 'how often the registry revision is re-read in case a notification was lost', parse: millis(10, 600_000), default: 5000 },
+  { key: 'leaderRetryMs', env: 'LEADER_RETRY_MS', flag: '--leader-retry-ms', help: 'how often a replica tries to become leader for singleton jobs', parse: millis(10, 600_000), default: 5000 },
   { key: 'gatewayPort', env: 'GATEWAY_PORT', flag: '--gateway-port', help: 'port of the listener served to gateway proxies', parse: port(1), default: 10000 },
   { key: 'replicaId', env: 'REPLICA_ID', flag: '--replica-id', help: 'name of this replica in proxy status', parse: text },
 ];

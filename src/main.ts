@@ -22,6 +22,8 @@ export interface RunningServer {
   cache: SnapshotCache;
   reconciler: Reconciler;
   status: ProxyStatusTracker;
+  /** True while this replica holds the leader lock and runs the singleton jobs. */
+  isLeader(): boolean;
   /** Runs the leader's housekeeping now (tests use it instead of waiting for the timer). */
   housekeeping(): Promise<number>;
   /** Graceful stop: API, xDS streams, jobs, database. */
@@ -48,13 +50,13 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     settings: { ...DEFAULT_MESH_SETTINGS, gatewayPort: config.gatewayPort },
     debounceMs: config.debounceMs,
     maxDelayMs: config.maxDelayMs,
-    catchUpIntervalMs: 5000,
+    catchUpIntervalMs: config.catchUpIntervalMs,
     log: log.child({ component: 'reconciler' }),
     onBuild: (ms) => buildSeconds.observe(ms / 1000),
   });
   await reconciler.start();
 
-  const leader = new LeaderElector(database, 5000, (isLeader) => log.info({ isLeader }, 'leadership changed'));
+  const leader = new LeaderElector(database, config.leaderRetryMs, (isLeader) => log.info({ isLeader }, 'leadership changed'));
   await leader.start();
   const housekeeping = startHousekeeping({
     db: database.db,
@@ -86,6 +88,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     cache,
     reconciler,
     status,
+    isLeader: () => leader.isLeader,
     housekeeping: () => housekeeping.runOnce(),
     close: once(async () => {
       housekeeping.stop();

@@ -37,3 +37,19 @@ export function cluster(svc: Service, settings: MeshSettings): Plain {
   }
   return out;
 }
+
+/** A cluster with one fixed address (the sidecar's local application), no discovery. */
+export function staticCluster(name: string, address: string, port: number, settings: MeshSettings): Plain {
+  return {
+    name,
+    type: 'STATIC',
+    connectTimeout: duration(settings.connectTimeoutMs),
+    lbPolicy: 'ROUND_ROBIN',
+    loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address, portValue: port } } } }] }] },
+  };
+}
+
+/** A cluster that forwards to the connection's original destination (traffic leaving the mesh). */
+export function originalDstCluster(name: string, settings: MeshSettings): Plain {
+  return { name, type: 'ORIGINAL_DST', connectTimeout: duration(settings.connectTimeoutMs), lbPolicy: 'CLUSTER_PROVIDED' };
+}

@@ -22,6 +22,11 @@ export function virtualHost(svc: Service, extraDomains: string[] = []): Plain {
   };
 }
 
+/** A virtual host that sends every request to one cluster (a sidecar's inbound side: all traffic is for its application). */
+export function catchAllVirtualHost(cluster: string): Plain {
+  return { name: cluster, domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } }] };
+}
+
 /** A route configuration with the given virtual hosts. */
 export function routeConfiguration(name: string, virtualHosts: Plain[]): Plain {
   return { name, virtualHosts };

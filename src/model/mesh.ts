@@ -66,9 +66,13 @@ export interface MeshSettings {
   gatewayPort: number;
   /** Upstream connect timeout, in milliseconds. */
   connectTimeoutMs: number;
+  /** Sidecars: the port inbound traffic is redirected to (Istio's 15006). */
+  inboundPort: number;
+  /** Sidecars: the port outbound traffic is redirected to (Istio's 15001). */
+  outboundPort: number;
 }
 
-export const DEFAULT_MESH_SETTINGS: MeshSettings = { gatewayPort: 10000, connectTimeoutMs: 5000 };
+export const DEFAULT_MESH_SETTINGS: MeshSettings = { gatewayPort: 10000, connectTimeoutMs: 5000, inboundPort: 15006, outboundPort: 15001 };
 
 /** True for protocols that speak HTTP (and so get listeners and routes). */
 export function isHttpProtocol(p: Protocol): boolean {

@@ -53,6 +53,25 @@ export function edsServiceName(svc: ServiceRef & { uid: string }): string {
 /** Envoy metadata naming the registry object a resource was built from (shown in config dumps). */
 export const METADATA_NAMESPACE = 'apg.mesh';
 
+/** Sidecars: the listener that takes redirected outbound traffic, and the cluster for destinations outside the mesh. */
+export const VIRTUAL_OUTBOUND_LISTENER = 'virtualOutbound';
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+
+/** Sidecars: the outbound listener (and its route configuration) for every HTTP service on `port`. */
+export function outboundName(port: number): string {
+  return `outbound:${port}`;
+}
+
+/** Sidecars of a service: the inbound listener and the cluster of the local application. */
+export function inboundName(svc: ServiceRef): string {
+  return `inbound:${serviceHost(svc)}`;
+}
+
+/** The `<namespace>/<name>` key that ties a per-service resource to the proxies of that service. */
+export function serviceKeyOf(svc: ServiceRef): string {
+  return `${svc.namespace}/${svc.name}`;
+}
+
 /** The API listener names a proxyless gRPC client may dial: `xds:///<name>.<namespace>:<port>` or without the port. */
 export function apiListenerNames(svc: ServiceRef & { port: number }): [string, string] {
   return [`${serviceHost(svc)}:${svc.port}`, serviceHost(svc)];

@@ -46,3 +46,8 @@ export function proxyFromNode(node: NodeLike): Result<ProxyIdentity> {
     userAgent: node.userAgentName || undefined,
   });
 }
+
+/** The `<namespace>/<name>` of the service a proxy belongs to (namespace `default` if unsaid), if it said one. */
+export function serviceKey(proxy: Pick<ProxyIdentity, 'service' | 'namespace'>): string | undefined {
+  return proxy.service ? `${proxy.namespace ?? 'default'}/${proxy.service}` : undefined;
+}

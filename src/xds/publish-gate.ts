@@ -89,7 +89,7 @@ function encodeChecked(
 ): CachedResource | undefined {
   let resource: CachedResource;
   try {
-    resource = encoder.encode(typeUrl, b.name, b.resource, b.roles, b.edsName);
+    resource = encoder.encode(typeUrl, b.name, b.resource, b.roles, { owner: b.owner, edsName: b.edsName });
   } catch (err) {
     report('', `cannot be encoded: ${(err as Error).message}`);
     return undefined;

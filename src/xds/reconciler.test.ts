@@ -42,15 +42,24 @@ afterAll(async () => {
 describe('Reconciler', () => {
   it('publishes a first snapshot at start, even for an empty registry', () => {
     expect(cache.ready).toBe(true);
-    expect(names(cache, TYPE_URLS.cluster)).toEqual([]);
-    expect(names(cache, TYPE_URLS.listener)).toEqual(['gateway']);
-    expect(reconciler.status).toMatchObject({ revision: 0, issues: [], resources: { cds: 0, lds: 1, rds: 1 } });
+    expect(names(cache, TYPE_URLS.cluster)).toEqual(['PassthroughCluster']);
+    expect(names(cache, TYPE_URLS.listener)).toEqual(['gateway', 'virtualOutbound']);
+    expect(reconciler.status).toMatchObject({ revision: 0, issues: [], resources: { cds: 1, lds: 2, rds: 1 } });
   });
 
   it('follows registry writes through NOTIFY, without being asked', async () => {
     await createService(t.database.db, svc('greeter'));
-    await vi.waitFor(() => expect(names(cache, TYPE_URLS.cluster)).toEqual(['greeter.default']), { timeout: 5000 });
-    expect(names(cache, TYPE_URLS.listener)).toEqual(['gateway', 'greeter.default', 'greeter.default:50051']);
+    await vi.waitFor(() => expect(names(cache, TYPE_URLS.cluster)).toEqual(['PassthroughCluster', 'greeter.default', 'inbound:greeter.default']), {
+      timeout: 5000,
+    });
+    expect(names(cache, TYPE_URLS.listener)).toEqual([
+      'gateway',
+      'greeter.default',
+      'greeter.default:50051',
+      'inbound:greeter.default',
+      'outbound:50051',
+      'virtualOutbound',
+    ]);
   });
 
   it('coalesces a burst of writes into few builds and lands on the last revision', async () => {
@@ -88,8 +97,8 @@ describe('Reconciler', () => {
 
   it('removes the resources of a deleted service', async () => {
     await deleteService(t.database.db, 'default', 'greeter');
-    await vi.waitFor(() => expect(names(cache, TYPE_URLS.cluster)).toEqual([]), { timeout: 5000 });
+    await vi.waitFor(() => expect(names(cache, TYPE_URLS.cluster)).toEqual(['PassthroughCluster']), { timeout: 5000 });
     expect(names(cache, TYPE_URLS.endpoint)).toEqual([]);
-    expect(names(cache, TYPE_URLS.listener)).toEqual(['gateway']);
+    expect(names(cache, TYPE_URLS.listener)).toEqual(['gateway', 'virtualOutbound']);
   });
 });

@@ -27,6 +27,8 @@ export interface CachedResource {
    */
   readonly deltaHead: Uint8Array;
   readonly roles: ReadonlySet<Role>;
+  /** Set when only proxies of one service may see it (`<namespace>/<name>`), e.g. a sidecar's inbound listener. */
+  readonly owner?: string;
   /** For an EDS cluster, the EDS resource it loads (derived from the content, so covered by the version). */
   readonly edsName?: string;
 }
@@ -54,8 +56,15 @@ export class ResourceEncoder {
   private memo = new Map<string, { key: string; resource: CachedResource }>();
 
   /** Encodes `plain` as `typeUrl`; throws when protobufjs cannot convert a field. */
-  encode(typeUrl: TypeUrl, name: string, plain: Record<string, unknown>, roles: readonly Role[], edsName?: string): CachedResource {
-    const key = JSON.stringify(plain) + '|' + roles.join(',');
+  encode(
+    typeUrl: TypeUrl,
+    name: string,
+    plain: Record<string, unknown>,
+    roles: readonly Role[],
+    extra: { owner?: string; edsName?: string } = {},
+  ): CachedResource {
+    const { owner, edsName } = extra;
+    const key = JSON.stringify(plain) + '|' + roles.join(',') + '|' + (owner ?? '');
     const memoKey = typeUrl + '\0' + name;
     const hit = this.memo.get(memoKey);
     if (hit && hit.key === key) return hit.resource;
@@ -76,6 +85,7 @@ export class ResourceEncoder {
       deltaHead: deltaHead(name, version, sotwEntry.length),
       roles: new Set(roles),
       ...(edsName ? { edsName } : {}),
+      ...(owner ? { owner } : {}),
     };
     this.memo.set(memoKey, { key, resource });
     return resource;

@@ -61,25 +61,26 @@ export class SnapshotCache {
   }
 
   /**
-   * The resources of one type that a role may see, sorted by name. The list is built once per
-   * snapshot and shared by every stream (so is its version), and must not be modified.
+   * The resources of one type that a role (of a service: `service` is `<namespace>/<name>`) may see,
+   * sorted by name. The list is built once per snapshot and shared by every stream with the same
+   * role and service (so is its version), and must not be modified.
    */
-  visible(typeUrl: TypeUrl, role: Role): readonly CachedResource[] {
-    const key = `${typeUrl}|${role}`;
+  visible(typeUrl: TypeUrl, role: Role, service?: string): readonly CachedResource[] {
+    const key = `${typeUrl}|${role}|${service ?? ''}`;
     let list = this.views.get(key);
     if (!list) {
       const out: CachedResource[] = [];
-      for (const r of this.snapshot.resources.get(typeUrl)?.values() ?? []) if (r.roles.has(role)) out.push(r);
+      for (const r of this.snapshot.resources.get(typeUrl)?.values() ?? []) if (maySee(r, role, service)) out.push(r);
       list = out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       this.views.set(key, list);
     }
     return list;
   }
 
-  /** One resource by name if the role may see it. */
-  get(typeUrl: TypeUrl, name: string, role: Role): CachedResource | undefined {
+  /** One resource by name if the role (of the service) may see it. */
+  get(typeUrl: TypeUrl, name: string, role: Role, service?: string): CachedResource | undefined {
     const r = this.snapshot.resources.get(typeUrl)?.get(name);
-    return r && r.roles.has(role) ? r : undefined;
+    return r && maySee(r, role, service) ? r : undefined;
   }
 }
 
@@ -97,9 +98,14 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot): ChangedNames {
   return changed;
 }
 
+/** Per-proxy views: the resource is for the proxy's role, and for its service if it has an owner. */
+function maySee(r: CachedResource, role: Role, service: string | undefined): boolean {
+  return r.roles.has(role) && (r.owner === undefined || r.owner === service);
+}
+
 function sameResource(a: CachedResource | undefined, b: CachedResource): boolean {
   if (a === b) return true;
-  if (!a || a.version !== b.version || a.roles.size !== b.roles.size) return false;
+  if (!a || a.version !== b.version || a.owner !== b.owner || a.roles.size !== b.roles.size) return false;
   for (const role of a.roles) if (!b.roles.has(role)) return false;
   return true;
 }

@@ -1,10 +1,15 @@
-/** CDS: one cluster per service, visible to every role. */
+/** CDS: one cluster per service, visible to every role, plus the sidecars' pass-through and inbound clusters. */
 import { cluster } from '../../envoy/cluster.ts';
 import type { Mesh, MeshSettings } from '../../model/mesh.ts';
+import { sidecarClusters } from './sidecar.ts';
 import { ALL_ROLES, type BuiltResource } from './types.ts';
 
-/** Builds every service's cluster. */
+/** Builds every service's cluster, and the sidecars' own clusters. */
 export function buildClusters(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
+  return [...serviceClusters(mesh, settings), ...sidecarClusters(mesh, settings)];
+}
+
+function serviceClusters(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
   return mesh.services.map((svc) => {
     const resource = cluster(svc, settings);
     const eds = (resource.edsClusterConfig as { serviceName?: string } | undefined)?.serviceName;

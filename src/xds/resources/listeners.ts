@@ -1,6 +1,7 @@
 /**
  * LDS: for proxyless gRPC, two API listeners per HTTP service (`<name>.<namespace>:<port>` and without
- * the port) with the route inline; for gateways, one HTTP listener whose routes come over RDS.
+ * the port) with the route inline; for gateways, one HTTP listener whose routes come over RDS; for
+ * sidecars, the listeners of `sidecar.ts`.
  */
 import { origin } from '../../envoy/common.ts';
 import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
@@ -8,6 +9,7 @@ import { apiListener, httpListener } from '../../envoy/listener.ts';
 import { routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings } from '../../model/mesh.ts';
 import { apiListenerNames, GATEWAY_LISTENER, GATEWAY_ROUTE_CONFIG } from '../../model/names.ts';
+import { sidecarListeners } from './sidecar.ts';
 import type { BuiltResource } from './types.ts';
 
 /** Builds the API listeners of every HTTP service and the gateway listener. */
@@ -25,5 +27,5 @@ export function buildListeners(mesh: Mesh, settings: MeshSettings): BuiltResourc
     resource: httpListener(GATEWAY_LISTENER, '0.0.0.0', settings.gatewayPort, gatewayHcm),
     roles: ['gateway'],
   });
-  return out;
+  return [...out, ...sidecarListeners(mesh, settings)];
 }

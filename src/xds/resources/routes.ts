@@ -1,7 +1,8 @@
-/** RDS: the gateway's route configuration, one virtual host per HTTP service. */
+/** RDS: the gateway's route configuration, one virtual host per HTTP service, and the sidecars' per-port ones. */
 import { routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings } from '../../model/mesh.ts';
 import { GATEWAY_ROUTE_CONFIG, serviceHost } from '../../model/names.ts';
+import { sidecarRoutes } from './sidecar.ts';
 import type { BuiltResource } from './types.ts';
 
 /** Builds the gateway's route configuration; each host also answers with the gateway's port appended. */
@@ -9,5 +10,5 @@ export function buildRoutes(mesh: Mesh, settings: MeshSettings): BuiltResource[]
   const hosts = mesh.services
     .filter((s) => isHttpProtocol(s.protocol))
     .map((svc) => virtualHost(svc, [`${serviceHost(svc)}:${settings.gatewayPort}`]));
-  return [{ name: GATEWAY_ROUTE_CONFIG, resource: routeConfiguration(GATEWAY_ROUTE_CONFIG, hosts), roles: ['gateway'] }];
+  return [{ name: GATEWAY_ROUTE_CONFIG, resource: routeConfiguration(GATEWAY_ROUTE_CONFIG, hosts), roles: ['gateway'] }, ...sidecarRoutes(mesh)];
 }

@@ -8,6 +8,8 @@ export interface BuiltResource {
   resource: Plain;
   /** Roles that receive this resource on a wildcard subscription and may fetch it by name. */
   roles: readonly Role[];
+  /** Set when only proxies of this service (`<namespace>/<name>`) may see it. */
+  owner?: string;
   /** For an EDS cluster: the EDS resource it loads (re-sent after the cluster changes, rule O2). */
   edsName?: string;
 }

@@ -92,7 +92,7 @@ export class DeltaStream extends StreamBase {
       }
       if (!state.names.delete(name)) continue;
       state.answerMissing.delete(name);
-      if (state.wildcard && this.deps.cache.get(typeUrl, name, this.proxy!.role)) state.forced.add(name);
+      if (state.wildcard && this.lookup(typeUrl, name)) state.forced.add(name);
       else if (!state.wildcard) state.held.delete(name); // the client forgets it by itself
     }
   }
@@ -156,7 +156,7 @@ export class DeltaStream extends StreamBase {
     const extra: CachedResource[] = [];
     for (const name of state.names) {
       if (seen.has(name)) continue;
-      const r = this.deps.cache.get(typeUrl, name, this.proxy!.role);
+      const r = this.lookup(typeUrl, name);
       if (r) extra.push(r); // S4: names that do not exist yet stay subscribed and are sent when they appear
     }
     return extra.length === 0 ? view : [...view, ...extra].sort(byName);

@@ -146,13 +146,12 @@ export class SotwStream extends StreamBase {
 
   /** The resources the subscription covers, sorted by name; a wildcard-only one is the role's shared view. */
   private subscribed(typeUrl: TypeUrl, state: TypeState): readonly CachedResource[] {
-    const role = this.proxy!.role;
     const view = state.wildcard ? this.visible(typeUrl) : [];
     const seen = indexOf(view);
     const extra: CachedResource[] = [];
     for (const name of state.names) {
       if (seen.has(name)) continue;
-      const r = this.deps.cache.get(typeUrl, name, role);
+      const r = this.lookup(typeUrl, name);
       if (r) extra.push(r); // S4: names that do not exist yet stay subscribed and are sent when they appear
     }
     return extra.length === 0 ? view : [...view, ...extra].sort(byName);

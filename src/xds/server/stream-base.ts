@@ -2,7 +2,7 @@
  * What the SotW and Delta streams share: admitting a request (type URL, node, limits), the proxy
  * identity, nonces, and how a stream reports to the rest of the server.
  */
-import { proxyFromNode, type ProxyIdentity } from '../../model/proxy.ts';
+import { proxyFromNode, serviceKey, type ProxyIdentity } from '../../model/proxy.ts';
 import { structToPlain, type StructMsg } from '../../protos/struct.ts';
 import { isServedTypeUrl, type TypeUrl } from '../../protos/type-urls.ts';
 import type { CachedResource } from '../cache/resource.ts';
@@ -117,9 +117,14 @@ export abstract class StreamBase {
     return `${(++this.nonces).toString(36)}@${this.deps.streamId}`;
   }
 
-  /** The resources of a type the proxy's role may see (shared, sorted by name). */
+  /** The resources of a type the proxy may see (shared by proxies of its role and service, sorted by name). */
   protected visible(typeUrl: TypeUrl): readonly CachedResource[] {
-    return this.deps.cache.visible(typeUrl, this.proxy!.role);
+    return this.deps.cache.visible(typeUrl, this.proxy!.role, serviceKey(this.proxy!));
+  }
+
+  /** One resource by name, if the proxy may see it. */
+  protected lookup(typeUrl: TypeUrl, name: string): CachedResource | undefined {
+    return this.deps.cache.get(typeUrl, name, this.proxy!.role, serviceKey(this.proxy!));
   }
 
   protected fail(message: string): undefined {

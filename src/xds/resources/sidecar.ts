@@ -1,0 +1,73 @@
+/**
+ * Sidecar views (role `sidecar`), in Istio's shape: redirected outbound traffic lands on a virtual
+ * listener that hands each connection to the listener of its destination port, where HTTP services
+ * are told apart by host (RDS per port) and anything unknown passes through; redirected inbound
+ * traffic lands on the service's own inbound listener, which forwards to the local application.
+ * Outbound resources are shared by every sidecar (all services are reachable until policies narrow
+ * it); inbound ones belong to one service and only its sidecars see them.
+ */
+import { staticCluster, originalDstCluster } from '../../envoy/cluster.ts';
+import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
+import { hcmFilter, socketListener, tcpProxy, virtualOutboundListener } from '../../envoy/listener.ts';
+import { catchAllVirtualHost, routeConfiguration, virtualHost } from '../../envoy/route.ts';
+import { isHttpProtocol, type Mesh, type MeshSettings, type Service } from '../../model/mesh.ts';
+import { clusterName, inboundName, outboundName, PASSTHROUGH_CLUSTER, serviceKeyOf, VIRTUAL_OUTBOUND_LISTENER } from '../../model/names.ts';
+import type { BuiltResource } from './types.ts';
+
+const SIDECAR = ['sidecar'] as const;
+
+/** Services grouped by port, ports ascending. */
+function byPort(mesh: Mesh): [number, Service[]][] {
+  const ports = new Map<number, Service[]>();
+  for (const svc of mesh.services) ports.set(svc.port, [...(ports.get(svc.port) ?? []), svc]);
+  return [...ports].sort(([a], [b]) => a - b);
+}
+
+/** The outbound route of a port: HTTP services by host; a port of one TCP service proxies to it; other ports are skipped. */
+function outboundFilters(port: number, services: Service[]) {
+  const name = outboundName(port);
+  if (services.some((s) => isHttpProtocol(s.protocol))) return [hcmFilter(httpConnectionManager(name, { rds: name }))];
+  // Without a service address to tell them apart, TCP services can only own a port alone.
+  return services.length === 1 ? [tcpProxy(name, clusterName(services[0]!))] : undefined;
+}
+
+/** Sidecar clusters: pass-through for destinations outside the mesh, and each service's local application. */
+export function sidecarClusters(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
+  const out: BuiltResource[] = [{ name: PASSTHROUGH_CLUSTER, resource: originalDstCluster(PASSTHROUGH_CLUSTER, settings), roles: SIDECAR }];
+  for (const svc of mesh.services) {
+    const name = inboundName(svc);
+    out.push({ name, resource: staticCluster(name, '127.0.0.1', svc.port, settings), roles: SIDECAR, owner: serviceKeyOf(svc) });
+  }
+  return out;
+}
+
+/** Sidecar listeners: the virtual outbound listener, one per outbound port, and each service's inbound listener. */
+export function sidecarListeners(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
+  const out: BuiltResource[] = [
+    { name: VIRTUAL_OUTBOUND_LISTENER, resource: virtualOutboundListener(VIRTUAL_OUTBOUND_LISTENER, settings.outboundPort, PASSTHROUGH_CLUSTER), roles: SIDECAR },
+  ];
+  for (const [port, services] of byPort(mesh)) {
+    const filters = outboundFilters(port, services);
+    const name = outboundName(port);
+    if (filters) out.push({ name, resource: socketListener(name, '0.0.0.0', port, filters, { direction: 'OUTBOUND', bindToPort: false }), roles: SIDECAR });
+  }
+  for (const svc of mesh.services) {
+    const name = inboundName(svc);
+    const filter = isHttpProtocol(svc.protocol)
+      ? hcmFilter(httpConnectionManager(name, { inline: routeConfiguration(name, [catchAllVirtualHost(name)]) }))
+      : tcpProxy(name, name);
+    const resource = socketListener(name, '0.0.0.0', settings.inboundPort, [filter], { direction: 'INBOUND' });
+    out.push({ name, resource, roles: SIDECAR, owner: serviceKeyOf(svc) });
+  }
+  return out;
+}
+
+/** Sidecar route configurations: one per outbound port, a virtual host per HTTP service on it. */
+export function sidecarRoutes(mesh: Mesh): BuiltResource[] {
+  return byPort(mesh)
+    .filter(([, services]) => services.some((s) => isHttpProtocol(s.protocol)))
+    .map(([port, services]) => {
+      const hosts = services.filter((s) => isHttpProtocol(s.protocol)).map((s) => virtualHost(s));
+      return { name: outboundName(port), resource: routeConfiguration(outboundName(port), hosts), roles: SIDECAR };
+    });
+}
