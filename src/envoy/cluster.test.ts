@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MESH_SETTINGS, type MeshSettings, type Service } from '../model/mesh.ts';
+import { DEFAULT_MESH_SETTINGS, type MeshSettings, type Protocol, type Service } from '../model/mesh.ts';
 import { expectValidEnvoy } from '../../test/support/envoy.ts';
 import { endpoint, service, uidOf } from '../../test/support/mesh-fixtures.ts';
-import { cluster, discoveryType } from './cluster.ts';
+import { cluster, discoveryType, originalDstCluster, staticCluster } from './cluster.ts';
 import type { Plain } from './common.ts';
 
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
@@ -260,5 +260,70 @@ describe('discoveryType', () => {
   ];
   it.each(table)('$name → $want', ({ svc, want }) => {
     expect(discoveryType(service(svc))).toBe(want);
+  });
+});
+
+describe('staticCluster', () => {
+  /** The one-endpoint STATIC cluster with the default settings; a case lists only what differs. */
+  const staticOf = (name: string, address: string, port: number, over: Plain = {}): Plain => ({
+    name,
+    type: 'STATIC',
+    connectTimeout: { seconds: 5 },
+    lbPolicy: 'ROUND_ROBIN',
+    loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address, portValue: port } } } }] }] },
+    ...over,
+  });
+  const cases: { name: string; args: [string, string, number]; settings?: Partial<MeshSettings>; protocol?: Protocol; want: Plain }[] = [
+    {
+      name: "a sidecar's local application on 127.0.0.1, no protocol: HTTP/1.1 or raw TCP upstream",
+      args: ['inbound:web.shop', '127.0.0.1', 8080],
+      want: staticOf('inbound:web.shop', '127.0.0.1', 8080),
+    },
+    { name: 'http: no protocol options', args: ['inbound:web.shop', '127.0.0.1', 80], protocol: 'http', want: staticOf('inbound:web.shop', '127.0.0.1', 80) },
+    { name: 'tcp: no protocol options', args: ['inbound:db.shop', '127.0.0.1', 5432], protocol: 'tcp', want: staticOf('inbound:db.shop', '127.0.0.1', 5432) },
+    {
+      // gRPC needs HTTP/2 to the application: Envoy's default upstream codec is HTTP/1.1
+      name: 'grpc: HTTP/2 upstream',
+      args: ['inbound:greeter.default', '127.0.0.1', 50051],
+      protocol: 'grpc',
+      want: staticOf('inbound:greeter.default', '127.0.0.1', 50051, { typedExtensionProtocolOptions: HTTP2_OPTIONS }),
+    },
+    {
+      name: 'http2: HTTP/2 upstream',
+      args: ['inbound:h2.default', '127.0.0.1', 8443],
+      protocol: 'http2',
+      want: staticOf('inbound:h2.default', '127.0.0.1', 8443, { typedExtensionProtocolOptions: HTTP2_OPTIONS }),
+    },
+    { name: 'an IPv6 address', args: ['local6', '::1', 9000], want: staticOf('local6', '::1', 9000) },
+    {
+      name: 'connect timeout from the settings',
+      args: ['inbound:web.shop', '127.0.0.1', 8080],
+      settings: { connectTimeoutMs: 1500 },
+      want: staticOf('inbound:web.shop', '127.0.0.1', 8080, { connectTimeout: { seconds: 1, nanos: 500_000_000 } }),
+    },
+  ];
+  it.each(cases)('$name', ({ args, settings, protocol, want }) => {
+    const got = staticCluster(...args, { ...DEFAULT_MESH_SETTINGS, ...settings }, protocol);
+    expect(got).toStrictEqual(want);
+    expectValidEnvoy(CLUSTER, got);
+  });
+});
+
+describe('originalDstCluster', () => {
+  const cases: { name: string; settings?: Partial<MeshSettings>; want: Plain }[] = [
+    {
+      name: 'forwards to the original destination, load balancing left to the cluster',
+      want: { name: 'PassthroughCluster', type: 'ORIGINAL_DST', connectTimeout: { seconds: 5 }, lbPolicy: 'CLUSTER_PROVIDED' },
+    },
+    {
+      name: 'connect timeout from the settings',
+      settings: { connectTimeoutMs: 250 },
+      want: { name: 'PassthroughCluster', type: 'ORIGINAL_DST', connectTimeout: { seconds: 0, nanos: 250_000_000 }, lbPolicy: 'CLUSTER_PROVIDED' },
+    },
+  ];
+  it.each(cases)('$name', ({ settings, want }) => {
+    const got = originalDstCluster('PassthroughCluster', { ...DEFAULT_MESH_SETTINGS, ...settings });
+    expect(got).toStrictEqual(want);
+    expectValidEnvoy(CLUSTER, got);
   });
 });

@@ -1,5 +1,5 @@
 /** Builds `envoy.config.cluster.v3.Cluster` for a service. */
-import type { MeshSettings, Service } from '../model/mesh.ts';
+import type { MeshSettings, Protocol, Service } from '../model/mesh.ts';
 import { clusterName, edsServiceName } from '../model/names.ts';
 import { adsConfigSource, duration, origin, typed, type Plain } from './common.ts';
 import { clusterLoadAssignment, servesTraffic } from './endpoint.ts';
@@ -28,24 +28,30 @@ export function cluster(svc: Service, settings: MeshSettings): Plain {
   };
   if (type === 'EDS') out.edsClusterConfig = { edsConfig: adsConfigSource(), serviceName: edsServiceName(svc) };
   else out.loadAssignment = clusterLoadAssignment(name, svc.endpoints);
-  if (svc.protocol === 'grpc' || svc.protocol === 'http2') {
-    out.typedExtensionProtocolOptions = {
+  return { ...out, ...upstreamProtocol(svc.protocol) };
+}
+
+/** HTTP/2 upstream for grpc and http2 (Envoy would otherwise speak HTTP/1.1 to them); nothing for the others. */
+function upstreamProtocol(protocol: Protocol | undefined): Plain {
+  if (protocol !== 'grpc' && protocol !== 'http2') return {};
+  return {
+    typedExtensionProtocolOptions: {
       [HTTP_PROTOCOL_OPTIONS]: typed(HTTP_PROTOCOL_OPTIONS, {
         explicitHttpConfig: { http2ProtocolOptions: {} },
       }),
-    };
-  }
-  return out;
+    },
+  };
 }
 
-/** A cluster with one fixed address (the sidecar's local application), no discovery. */
-export function staticCluster(name: string, address: string, port: number, settings: MeshSettings): Plain {
+/** A cluster with one fixed address (the sidecar's local application), no discovery; HTTP/2 upstream for grpc and http2. */
+export function staticCluster(name: string, address: string, port: number, settings: MeshSettings, protocol?: Protocol): Plain {
   return {
     name,
     type: 'STATIC',
     connectTimeout: duration(settings.connectTimeoutMs),
     lbPolicy: 'ROUND_ROBIN',
     loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address, portValue: port } } } }] }] },
+    ...upstreamProtocol(protocol),
   };
 }
 

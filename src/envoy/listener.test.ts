@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { expectValidEnvoy } from '../../test/support/envoy.ts';
 import type { Plain } from './common.ts';
 import { httpConnectionManager } from './http-connection-manager.ts';
-import { apiListener, httpListener } from './listener.ts';
+import { apiListener, hcmFilter, httpListener, socketListener, tcpProxy, virtualOutboundListener } from './listener.ts';
 
 const LISTENER = 'envoy.config.listener.v3.Listener';
 const RDS_HCM = httpConnectionManager('gateway', { rds: 'gateway' });
@@ -10,6 +10,13 @@ const INLINE_HCM = httpConnectionManager('greeter.default', {
   inline: { name: 'greeter.default', virtualHosts: [{ name: 'greeter.default', domains: ['greeter.default'], routes: [] }] },
 });
 const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+/** The tcp_proxy network filter entry, written out. */
+const tcpProxyTo = (statPrefix: string, cluster: string): Plain => ({
+  name: 'envoy.filters.network.tcp_proxy',
+  typedConfig: { '@type': TCP_PROXY, statPrefix, cluster },
+});
+const at = (address: string, portValue: number): Plain => ({ socketAddress: { address, portValue } });
 
 interface Case {
   name: string;
@@ -46,6 +53,64 @@ const cases: Case[] = [
       filterChains: [{ filters: [{ name: HCM_FILTER, typedConfig: RDS_HCM }] }],
     },
   },
+  {
+    name: 'socket listener, no options: binds its port, no traffic direction',
+    got: () => socketListener('plain', '0.0.0.0', 9000, [tcpProxyTo('plain', 'a.default')]),
+    want: { name: 'plain', address: at('0.0.0.0', 9000), filterChains: [{ filters: [tcpProxyTo('plain', 'a.default')] }] },
+  },
+  {
+    name: "socket listener for a sidecar's outbound port: not bound (it only takes connections handed over), OUTBOUND",
+    got: () => socketListener('outbound:8080', '0.0.0.0', 8080, [{ name: HCM_FILTER, typedConfig: RDS_HCM }], { direction: 'OUTBOUND', bindToPort: false }),
+    want: {
+      name: 'outbound:8080',
+      address: at('0.0.0.0', 8080),
+      bindToPort: { value: false },
+      trafficDirection: 'OUTBOUND',
+      filterChains: [{ filters: [{ name: HCM_FILTER, typedConfig: RDS_HCM }] }],
+    },
+  },
+  {
+    name: "socket listener for a sidecar's inbound side: bound, INBOUND",
+    got: () => socketListener('inbound:db.shop', '0.0.0.0', 15006, [tcpProxyTo('inbound_db_shop', 'inbound:db.shop')], { direction: 'INBOUND' }),
+    want: {
+      name: 'inbound:db.shop',
+      address: at('0.0.0.0', 15006),
+      trafficDirection: 'INBOUND',
+      filterChains: [{ filters: [tcpProxyTo('inbound_db_shop', 'inbound:db.shop')] }],
+    },
+  },
+  {
+    name: 'bindToPort: true is the default and is left out',
+    got: () => socketListener('b', '::', 1, [tcpProxyTo('b', 'c')], { bindToPort: true }),
+    want: { name: 'b', address: at('::', 1), filterChains: [{ filters: [tcpProxyTo('b', 'c')] }] },
+  },
+  {
+    name: 'socket listener with several filters keeps their order',
+    got: () => socketListener('two', '0.0.0.0', 7000, [tcpProxyTo('x', 'x'), tcpProxyTo('y', 'y')]),
+    want: { name: 'two', address: at('0.0.0.0', 7000), filterChains: [{ filters: [tcpProxyTo('x', 'x'), tcpProxyTo('y', 'y')] }] },
+  },
+  {
+    name: 'virtual outbound listener: original destination, OUTBOUND, passes the rest through',
+    got: () => virtualOutboundListener('virtualOutbound', 15001, 'PassthroughCluster'),
+    want: {
+      name: 'virtualOutbound',
+      address: at('0.0.0.0', 15001),
+      useOriginalDst: { value: true },
+      trafficDirection: 'OUTBOUND',
+      filterChains: [{ filters: [tcpProxyTo('virtualOutbound', 'PassthroughCluster')] }],
+    },
+  },
+  {
+    name: 'virtual outbound listener on another port',
+    got: () => virtualOutboundListener('vo', 16001, 'elsewhere'),
+    want: {
+      name: 'vo',
+      address: at('0.0.0.0', 16001),
+      useOriginalDst: { value: true },
+      trafficDirection: 'OUTBOUND',
+      filterChains: [{ filters: [tcpProxyTo('vo', 'elsewhere')] }],
+    },
+  },
 ];
 
 describe('listeners', () => {
@@ -61,5 +126,27 @@ describe('listeners', () => {
     expect(api).not.toHaveProperty('address');
     expect(api).not.toHaveProperty('filterChains');
     expect(socket).not.toHaveProperty('apiListener');
+  });
+});
+
+describe('network filters', () => {
+  const FILTER = 'envoy.config.listener.v3.Filter';
+  const cases: { name: string; got: () => Plain; want: Plain }[] = [
+    { name: 'hcmFilter wraps an HCM as the http_connection_manager filter', got: () => hcmFilter(RDS_HCM), want: { name: HCM_FILTER, typedConfig: RDS_HCM } },
+    { name: 'tcpProxy: stat prefix from the name, separators replaced', got: () => tcpProxy('outbound:5432', 'db.shop'), want: tcpProxyTo('outbound_5432', 'db.shop') },
+    {
+      name: 'tcpProxy to a sidecar inbound cluster',
+      got: () => tcpProxy('inbound:db.shop', 'inbound:db.shop'),
+      want: tcpProxyTo('inbound_db_shop', 'inbound:db.shop'),
+    },
+  ];
+  it.each(cases)('$name', ({ got, want }) => {
+    const filter = got();
+    expect(filter).toStrictEqual(want);
+    expectValidEnvoy(FILTER, filter);
+  });
+
+  it('httpListener is a socket listener with only the HCM filter', () => {
+    expect(httpListener('g', '0.0.0.0', 80, RDS_HCM)).toStrictEqual(socketListener('g', '0.0.0.0', 80, [hcmFilter(RDS_HCM)]));
   });
 });

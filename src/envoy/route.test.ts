@@ -3,7 +3,7 @@ import type { Service } from '../model/mesh.ts';
 import { expectValidEnvoy } from '../../test/support/envoy.ts';
 import { service } from '../../test/support/mesh-fixtures.ts';
 import type { Plain } from './common.ts';
-import { defaultRoute, routeConfiguration, virtualHost } from './route.ts';
+import { catchAllVirtualHost, defaultRoute, routeConfiguration, virtualHost } from './route.ts';
 
 const defaultRouteTo = (cluster: string): Plain => ({
   name: 'default',
@@ -47,6 +47,26 @@ describe('virtualHost', () => {
   });
 });
 
+describe('catchAllVirtualHost', () => {
+  const cases: { name: string; cluster: string; want: Plain }[] = [
+    {
+      name: "a sidecar's inbound side: every host and path to the local application, timeout off",
+      cluster: 'inbound:web.shop',
+      want: { name: 'inbound:web.shop', domains: ['*'], routes: [defaultRouteTo('inbound:web.shop')] },
+    },
+    { name: 'named after the cluster', cluster: 'local', want: { name: 'local', domains: ['*'], routes: [defaultRouteTo('local')] } },
+  ];
+  it.each(cases)('$name', ({ cluster, want }) => {
+    const got = catchAllVirtualHost(cluster);
+    expect(got).toStrictEqual(want);
+    expectValidEnvoy('envoy.config.route.v3.VirtualHost', got);
+  });
+
+  it('routes like the default route of a service, to the given cluster', () => {
+    expect((catchAllVirtualHost('greeter.default').routes as Plain[])[0]).toStrictEqual(defaultRoute(service()));
+  });
+});
+
 describe('routeConfiguration', () => {
   const web = service({ name: 'web', namespace: 'shop', protocol: 'http', port: 80 });
   const cases: { name: string; hosts: Plain[]; want: Plain }[] = [
@@ -61,6 +81,11 @@ describe('routeConfiguration', () => {
           { name: 'greeter.default', domains: ['greeter.default', 'greeter.default:50051'], routes: [defaultRouteTo('greeter.default')] },
         ],
       },
+    },
+    {
+      name: 'one catch-all virtual host (a sidecar inbound route configuration)',
+      hosts: [catchAllVirtualHost('inbound:web.shop')],
+      want: { name: 'gateway', virtualHosts: [{ name: 'inbound:web.shop', domains: ['*'], routes: [defaultRouteTo('inbound:web.shop')] }] },
     },
   ];
   it.each(cases)('$name', ({ hosts, want }) => {

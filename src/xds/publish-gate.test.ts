@@ -64,6 +64,21 @@ describe('passGate: valid resources', () => {
     for (const [name, r] of clusters) if (r.edsName) expect(snapshot.resources.get(TYPE_URLS.endpoint)!.has(r.edsName), name).toBe(true);
   });
 
+  it('publishes the owner of each resource that only the sidecars of one service may see, and no owner on shared ones', () => {
+    const { snapshot } = passGate(buildResources(sampleMesh(), DEFAULT_MESH_SETTINGS), new ResourceEncoder(), emptySnapshot(), 1);
+    const owners = KINDS.flatMap((k) => [...snapshot.resources.get(TYPE_URLS[k])!].filter(([, r]) => 'owner' in r).map(([name, r]) => [k, name, r.owner]));
+    expect(owners).toEqual([
+      ['cluster', 'inbound:greeter.default', 'default/greeter'],
+      ['cluster', 'inbound:payments.ext', 'ext/payments'],
+      ['cluster', 'inbound:db.shop', 'shop/db'],
+      ['cluster', 'inbound:web.shop', 'shop/web'],
+      ['listener', 'inbound:greeter.default', 'default/greeter'],
+      ['listener', 'inbound:payments.ext', 'ext/payments'],
+      ['listener', 'inbound:db.shop', 'shop/db'],
+      ['listener', 'inbound:web.shop', 'shop/web'],
+    ]);
+  });
+
   it('publishes the encoder’s shared resources, so an unchanged rebuild publishes the same objects', () => {
     const encoder = new ResourceEncoder();
     const set = buildResources(sampleMesh(), DEFAULT_MESH_SETTINGS);
@@ -76,7 +91,7 @@ describe('passGate: valid resources', () => {
 });
 
 describe('passGate: resources that fail validation', () => {
-  // One HTTP service: its cluster, load assignment, two API listeners, and the gateway listener and routes.
+  // One HTTP service: its cluster, load assignment, two API listeners, the gateway listener and routes, and the sidecar resources.
   const mesh = meshOf([service({ namespace: 'shop', name: 'web', protocol: 'http', port: 8080, endpoints: [endpoint()] })]);
   const good = buildResources(mesh, DEFAULT_MESH_SETTINGS);
 
@@ -134,10 +149,19 @@ describe('passGate: resources that fail validation', () => {
       missing('listener', 'web.shop:8080', `apiListener.apiListener.routeConfig.virtualHosts[0].routes[0].${ROUTE}`, CLUSTER, 'web.shop'),
       missing('listener', 'web.shop', `apiListener.apiListener.routeConfig.virtualHosts[0].routes[0].${ROUTE}`, CLUSTER, 'web.shop'),
       missing('route', 'gateway', `virtualHosts[0].routes[0].${ROUTE}`, CLUSTER, 'web.shop'),
-      // only found once the route configuration is gone
+      missing('route', 'outbound:8080', `virtualHosts[0].routes[0].${ROUTE}`, CLUSTER, 'web.shop'),
+      // only found once the route configurations are gone
       missing('listener', 'gateway', 'filterChains[0].filters[0].typedConfig.rds.routeConfigName', 'envoy.config.route.v3.RouteConfiguration', 'gateway'),
+      missing('listener', 'outbound:8080', 'filterChains[0].filters[0].typedConfig.rds.routeConfigName', 'envoy.config.route.v3.RouteConfiguration', 'outbound:8080'),
     ]);
-    expect(namesOf(snapshot)).toEqual({ cluster: [], endpoint: ['web.shop~97375646'], listener: [], route: [], secret: [] });
+    // what does not lead to the cluster stays: the sidecars' pass-through and the service's inbound side
+    expect(namesOf(snapshot)).toEqual({
+      cluster: ['PassthroughCluster', 'inbound:web.shop'],
+      endpoint: ['web.shop~97375646'],
+      listener: ['virtualOutbound', 'inbound:web.shop'],
+      route: [],
+      secret: [],
+    });
   });
 
   it('reports the same issues again on the next build while the resource is still bad', () => {
@@ -258,6 +282,11 @@ describe('references', () => {
       name: 'clusters of routes inline in an API listener',
       plain: { apiListener: { apiListener: { routeConfig: { virtualHosts: [{ routes: [{ route: { cluster: 'x' } }] }] } } } },
       want: [{ type: C, name: 'x', path: 'apiListener.apiListener.routeConfig.virtualHosts[0].routes[0].route.cluster' }],
+    },
+    {
+      name: 'the cluster of a TCP proxy filter',
+      plain: { filterChains: [{ filters: [{ typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', cluster: 'db' } }] }] },
+      want: [{ type: C, name: 'db', path: 'filterChains[0].filters[0].typedConfig.cluster' }],
     },
     { name: 'names in unrelated fields are not references', plain: { name: 'cluster', cluster: 'x', serviceName: 'y', routeConfigName: 'z' }, want: [] },
   ];

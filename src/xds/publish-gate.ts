@@ -115,6 +115,7 @@ export function references(plain: unknown, out: { type: TypeUrl; name: string; p
     if (path.endsWith('rds')) ref(TYPE_URLS.route, 'routeConfigName');
     if (path.endsWith('.route') || /requestMirrorPolicies\[\d+\]$/.test(path)) ref(TYPE_URLS.cluster, 'cluster');
     if (/weightedClusters\.clusters\[\d+\]$/.test(path)) ref(TYPE_URLS.cluster, 'name');
+    if (typeof obj['@type'] === 'string' && obj['@type'].endsWith('.TcpProxy')) ref(TYPE_URLS.cluster, 'cluster');
     for (const [k, v] of Object.entries(obj)) if (typeof v === 'object') references(v, out, at(k));
   }
   return out;

@@ -5,7 +5,7 @@ import { buildMesh, DEFAULT_MESH_SETTINGS, type Endpoint, type Mesh, type MeshSe
 import { ResourceEncoder } from '../../src/xds/cache/resource.ts';
 import type { SnapshotCache } from '../../src/xds/cache/snapshot-cache.ts';
 import { passGate } from '../../src/xds/publish-gate.ts';
-import { buildResources } from '../../src/xds/resources/index.ts';
+import { buildResources, type BuiltResource } from '../../src/xds/resources/index.ts';
 
 /** A healthy endpoint at 10.0.0.1:8080 with weight 1 and no locality; the address kind follows the address. */
 export function endpoint(overrides: Partial<Endpoint> = {}): Endpoint {
@@ -82,4 +82,9 @@ export function publishMesh(cache: SnapshotCache, m: Mesh, encoder = new Resourc
   const { snapshot, issues } = passGate(buildResources(m, settings), encoder, cache.current, m.revision);
   if (issues.length) throw new Error(`gate held back resources: ${JSON.stringify(issues)}`);
   return cache.publish(snapshot);
+}
+
+/** True for a resource that only sidecars receive (`xds/resources/sidecar.ts`): tests of the other roles' resources leave these out. */
+export function sidecarOnly(b: BuiltResource): boolean {
+  return b.roles.length === 1 && b.roles[0] === 'sidecar';
 }

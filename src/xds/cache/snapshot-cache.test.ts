@@ -13,6 +13,10 @@ const ALL: Role[] = ['grpc', 'gateway', 'sidecar'];
 function res(typeUrl: TypeUrl, name: string, version = 'v1', roles: Role[] = ALL): CachedResource {
   return { name, typeUrl, version, encoded: new Uint8Array(), any: new Uint8Array(), sotwEntry: new Uint8Array(), deltaHead: new Uint8Array(), roles: new Set(roles) };
 }
+/** A cached resource that only proxies of the service `owner` (`<namespace>/<name>`) may see, sidecars unless `roles` says otherwise. */
+function owned(typeUrl: TypeUrl, name: string, owner: string, version = 'v1', roles: Role[] = ['sidecar']): CachedResource {
+  return { ...res(typeUrl, name, version, roles), owner };
+}
 /** A snapshot holding the given resources (types not listed are empty). */
 function snap(resources: CachedResource[], revision = 1): Snapshot {
   const byType = new Map<TypeUrl, Map<string, CachedResource>>(PUSH_ORDER.map((t) => [t, new Map()]));
@@ -45,6 +49,10 @@ describe('diffSnapshots', () => {
     { name: 'removed', prev: [res(C, 'a'), res(C, 'b')], next: [res(C, 'b')], want: { [C]: ['a'] } },
     { name: 'visibility narrowed', prev: [res(L, 'l')], next: [res(L, 'l', 'v1', ['grpc'])], want: { [L]: ['l'] } },
     { name: 'visibility swapped, same count', prev: [res(L, 'l', 'v1', ['grpc'])], next: [res(L, 'l', 'v1', ['gateway'])], want: { [L]: ['l'] } },
+    { name: 'same owner, other objects', prev: [owned(L, 'in', 'shop/web')], next: [owned(L, 'in', 'shop/web')], want: {} },
+    { name: 'owner given (same version and roles)', prev: [res(L, 'in', 'v1', ['sidecar'])], next: [owned(L, 'in', 'shop/web')], want: { [L]: ['in'] } },
+    { name: 'owner changed (same version and roles)', prev: [owned(C, 'in', 'shop/web')], next: [owned(C, 'in', 'shop/db')], want: { [C]: ['in'] } },
+    { name: 'owner dropped (same version and roles)', prev: [owned(C, 'in', 'shop/web')], next: [res(C, 'in', 'v1', ['sidecar'])], want: { [C]: ['in'] } },
     {
       name: 'per type: a name is only reported under its own type',
       prev: [res(C, 'x'), res(E, 'x')],
@@ -165,5 +173,71 @@ describe('SnapshotCache visibility', () => {
 
   it('returns the cached objects themselves, not copies', () => {
     expect(cache.visible(C, 'grpc')[0]).toBe(cache.current.resources.get(C)!.get('a'));
+  });
+});
+
+describe('SnapshotCache visibility by owner (per-service sidecar views)', () => {
+  const cache = new SnapshotCache();
+  cache.publish(
+    snap([
+      res(C, 'a'),
+      owned(C, 'inbound:web.shop', 'shop/web'),
+      owned(C, 'inbound:db.shop', 'shop/db'),
+      res(L, 'virtualOutbound', 'v1', ['sidecar']),
+      owned(L, 'inbound:web.shop', 'shop/web'),
+      owned(L, 'inbound:db.shop', 'shop/db'),
+      // owned, but for grpc clients: the role must match as well as the owner
+      owned(L, 'api:web.shop', 'shop/web', 'v1', ['grpc']),
+    ]),
+  );
+  const names = (rs: readonly CachedResource[]) => rs.map((r) => r.name);
+
+  const cases: { role: Role; service?: string; clusters: string[]; listeners: string[] }[] = [
+    { role: 'sidecar', clusters: ['a'], listeners: ['virtualOutbound'] },
+    { role: 'sidecar', service: 'shop/web', clusters: ['a', 'inbound:web.shop'], listeners: ['inbound:web.shop', 'virtualOutbound'] },
+    { role: 'sidecar', service: 'shop/db', clusters: ['a', 'inbound:db.shop'], listeners: ['inbound:db.shop', 'virtualOutbound'] },
+    { role: 'sidecar', service: 'other/web', clusters: ['a'], listeners: ['virtualOutbound'] },
+    { role: 'grpc', clusters: ['a'], listeners: [] },
+    { role: 'grpc', service: 'shop/web', clusters: ['a'], listeners: ['api:web.shop'] },
+    { role: 'gateway', service: 'shop/web', clusters: ['a'], listeners: [] },
+  ];
+  it.each(cases.map((c) => [`${c.role}${c.service ? ` of ${c.service}` : ''}`, c] as const))('visible() to %s', (_, { role, service, clusters, listeners }) => {
+    expect(names(cache.visible(C, role, service))).toEqual(clusters);
+    expect(names(cache.visible(L, role, service))).toEqual(listeners);
+  });
+
+  const gets: [TypeUrl, string, Role, string | undefined, boolean][] = [
+    [L, 'inbound:web.shop', 'sidecar', 'shop/web', true],
+    [L, 'inbound:web.shop', 'sidecar', 'shop/db', false],
+    [L, 'inbound:web.shop', 'sidecar', undefined, false],
+    [L, 'inbound:web.shop', 'grpc', 'shop/web', false],
+    [C, 'inbound:db.shop', 'sidecar', 'shop/db', true],
+    [C, 'inbound:db.shop', 'sidecar', 'shop/web', false],
+    [L, 'api:web.shop', 'grpc', 'shop/web', true],
+    [L, 'api:web.shop', 'sidecar', 'shop/web', false],
+    [L, 'virtualOutbound', 'sidecar', 'shop/web', true],
+    [L, 'virtualOutbound', 'sidecar', undefined, true],
+    [C, 'a', 'gateway', 'shop/db', true],
+  ];
+  it.each(gets)('get(%s, %s) as %s of %s → %s', (typeUrl, name, role, service, found) => {
+    const got = cache.get(typeUrl, name, role, service);
+    if (found) expect(got).toBe(cache.current.resources.get(typeUrl)!.get(name));
+    else expect(got).toBeUndefined();
+  });
+
+  it('builds one shared list per role and service, and new ones after a publish', () => {
+    const c = new SnapshotCache();
+    c.publish(snap([res(L, 'virtualOutbound', 'v1', ['sidecar']), owned(L, 'inbound:web.shop', 'shop/web'), owned(L, 'inbound:db.shop', 'shop/db')], 1));
+    const web = c.visible(L, 'sidecar', 'shop/web');
+    expect(c.visible(L, 'sidecar', 'shop/web')).toBe(web);
+    expect(names(c.visible(L, 'sidecar', 'shop/db'))).toEqual(['inbound:db.shop', 'virtualOutbound']);
+    expect(names(c.visible(L, 'sidecar'))).toEqual(['virtualOutbound']);
+    // the owner moves: the watchers hear of it and the views follow
+    const watcher = vi.fn();
+    c.watch(watcher);
+    c.publish(snap([res(L, 'virtualOutbound', 'v1', ['sidecar']), owned(L, 'inbound:web.shop', 'shop/db'), owned(L, 'inbound:db.shop', 'shop/db')], 2));
+    expect(plain(watcher.mock.calls[0]![1] as ChangedNames)).toEqual({ [L]: ['inbound:web.shop'] });
+    expect(names(c.visible(L, 'sidecar', 'shop/web'))).toEqual(['virtualOutbound']);
+    expect(names(c.visible(L, 'sidecar', 'shop/db'))).toEqual(['inbound:db.shop', 'inbound:web.shop', 'virtualOutbound']);
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MESH_SETTINGS } from '../../model/mesh.ts';
 import { expectValidEnvoy } from '../../../test/support/envoy.ts';
-import { meshOf, sampleMesh, service, uidOf } from '../../../test/support/mesh-fixtures.ts';
+import { meshOf, sampleMesh, service, sidecarOnly, uidOf } from '../../../test/support/mesh-fixtures.ts';
 import { buildListeners } from './listeners.ts';
+import type { BuiltResource } from './types.ts';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 /** The `apg.mesh` metadata naming the service (a google.protobuf.Struct in protobufjs' shape). */
@@ -11,10 +12,32 @@ const origin = (namespace: string, name: string, uid = uidOf(namespace, name)) =
 });
 const ROUTER = { name: 'envoy.filters.http.router', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
 
-describe('buildListeners', () => {
-  const built = buildListeners(sampleMesh(), DEFAULT_MESH_SETTINGS);
+/** The listeners of grpc clients and gateways; the sidecars' own ones are covered in sidecar.test.ts. */
+const notSidecar = (built: BuiltResource[]) => built.filter((b) => !sidecarOnly(b));
 
-  it('builds two API listeners per HTTP service (with and without the port), none for tcp, then the gateway', () => {
+describe('buildListeners', () => {
+  const all = buildListeners(sampleMesh(), DEFAULT_MESH_SETTINGS);
+  const built = notSidecar(all);
+
+  it('builds two API listeners per HTTP service (with and without the port), none for tcp, then the gateway, then the sidecars\' listeners', () => {
+    expect(all.map((b) => b.name)).toEqual([
+      'greeter.default:50051',
+      'greeter.default',
+      'payments.ext:443',
+      'payments.ext',
+      'web.shop:8080',
+      'web.shop',
+      'gateway',
+      'virtualOutbound',
+      'outbound:443',
+      'outbound:5432',
+      'outbound:8080',
+      'outbound:50051',
+      'inbound:greeter.default',
+      'inbound:payments.ext',
+      'inbound:db.shop',
+      'inbound:web.shop',
+    ]);
     expect(built.map((b) => b.name)).toEqual([
       'greeter.default:50051',
       'greeter.default',
@@ -26,15 +49,24 @@ describe('buildListeners', () => {
     ]);
   });
 
-  it('shows API listeners to grpc clients only and the gateway listener to gateways only', () => {
-    expect(Object.fromEntries(built.map((b) => [b.name, b.roles]))).toEqual({
-      'greeter.default:50051': ['grpc'],
-      'greeter.default': ['grpc'],
-      'payments.ext:443': ['grpc'],
-      'payments.ext': ['grpc'],
-      'web.shop:8080': ['grpc'],
-      'web.shop': ['grpc'],
-      gateway: ['gateway'],
+  it('shows API listeners to grpc clients only, the gateway listener to gateways only, and sidecar listeners to sidecars only', () => {
+    expect(Object.fromEntries(all.map((b) => [b.name, [b.roles, b.owner]]))).toEqual({
+      'greeter.default:50051': [['grpc'], undefined],
+      'greeter.default': [['grpc'], undefined],
+      'payments.ext:443': [['grpc'], undefined],
+      'payments.ext': [['grpc'], undefined],
+      'web.shop:8080': [['grpc'], undefined],
+      'web.shop': [['grpc'], undefined],
+      gateway: [['gateway'], undefined],
+      virtualOutbound: [['sidecar'], undefined],
+      'outbound:443': [['sidecar'], undefined],
+      'outbound:5432': [['sidecar'], undefined],
+      'outbound:8080': [['sidecar'], undefined],
+      'outbound:50051': [['sidecar'], undefined],
+      'inbound:greeter.default': [['sidecar'], 'default/greeter'],
+      'inbound:payments.ext': [['sidecar'], 'ext/payments'],
+      'inbound:db.shop': [['sidecar'], 'shop/db'],
+      'inbound:web.shop': [['sidecar'], 'shop/web'],
     });
   });
 
@@ -79,17 +111,20 @@ describe('buildListeners', () => {
     const of = (uid: string) => buildListeners(meshOf([service({ uid })]), DEFAULT_MESH_SETTINGS);
     const before = of('aaaaaaaa-0000-4000-8000-000000000001');
     const after = of('bbbbbbbb-0000-4000-8000-000000000002');
-    expect(after).toEqual(
+    expect(before.filter(sidecarOnly).map((b) => b.name)).toEqual(['virtualOutbound', 'outbound:50051', 'inbound:greeter.default']);
+    expect(after).toStrictEqual(
       before.map((b) =>
-        b.name === 'gateway' ? b : { ...b, resource: { ...b.resource, metadata: origin('default', 'greeter', 'bbbbbbbb-0000-4000-8000-000000000002') } },
+        b.name === 'gateway' || sidecarOnly(b)
+          ? b
+          : { ...b, resource: { ...b.resource, metadata: origin('default', 'greeter', 'bbbbbbbb-0000-4000-8000-000000000002') } },
       ),
     );
     expect(before[0]!.resource.metadata).toEqual(origin('default', 'greeter', 'aaaaaaaa-0000-4000-8000-000000000001'));
   });
 
   it('builds the gateway listener on the configured port with routes over RDS', () => {
-    const gateway = buildListeners(meshOf([]), { ...DEFAULT_MESH_SETTINGS, gatewayPort: 8000 });
-    expect(gateway).toEqual([
+    const gateway = notSidecar(buildListeners(meshOf([]), { ...DEFAULT_MESH_SETTINGS, gatewayPort: 8000 }));
+    expect(gateway).toStrictEqual([
       {
         name: 'gateway',
         roles: ['gateway'],
@@ -117,13 +152,14 @@ describe('buildListeners', () => {
     ]);
   });
 
-  it('builds only the gateway listener for a tcp-only mesh', () => {
-    const names = buildListeners(meshOf([service({ protocol: 'tcp' })]), DEFAULT_MESH_SETTINGS).map((b) => b.name);
-    expect(names).toEqual(['gateway']);
+  it('builds no API listener for a tcp-only mesh, only the gateway listener (and the sidecars\')', () => {
+    const listeners = buildListeners(meshOf([service({ protocol: 'tcp' })]), DEFAULT_MESH_SETTINGS);
+    expect(notSidecar(listeners).map((b) => b.name)).toEqual(['gateway']);
+    expect(listeners.filter(sidecarOnly).map((b) => b.name)).toEqual(['virtualOutbound', 'outbound:50051', 'inbound:greeter.default']);
   });
 
   it('builds listeners Envoy accepts', () => {
-    for (const b of built) {
+    for (const b of all) {
       expect(b.resource.name).toBe(b.name);
       expectValidEnvoy('envoy.config.listener.v3.Listener', b.resource);
     }

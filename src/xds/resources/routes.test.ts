@@ -1,14 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MESH_SETTINGS } from '../../model/mesh.ts';
 import { expectValidEnvoy } from '../../../test/support/envoy.ts';
-import { meshOf, sampleMesh, service } from '../../../test/support/mesh-fixtures.ts';
+import { meshOf, sampleMesh, service, sidecarOnly } from '../../../test/support/mesh-fixtures.ts';
 import { buildRoutes } from './routes.ts';
 
 const to = (cluster: string) => [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: { seconds: 0 } } }];
 
 describe('buildRoutes', () => {
+  it('builds the gateway route configuration first, then the sidecars\' per-port ones (covered in sidecar.test.ts)', () => {
+    const built = buildRoutes(sampleMesh(), DEFAULT_MESH_SETTINGS);
+    expect(built.map((b) => [b.name, b.roles])).toEqual([
+      ['gateway', ['gateway']],
+      ['outbound:443', ['sidecar']],
+      ['outbound:8080', ['sidecar']],
+      ['outbound:50051', ['sidecar']],
+    ]);
+  });
+
   it('builds the gateway route configuration, one virtual host per HTTP service, for gateways only', () => {
-    expect(buildRoutes(sampleMesh(), DEFAULT_MESH_SETTINGS)).toEqual([
+    expect(buildRoutes(sampleMesh(), DEFAULT_MESH_SETTINGS).filter((b) => !sidecarOnly(b))).toStrictEqual([
       {
         name: 'gateway',
         roles: ['gateway'],
@@ -39,13 +49,13 @@ describe('buildRoutes', () => {
     expectValidEnvoy('envoy.config.route.v3.RouteConfiguration', built!.resource);
   });
 
-  it('still builds an (empty) gateway route configuration for a mesh without HTTP services', () => {
-    expect(buildRoutes(meshOf([service({ protocol: 'tcp' })]), DEFAULT_MESH_SETTINGS)).toEqual([
+  it('still builds an (empty) gateway route configuration for a mesh without HTTP services, and no sidecar one', () => {
+    expect(buildRoutes(meshOf([service({ protocol: 'tcp' })]), DEFAULT_MESH_SETTINGS)).toStrictEqual([
       { name: 'gateway', roles: ['gateway'], resource: { name: 'gateway', virtualHosts: [] } },
     ]);
   });
 
-  it('builds a route configuration Envoy accepts', () => {
-    expectValidEnvoy('envoy.config.route.v3.RouteConfiguration', buildRoutes(sampleMesh(), DEFAULT_MESH_SETTINGS)[0]!.resource);
+  it('builds route configurations Envoy accepts', () => {
+    for (const b of buildRoutes(sampleMesh(), DEFAULT_MESH_SETTINGS)) expectValidEnvoy('envoy.config.route.v3.RouteConfiguration', b.resource);
   });
 });

@@ -36,7 +36,7 @@ export function sidecarClusters(mesh: Mesh, settings: MeshSettings): BuiltResour
   const out: BuiltResource[] = [{ name: PASSTHROUGH_CLUSTER, resource: originalDstCluster(PASSTHROUGH_CLUSTER, settings), roles: SIDECAR }];
   for (const svc of mesh.services) {
     const name = inboundName(svc);
-    out.push({ name, resource: staticCluster(name, '127.0.0.1', svc.port, settings), roles: SIDECAR, owner: serviceKeyOf(svc) });
+    out.push({ name, resource: staticCluster(name, '127.0.0.1', svc.port, settings, svc.protocol), roles: SIDECAR, owner: serviceKeyOf(svc) });
   }
   return out;
 }
