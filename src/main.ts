@@ -14,6 +14,7 @@ import { Reconciler } from './xds/reconciler.ts';
 import { XdsServer } from './xds/server/grpc-server.ts';
 import { XdsMetrics } from './xds/server/metrics.ts';
 import { ProxyStatusTracker } from './xds/server/proxy-status.ts';
+import { ProxyViews } from './xds/server/proxy-views.ts';
 
 export interface RunningServer {
   apiPort: number;
@@ -72,6 +73,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
 
   const app = await buildApp({
     db: database.db,
+    proxies: new ProxyViews(status),
     metrics,
     logger: log.child({ component: 'api' }),
     readiness: () => (cache.ready ? { ready: true } : { ready: false, reason: 'the first xDS snapshot has not been built yet' }),

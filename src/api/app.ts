@@ -4,12 +4,15 @@ import swagger from '@fastify/swagger';
 import type { Db } from '../registry/db.ts';
 import { handleError, problem, sendProblem } from './problems.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
+import { proxyRoutes, type ProxyDirectory } from './routes/proxies.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { systemRoutes, type SystemDeps } from './routes/system.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 
 export interface AppDeps extends SystemDeps {
   db: Db;
+  /** The proxies connected to this replica's xDS server, and what each was sent. */
+  proxies: ProxyDirectory;
   /** A pino logger to log requests with; none by default (tests). */
   logger?: FastifyBaseLogger;
   /** Largest accepted request body, in bytes. */
@@ -30,7 +33,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'APG Service Mesh management API', version: '1' },
-      tags: [{ name: 'services' }, { name: 'endpoints' }, { name: 'system' }, { name: 'xds' }],
+      tags: [{ name: 'services' }, { name: 'endpoints' }, { name: 'proxies' }, { name: 'system' }, { name: 'xds' }],
     },
     // Name components after their schema $id (`Service`, `Problem`) rather than `def-0`, `def-1`.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -42,6 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('not-found', `no route ${req.method} ${req.url.split('?')[0]}`, undefined, req.url)));
   serviceRoutes(app, deps.db);
   endpointRoutes(app, deps.db);
+  proxyRoutes(app, deps.proxies);
   systemRoutes(app, deps);
   await app.ready();
   return app;

@@ -1,5 +1,6 @@
 /** Request and response schemas: they validate input, type the handlers, and make the OpenAPI document. */
 import { Type, type Static, type TSchema } from 'typebox';
+import { ROLES } from '../model/proxy.ts';
 
 /** A string enum as JSON Schema `{ type: string, enum }`, which gives one clear error instead of anyOf noise. */
 function stringEnum<T extends string>(values: readonly T[], options: Record<string, unknown> = {}) {
@@ -133,8 +134,85 @@ export const Problem = Type.Object(
   { $id: 'Problem' },
 );
 
+const DateTime = Type.String({ format: 'date-time' });
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const SyncState = stringEnum(['synced', 'stale', 'error'] as const, {
+  description: 'synced: the proxy ACKed what it was sent; stale: sent, not answered yet; error: the proxy NACKed it',
+});
+/** One optional entry per resource type, by short name (the names of SHORT_NAMES in src/protos/type-urls.ts). */
+const perType = <T extends TSchema>(schema: T) =>
+  Type.Object({ cds: Type.Optional(schema), eds: Type.Optional(schema), lds: Type.Optional(schema), rds: Type.Optional(schema), sds: Type.Optional(schema) });
+const Variant = stringEnum(['sotw', 'delta'] as const, { description: 'state of the world or incremental (Delta) xDS' });
+
+export const ProxyTypeStatus = Type.Object(
+  {
+    state: SyncState,
+    sentVersion: nullable(Type.String()),
+    sentAt: nullable(DateTime),
+    sentRevision: nullable(Type.Integer({ description: 'registry revision of the snapshot the last response was built from' })),
+    ackedVersion: nullable(Type.String()),
+    ackedAt: nullable(DateTime),
+    lastNack: nullable(Type.Object({ version: Type.String(), errorDetail: Type.String(), at: DateTime })),
+    resourceCount: Type.Integer({ description: 'resources of this type the proxy was sent and still holds' }),
+  },
+  { $id: 'ProxyTypeStatus' },
+);
+
+export const ProxyStream = Type.Object(
+  {
+    id: Type.String(),
+    replica: Type.String({ description: 'the control plane replica holding the stream' }),
+    variant: Variant,
+    connectedAt: DateTime,
+    types: perType(Type.Ref('ProxyTypeStatus')),
+  },
+  { $id: 'ProxyStream' },
+);
+
+export const Proxy = Type.Object(
+  {
+    id: Type.String({ description: 'node.id' }),
+    role: stringEnum(ROLES),
+    cluster: Type.String({ description: 'node.cluster' }),
+    service: nullable(Type.String()),
+    namespace: nullable(Type.String()),
+    zone: nullable(Type.String()),
+    userAgent: nullable(Type.String()),
+    connectedAt: DateTime,
+    streams: Type.Array(Type.Ref('ProxyStream'), { description: 'oldest first; a proxy may hold several (reconnects, per-type services)' }),
+  },
+  { $id: 'Proxy' },
+);
+
+export const ProxyList = Type.Object({ items: Type.Array(Type.Ref('Proxy')) }, { $id: 'ProxyList' });
+
+const SentResource = Type.Object({
+  name: Type.String(),
+  version: Type.String({ description: 'content hash of the resource' }),
+  state: SyncState,
+  sentAt: DateTime,
+  resource: Type.Record(Type.String(), Type.Unknown(), { description: 'the resource as Envoy JSON' }),
+});
+
+export const ProxyConfig = Type.Object(
+  {
+    id: Type.String(),
+    streams: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        replica: Type.String(),
+        variant: Variant,
+        types: perType(Type.Object({ version: nullable(Type.String()), resources: Type.Array(SentResource) })),
+      }),
+    ),
+  },
+  { $id: 'ProxyConfig', description: 'what each stream of the proxy was last sent, per type' },
+);
+
+export const ProxyPath = Type.Object({ id: Type.String({ minLength: 1, description: 'node.id' }) });
+
 /** Shared schemas registered with Fastify (and listed under components in OpenAPI). */
-export const SHARED_SCHEMAS: TSchema[] = [Service, ServiceList, Endpoint, EndpointList, Problem];
+export const SHARED_SCHEMAS: TSchema[] = [Service, ServiceList, Endpoint, EndpointList, Problem, ProxyTypeStatus, ProxyStream, Proxy, ProxyList, ProxyConfig];
 
 /** Problem responses for the given statuses, for route schemas. */
 export function problemResponses(...statuses: number[]): Record<number, TSchema> {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.ts';
 import { openDatabase } from '../registry/db.ts';
 import { runMigrations } from '../registry/migrate.ts';
-import { apiHarness, dbState, expectProblem, type ApiHarness } from '../../test/support/api.ts';
+import { apiHarness, dbState, expectProblem, noProxies, type ApiHarness } from '../../test/support/api.ts';
 import { createPostgresDatabase, onPostgres } from '../../test/support/test-db.ts';
 
 let h: ApiHarness;
@@ -72,6 +72,9 @@ describe('GET /api/v1/openapi.json', () => {
       '/api/v1/services/{namespace}/{name}/endpoints': ['get', 'post'],
       '/api/v1/services/{namespace}/{name}/endpoints/{id}': ['delete', 'get', 'put'],
       '/api/v1/services/{namespace}/{name}/endpoints/{id}/heartbeat': ['put'],
+      '/api/v1/proxies': ['get'],
+      '/api/v1/proxies/{id}': ['get'],
+      '/api/v1/proxies/{id}/config': ['get'],
       '/healthz': ['get'],
       '/readyz': ['get'],
       '/metrics': ['get'],
@@ -81,7 +84,18 @@ describe('GET /api/v1/openapi.json', () => {
 
   it('names the component schemas and every $ref resolves to one', () => {
     const components = doc.components.schemas as Record<string, any>;
-    expect(Object.keys(components).sort()).toEqual(['Endpoint', 'EndpointList', 'Problem', 'Service', 'ServiceList']);
+    expect(Object.keys(components).sort()).toEqual([
+      'Endpoint',
+      'EndpointList',
+      'Problem',
+      'Proxy',
+      'ProxyConfig',
+      'ProxyList',
+      'ProxyStream',
+      'ProxyTypeStatus',
+      'Service',
+      'ServiceList',
+    ]);
     expect(components.Service.properties).toHaveProperty('revision');
     expect(components.Problem.properties).toHaveProperty('errors');
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
@@ -116,7 +130,7 @@ describe.skipIf(!onPostgres())('when the database is unavailable (PostgreSQL)', 
     dbName = new URL(created.url).pathname.slice(1);
     database = await openDatabase({ url: created.url, poolSize: 3 });
     await runMigrations(database);
-    app = await buildApp({ db: database.db, metrics: new Registry(), readiness: () => ({ ready: true }), buildStatus: () => ({}) });
+    app = await buildApp({ db: database.db, metrics: new Registry(), proxies: noProxies, readiness: () => ({ ready: true }), buildStatus: () => ({}) });
     admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();
   });

@@ -7,6 +7,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import { expect } from 'vitest';
 import { buildApp, type AppDeps } from '../../src/api/app.ts';
+import type { ProxyDirectory } from '../../src/api/routes/proxies.ts';
 import { currentRevision } from '../../src/registry/changes.ts';
 import type { Db } from '../../src/registry/db.ts';
 import { changes, endpoints, services } from '../../src/registry/schema.ts';
@@ -31,13 +32,16 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
+/** A proxy directory with no proxies connected (tests that are not about proxies). */
+export const noProxies: ProxyDirectory = { list: () => [], get: () => undefined, config: () => undefined };
+
 /** Builds the app over a fresh migrated database. */
 export async function apiHarness(overrides: Partial<AppDeps> = {}): Promise<ApiHarness> {
   const testDb = await testDatabase();
   const db = testDb.database.db;
   const metrics = new Registry();
   const readiness: ApiHarness['readiness'] = { ready: true };
-  const app = await buildApp({ db, metrics, readiness: () => readiness, buildStatus: () => ({ revision: 7 }), ...overrides });
+  const app = await buildApp({ db, metrics, proxies: noProxies, readiness: () => readiness, buildStatus: () => ({ revision: 7 }), ...overrides });
   const call: ApiHarness['call'] = (method, url, body, headers = {}) =>
     app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as string }) });
   return {

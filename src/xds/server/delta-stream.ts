@@ -129,7 +129,7 @@ export class DeltaStream extends StreamBase {
     state.inflight.set(nonce, { sent, version });
     if (state.inflight.size > MAX_INFLIGHT) state.inflight.delete(state.inflight.keys().next().value!);
     this.deps.write(encodeDeltaDiscoveryResponse(version, typeUrl, toSend, removed, nonce, this.deps.controlPlaneId));
-    this.deps.observer.sent(this.deps.streamId, typeUrl, version, nonce, toSend.length + removed.length);
+    this.deps.observer.sent(this.deps.streamId, typeUrl, version, nonce, toSend, removed, this.deps.cache.current);
   }
 
   /** G2: names the client holds that no longer exist for it, and new subscriptions that do not exist. */

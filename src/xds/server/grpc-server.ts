@@ -1,7 +1,7 @@
 /**
  * The xDS gRPC server: ADS and the per-type discovery services, state of the world and Delta, each
- * stream a SotwStream or DeltaStream over the shared cache. Requests are decoded with Envoy's
- * protos; responses are pre-assembled bytes.
+ * stream a SotwStream or DeltaStream over the shared cache, and CSDS reporting what each stream holds.
+ * Requests are decoded with Envoy's protos; responses are pre-assembled bytes.
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -9,6 +9,7 @@ import type protobuf from 'protobufjs';
 import { messageType } from '../../protos/loader.ts';
 import { TYPE_URLS, type TypeUrl } from '../../protos/type-urls.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import { csdsService } from './csds.ts';
 import { DeltaStream } from './delta-stream.ts';
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from './protocol.ts';
 import type { ProxyStatusTracker } from './proxy-status.ts';
@@ -70,8 +71,11 @@ export class XdsServer {
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     });
     for (const method of METHODS) this.addMethod(method, messageType(REQUEST_TYPES[method.variant]));
-    this.unwatch = opts.cache.watch((_snapshot, changed) => {
-      for (const s of this.streams) s.onSnapshot(changed);
+    this.server.addService(...csdsService(opts.status));
+    this.unwatch = opts.cache.watch((snapshot, changed) => {
+      opts.status.fanOut(snapshot, () => {
+        for (const s of this.streams) s.onSnapshot(changed);
+      });
     });
   }
 
@@ -111,7 +115,7 @@ export class XdsServer {
     };
     const stream = variant === 'sotw' ? new SotwStream(deps) : new DeltaStream(deps);
     this.streams.add(stream);
-    this.opts.status.opened(streamId, variant);
+    this.opts.status.opened(streamId, variant, this.opts.controlPlaneId);
     const finish = () => {
       ended = true;
       stream.close();

@@ -178,6 +178,8 @@ describe('versions, ACK and NACK', () => {
     const current = h.client();
     current.send({ typeUrl: CDS, resourceNames: ['*'], versionInfo: r.versionInfo, node: grpcNode('again') });
     expect(await current.silentFor(300)).toBe(true);
+    const again = h.status.list().find((s) => s.proxy?.id === 'again');
+    expect(again?.types.cds).toMatchObject({ sentVersion: r.versionInfo, ackedVersion: r.versionInfo }); // shown as held and accepted
     h.publish([greeter]);
     expect((await current.next()).names).toEqual(['greeter.default']);
     const outdated = h.client();

@@ -72,6 +72,10 @@ export class SotwStream extends StreamBase {
     if (versionOf(current) !== clientVersion) return false;
     state.held = isFullStateType(typeUrl) ? indexOf(current) : new Map(current.map((r) => [r.name, r]));
     state.version = clientVersion;
+    // Proxy status shows what it holds as accepted, as if we had just sent it and it had ACKed.
+    const held = `held@${this.deps.streamId}`;
+    this.deps.observer.sent(this.deps.streamId, typeUrl, clientVersion, held, current, [], this.deps.cache.current);
+    this.deps.observer.acked(this.deps.streamId, typeUrl, clientVersion, held);
     return true;
   }
 
@@ -128,7 +132,7 @@ export class SotwStream extends StreamBase {
     state.version = version;
     state.forced.clear();
     this.deps.write(encodeDiscoveryResponse(version, typeUrl, toSend, nonce, this.deps.controlPlaneId));
-    this.deps.observer.sent(this.deps.streamId, typeUrl, version, nonce, toSend.length);
+    this.deps.observer.sent(this.deps.streamId, typeUrl, version, nonce, toSend, [], this.deps.cache.current);
   }
 
   /** O2: clusters that are new or changed in this CDS response get their EDS resource again. */

@@ -6,7 +6,7 @@ import { proxyFromNode, serviceKey, type ProxyIdentity } from '../../model/proxy
 import { structToPlain, type StructMsg } from '../../protos/struct.ts';
 import { isServedTypeUrl, type TypeUrl } from '../../protos/type-urls.ts';
 import type { CachedResource } from '../cache/resource.ts';
-import type { ChangedNames, SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { ChangedNames, Snapshot, SnapshotCache } from '../cache/snapshot-cache.ts';
 import { hasEmptyTypeUrl, isWellFormedTypeUrl, MAX_RESOURCE_NAMES } from './protocol.ts';
 
 /** Why a request got no answer. */
@@ -17,7 +17,19 @@ export type Variant = 'sotw' | 'delta';
 /** What a stream tells the rest of the server (proxy status, metrics, logs). */
 export interface StreamObserver {
   connected(streamId: string, proxy: ProxyIdentity): void;
-  sent(streamId: string, typeUrl: TypeUrl, version: string, nonce: string, count: number): void;
+  /**
+   * A response was written: `resources` are the shared cache entries it carried (kept as references,
+   * never copied), `removed` the names it deleted (Delta), `snapshot` the one it was built from.
+   */
+  sent(
+    streamId: string,
+    typeUrl: TypeUrl,
+    version: string,
+    nonce: string,
+    resources: readonly CachedResource[],
+    removed: readonly string[],
+    snapshot: Snapshot,
+  ): void;
   acked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string): void;
   nacked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void;
   ignored(streamId: string, reason: IgnoreReason, detail?: string): void;
