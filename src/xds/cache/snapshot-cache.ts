@@ -5,6 +5,7 @@
 import type { Role } from '../../model/proxy.ts';
 import { PUSH_ORDER, type TypeUrl } from '../../protos/type-urls.ts';
 import type { CachedResource } from './resource.ts';
+import { versionOf } from './version.ts';
 
 export type TypeResources = ReadonlyMap<string, CachedResource>;
 
@@ -33,6 +34,7 @@ export class SnapshotCache {
   private published = false;
   /** Per snapshot, each role's view of each type (see `visible`). */
   private views = new Map<string, readonly CachedResource[]>();
+  private typeVersions = new Map<TypeUrl, string>();
 
   /** The current snapshot. */
   get current(): Snapshot {
@@ -49,6 +51,7 @@ export class SnapshotCache {
     const changed = diffSnapshots(this.snapshot, next);
     this.snapshot = next;
     this.views = new Map();
+    this.typeVersions = new Map();
     this.published = true;
     if (changed.size > 0) for (const w of this.watchers) w(next, changed);
     return changed;
@@ -75,6 +78,20 @@ export class SnapshotCache {
       this.views.set(key, list);
     }
     return list;
+  }
+
+  /**
+   * V1/V7: a content version of every resource of a type in the snapshot, computed once per snapshot.
+   * Types whose responses carry only what changed (EDS, RDS, SDS) use it as their `version_info`, so
+   * a push costs each stream the changed names, not a hash over everything it subscribes to.
+   */
+  typeVersion(typeUrl: TypeUrl): string {
+    let v = this.typeVersions.get(typeUrl);
+    if (v === undefined) {
+      v = versionOf([...(this.snapshot.resources.get(typeUrl)?.values() ?? [])]);
+      this.typeVersions.set(typeUrl, v);
+    }
+    return v;
   }
 
   /** One resource by name if the role (of the service) may see it. */

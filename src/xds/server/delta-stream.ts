@@ -6,7 +6,7 @@ import { PUSH_ORDER, TYPE_URLS, type TypeUrl } from '../../protos/type-urls.ts';
 import type { CachedResource } from '../cache/resource.ts';
 import type { ChangedNames } from '../cache/snapshot-cache.ts';
 import { isFullStateType, isNack, supportsWildcard, type DeltaDiscoveryRequest } from './protocol.ts';
-import { encodeDeltaDiscoveryResponse, versionOf } from './response.ts';
+import { encodeDeltaDiscoveryResponse } from './response.ts';
 import { byName, indexOf, StreamBase } from './stream-base.ts';
 
 interface TypeState {
@@ -50,10 +50,15 @@ export class DeltaStream extends StreamBase {
       // S2: the legacy wildcard, a first request that names nothing.
       if (supportsWildcard(typeUrl) && subscribe.length === 0) state.wildcard = true;
     }
-    this.subscribe(typeUrl, state, subscribe);
+    const wasWildcard = state.wildcard && !first;
+    const touched = this.subscribe(typeUrl, state, subscribe);
     this.unsubscribe(typeUrl, state, unsubscribe);
+    // A request that starts the type or turns the wildcard on looks at everything; others only at
+    // the names they touch, so an ACK costs nothing more (changes are pushed as they are published).
+    const full = first || (state.wildcard && !wasWildcard);
+    if (!full && touched.size === 0 && state.forced.size === 0) return;
     // G4: the first request of a wildcard subscription is answered even when there is nothing to send.
-    this.respond(typeUrl, { always: first && state.wildcard });
+    this.respond(typeUrl, { always: first && state.wildcard, names: full ? undefined : touched });
   }
 
   /** V2/V3: an ACK or NACK of one of our responses; a NACK's resources are not re-sent as they were (V4). */
@@ -70,16 +75,21 @@ export class DeltaStream extends StreamBase {
     this.deps.observer.nacked(this.deps.streamId, typeUrl, response.version, nonce, req.errorDetail?.message ?? '');
   }
 
-  /** S1/S2/S3: subscriptions are added; `*` turns the wildcard on. */
-  private subscribe(typeUrl: TypeUrl, state: TypeState, names: string[]): void {
+  /** S1/S2/S3: subscriptions are added; `*` turns the wildcard on. Returns the names added. */
+  private subscribe(typeUrl: TypeUrl, state: TypeState, names: string[]): Set<string> {
+    const added = new Set<string>();
     for (const name of names) {
       if (name === '*') {
         if (supportsWildcard(typeUrl)) state.wildcard = true;
         continue;
       }
-      if (!state.names.has(name)) state.answerMissing.add(name);
+      if (!state.names.has(name)) {
+        state.answerMissing.add(name);
+        added.add(name);
+      }
       state.names.add(name);
     }
+    return added;
   }
 
   /** S5: unsubscribing an unknown name does nothing; a name still covered by the wildcard is sent again. */
@@ -102,25 +112,26 @@ export class DeltaStream extends StreamBase {
     if (this.closed || !this.proxy) return;
     for (const typeUrl of PUSH_ORDER) {
       const state = this.types.get(typeUrl);
-      if (state && (changed.has(typeUrl) || state.forced.size > 0)) this.respond(typeUrl, { deferRemovals: isFullStateType(typeUrl) });
+      const names = changed.get(typeUrl) ?? [];
+      if (state && (changed.has(typeUrl) || state.forced.size > 0)) this.respond(typeUrl, { deferRemovals: isFullStateType(typeUrl), names });
     }
     for (const typeUrl of [TYPE_URLS.listener, TYPE_URLS.cluster] as const) {
-      if (this.types.has(typeUrl)) this.respond(typeUrl, {});
+      const names = changed.get(typeUrl);
+      if (names && this.types.has(typeUrl)) this.respond(typeUrl, { names });
     }
   }
 
-  private respond(typeUrl: TypeUrl, opts: { always?: boolean; deferRemovals?: boolean }): void {
+  /**
+   * Sends what the client lacks: with `names`, only those names (and forced or newly subscribed ones)
+   * are looked at, so a push costs each stream what changed; without, the whole subscription.
+   */
+  private respond(typeUrl: TypeUrl, opts: { always?: boolean; deferRemovals?: boolean; names?: Iterable<string> }): void {
     const state = this.state(typeUrl);
-    const desired = this.subscribed(typeUrl, state);
-    const index = indexOf(desired);
-    const toSend = desired.filter(
-      (r) => state.forced.has(r.name) || (state.held.get(r.name) !== r.version && state.rejected.get(r.name) !== r.version),
-    );
-    const removed = opts.deferRemovals ? [] : this.removals(state, index);
+    const { toSend, removed } = opts.names ? this.diffNames(typeUrl, state, opts.names, !opts.deferRemovals) : this.diffAll(typeUrl, state, !opts.deferRemovals);
     if (!opts.always && toSend.length === 0 && removed.length === 0) return;
     if (typeUrl === TYPE_URLS.cluster) this.forceEndpointsOfChanged(state, toSend);
     const nonce = this.nextNonce();
-    const version = versionOf(desired);
+    const version = this.deps.cache.typeVersion(typeUrl);
     const sent = new Map(toSend.map((r) => [r.name, r.version]));
     for (const [name, v] of sent) state.held.set(name, v);
     for (const name of removed) state.held.delete(name);
@@ -132,12 +143,34 @@ export class DeltaStream extends StreamBase {
     this.deps.observer.sent(this.deps.streamId, typeUrl, version, nonce, toSend, removed, this.deps.cache.current);
   }
 
-  /** G2: names the client holds that no longer exist for it, and new subscriptions that do not exist. */
-  private removals(state: TypeState, desired: Map<string, CachedResource>): string[] {
-    const out = new Set<string>();
-    for (const name of state.held.keys()) if (!desired.has(name)) out.add(name);
-    for (const name of state.answerMissing) if (!desired.has(name)) out.add(name);
-    return [...out].sort();
+  /** Whether the client should get `r` now: forced, or a version it neither holds nor rejected (V4). */
+  private lacks(state: TypeState, r: CachedResource): boolean {
+    return state.forced.has(r.name) || (state.held.get(r.name) !== r.version && state.rejected.get(r.name) !== r.version);
+  }
+
+  /** Everything the subscription covers against what the client holds; G2 removals if asked. */
+  private diffAll(typeUrl: TypeUrl, state: TypeState, withRemovals: boolean) {
+    const desired = this.subscribed(typeUrl, state);
+    const index = indexOf(desired);
+    const removed = new Set<string>();
+    if (withRemovals) {
+      for (const name of state.held.keys()) if (!index.has(name)) removed.add(name);
+      for (const name of state.answerMissing) if (!index.has(name)) removed.add(name);
+    }
+    return { toSend: desired.filter((r) => this.lacks(state, r)), removed: [...removed].sort() };
+  }
+
+  /** Only `names` (and forced and newly subscribed ones): what to send and, if asked, what is gone (G2). */
+  private diffNames(typeUrl: TypeUrl, state: TypeState, names: Iterable<string>, withRemovals: boolean) {
+    const toSend: CachedResource[] = [];
+    const removed: string[] = [];
+    for (const name of new Set([...names, ...state.forced, ...state.answerMissing])) {
+      const r = state.wildcard || state.names.has(name) ? this.lookup(typeUrl, name) : undefined;
+      if (r) {
+        if (this.lacks(state, r)) toSend.push(r);
+      } else if (withRemovals && (state.held.has(name) || state.answerMissing.has(name))) removed.push(name);
+    }
+    return { toSend: toSend.sort(byName), removed: removed.sort() };
   }
 
   /** O2: clusters new or changed in this response get their EDS resource again. */

@@ -1,6 +1,5 @@
 /** Writes DiscoveryResponse bytes around cached Any bytes: one encode per resource, many cheap writes. */
 import protobuf from 'protobufjs';
-import { contentHash } from '../../lib/hash.ts';
 import type { CachedResource } from '../cache/resource.ts';
 
 /**
@@ -42,18 +41,4 @@ export function encodeDeltaDiscoveryResponse(
   return Buffer.concat(chunks);
 }
 
-const versions = new WeakMap<readonly CachedResource[], string>();
-
-/**
- * V1/V7: the version of a set of resources is a hash of their names and content versions, in name
- * order. Shared lists (a role's wildcard view of a snapshot) are hashed once, however many streams send them.
- */
-export function versionOf(resources: readonly CachedResource[]): string {
-  let v = versions.get(resources);
-  if (v === undefined) {
-    const parts = resources.map((r) => `${r.name}\0${r.version}`).sort();
-    v = parts.length === 0 ? 'empty' : contentHash(parts.join('\n'));
-    versions.set(resources, v);
-  }
-  return v;
-}
+export { versionOf } from '../cache/version.ts';

@@ -59,7 +59,14 @@ export class SotwStream extends StreamBase {
     }
     const added = this.subscribe(state, typeUrl, names);
     if (initial && this.clientIsCurrent(typeUrl, state, req.versionInfo)) return;
-    this.respond(typeUrl, { always: initial || added.size > 0, added });
+    if (!initial && added.size === 0 && state.forced.size === 0) {
+      // Changes are pushed as they are published, so a request that adds nothing needs no answer
+      // (V6), except a full-state subscription that shrank; for other types an ACK costs its name
+      // list, not a new look at everything subscribed.
+      if (isFullStateType(typeUrl)) this.respond(typeUrl, {});
+      return;
+    }
+    this.respond(typeUrl, { always: true, added, names: initial ? undefined : added });
   }
 
   /**
@@ -69,7 +76,7 @@ export class SotwStream extends StreamBase {
   private clientIsCurrent(typeUrl: TypeUrl, state: TypeState, clientVersion: string | undefined): boolean {
     if (!clientVersion) return false;
     const current = this.subscribed(typeUrl, state);
-    if (versionOf(current) !== clientVersion) return false;
+    if (this.versionFor(typeUrl, current) !== clientVersion) return false;
     state.held = isFullStateType(typeUrl) ? indexOf(current) : new Map(current.map((r) => [r.name, r]));
     state.version = clientVersion;
     // Proxy status shows what it holds as accepted, as if we had just sent it and it had ACKed.
@@ -98,7 +105,7 @@ export class SotwStream extends StreamBase {
     if (this.closed || !this.proxy) return;
     for (const typeUrl of PUSH_ORDER) {
       const state = this.types.get(typeUrl);
-      if (state && (changed.has(typeUrl) || state.forced.size > 0)) this.respond(typeUrl, { keepRemoved: true });
+      if (state && (changed.has(typeUrl) || state.forced.size > 0)) this.respond(typeUrl, { keepRemoved: true, names: changed.get(typeUrl) ?? [] });
     }
     // Listeners go before clusters: a cluster is dropped only once nothing routes to it.
     for (const typeUrl of [TYPE_URLS.listener, TYPE_URLS.cluster] as const) {
@@ -106,24 +113,31 @@ export class SotwStream extends StreamBase {
     }
   }
 
-  private respond(typeUrl: TypeUrl, opts: { always?: boolean; added?: Set<string>; keepRemoved?: boolean }): void {
+  /**
+   * Answers for one type. Full-state types (LDS, CDS) always carry the whole subscription (G1). The
+   * others carry what changed: with `names`, only those names (and forced ones) are looked at, so a
+   * push or a new subscription costs what it touches, not everything subscribed.
+   */
+  private respond(typeUrl: TypeUrl, opts: { always?: boolean; added?: Set<string>; keepRemoved?: boolean; names?: Iterable<string> }): void {
     const state = this.state(typeUrl);
-    let current = this.subscribed(typeUrl, state);
     const fullState = isFullStateType(typeUrl);
-    if (fullState && opts.keepRemoved) {
-      // O1 "make before break": a removed cluster or listener stays until the rest of the push is out.
-      const present = indexOf(current);
-      const kept = [...state.held.values()].filter((r) => !present.has(r.name) && this.wants(state, r.name));
-      if (kept.length) current = [...current, ...kept].sort(byName);
+    let current: readonly CachedResource[];
+    let toSend: readonly CachedResource[];
+    if (fullState) {
+      current = this.subscribed(typeUrl, state);
+      if (opts.keepRemoved) current = this.keepRemoved(state, current);
+      toSend = current;
+    } else if (opts.names) {
+      current = toSend = this.changedFor(typeUrl, state, opts.names, opts.added);
+    } else {
+      current = this.subscribed(typeUrl, state);
+      toSend = current.filter((r) => state.held.get(r.name)?.version !== r.version || opts.added?.has(r.name) || state.forced.has(r.name));
     }
-    const version = versionOf(current);
-    const toSend = fullState
-      ? current
-      : current.filter((r) => state.held.get(r.name)?.version !== r.version || opts.added?.has(r.name) || state.forced.has(r.name));
+    const version = this.versionFor(typeUrl, current);
     if (!opts.always) {
       const unchanged = fullState ? version === state.version : toSend.length === 0;
       if (unchanged || version === state.rejectedVersion) return;
-    }
+    } else if (!fullState && toSend.length === 0 && opts.names) return;
     if (typeUrl === TYPE_URLS.cluster) this.forceEndpointsOfChanged(state, toSend);
     const nonce = this.nextNonce();
     if (fullState) state.held = indexOf(current);
@@ -133,6 +147,30 @@ export class SotwStream extends StreamBase {
     state.forced.clear();
     this.deps.write(encodeDiscoveryResponse(version, typeUrl, toSend, nonce, this.deps.controlPlaneId));
     this.deps.observer.sent(this.deps.streamId, typeUrl, version, nonce, toSend, [], this.deps.cache.current);
+  }
+
+  /** O1 "make before break": a removed cluster or listener stays until the rest of the push is out. */
+  private keepRemoved(state: TypeState, current: readonly CachedResource[]): readonly CachedResource[] {
+    const present = indexOf(current);
+    const kept = [...state.held.values()].filter((r) => !present.has(r.name) && this.wants(state, r.name));
+    return kept.length ? [...current, ...kept].sort(byName) : current;
+  }
+
+  /** The resources among `names` (and forced ones) that the client wants and does not hold as they are now. */
+  private changedFor(typeUrl: TypeUrl, state: TypeState, names: Iterable<string>, added?: Set<string>): CachedResource[] {
+    const out: CachedResource[] = [];
+    for (const name of new Set([...names, ...state.forced])) {
+      if (!this.wants(state, name)) continue;
+      const r = this.lookup(typeUrl, name);
+      if (!r) state.held.delete(name); // gone: the client drops it with its cluster or listener
+      else if (state.held.get(name)?.version !== r.version || added?.has(name) || state.forced.has(name)) out.push(r);
+    }
+    return out.sort(byName);
+  }
+
+  /** `version_info`: of the whole subscription for full-state types, of the type's snapshot otherwise (V1). */
+  private versionFor(typeUrl: TypeUrl, current: readonly CachedResource[]): string {
+    return isFullStateType(typeUrl) ? versionOf(current) : this.deps.cache.typeVersion(typeUrl);
   }
 
   /** O2: clusters that are new or changed in this CDS response get their EDS resource again. */
