@@ -5,7 +5,7 @@
  * Options (env): SERVICES (default 1000), ENDPOINTS per service (default 3), STREAMS (default 2000).
  */
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_MESH_SETTINGS, type Mesh, type Service } from '../src/model/mesh.ts';
+import { buildMesh, DEFAULT_MESH_SETTINGS, type EndpointRow, type Mesh, type ServiceRow } from '../src/model/mesh.ts';
 import { messageType } from '../src/protos/loader.ts';
 import { encodeMessage, TYPE_URLS } from '../src/protos/type-urls.ts';
 import { ResourceEncoder } from '../src/xds/cache/resource.ts';
@@ -18,34 +18,35 @@ const SERVICES = Number(process.env.SERVICES ?? 1000);
 const ENDPOINTS = Number(process.env.ENDPOINTS ?? 3);
 const STREAMS = Number(process.env.STREAMS ?? 2000);
 
-function meshOf(services: number, endpoints: number, revision: number, bump = -1): Mesh {
-  const list: Service[] = [];
+/** Registry rows for S services x E endpoints; `bump` changes one endpoint of that service. */
+function rowsOf(services: number, endpoints: number, bump = -1): { services: ServiceRow[]; endpoints: EndpointRow[] } {
+  const svcRows: ServiceRow[] = [];
+  const epRows: EndpointRow[] = [];
   for (let i = 0; i < services; i++) {
-    list.push({
-      uid: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
-      namespace: `ns${i % 20}`,
-      name: `svc${i}`,
-      protocol: i % 3 === 0 ? 'http' : 'grpc',
-      port: 8000 + (i % 1000),
-      labels: {},
-      tags: [],
-      version: null,
-      endpoints: Array.from({ length: endpoints }, (_, j) => ({
+    const id = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+    svcRows.push({ id, namespace: `ns${i % 20}`, name: `svc${i}`, protocol: i % 3 === 0 ? 'http' : 'grpc', port: 8000 + (i % 50), labels: {}, tags: [], version: null });
+    for (let j = 0; j < endpoints; j++) {
+      epRows.push({
         id: `e${i}-${j}`,
+        serviceId: id,
         address: `10.${(i >> 8) & 255}.${i & 255}.${j + (i === bump ? 100 : 1)}`,
-        addressKind: 'ipv4' as const,
-        port: 8000 + (i % 1000),
+        port: 8000 + (i % 50),
         weight: 1,
         region: 'r1',
         zone: `z${j % 3}`,
         subZone: '',
         labels: {},
-        health: 'healthy' as const,
-      })),
-    });
+        health: 'healthy',
+      });
+    }
   }
-  list.sort((a, b) => (a.namespace + a.name < b.namespace + b.name ? -1 : 1));
-  return { revision, services: list };
+  return { services: svcRows, endpoints: epRows };
+}
+
+/** Builds the mesh the way the reconciler does, reusing unchanged services from `previous`. */
+function meshOf(revision: number, bump = -1, previous?: Mesh): Mesh {
+  const rows = rowsOf(SERVICES, ENDPOINTS, bump);
+  return buildMesh(revision, rows.services, rows.endpoints, previous);
 }
 
 function time<T>(fn: () => T): [T, number] {
@@ -60,15 +61,16 @@ messageType('envoy.config.cluster.v3.Cluster'); // load protos outside the timin
 const encoder = new ResourceEncoder();
 const settings = DEFAULT_MESH_SETTINGS;
 
-const [cold, coldMs] = time(() => passGate(buildResources(meshOf(SERVICES, ENDPOINTS, 1), settings), encoder, emptySnapshot(), 1));
+let mesh = meshOf(1);
+const [cold, coldMs] = time(() => passGate(buildResources(mesh, settings), encoder, emptySnapshot(), 1));
 const counts = Object.fromEntries([...cold.snapshot.resources].map(([t, m]) => [t.split('.').at(-1), m.size]));
-const [, warmMs] = time(() => passGate(buildResources(meshOf(SERVICES, ENDPOINTS, 2), settings), encoder, cold.snapshot, 2));
-const [, oneMs] = time(() => passGate(buildResources(meshOf(SERVICES, ENDPOINTS, 3, 7), settings), encoder, cold.snapshot, 3));
+const [, warmMs] = time(() => passGate(buildResources((mesh = meshOf(2, -1, mesh)), settings), encoder, cold.snapshot, 2));
+const [, oneMs] = time(() => passGate(buildResources((mesh = meshOf(3, 7, mesh)), settings), encoder, cold.snapshot, 3));
 
 console.log(`registry: ${SERVICES} services x ${ENDPOINTS} endpoints -> ${JSON.stringify(counts)}, gate issues: ${cold.issues.length}`);
-console.log(`full build, cold (translate + encode + PGV-validate + references): ${fmt(coldMs)}`);
-console.log(`rebuild, nothing changed (memo hits):                         ${fmt(warmMs)}  (${(coldMs / warmMs).toFixed(1)}x faster than cold)`);
-console.log(`rebuild, one endpoint changed:                                ${fmt(oneMs)}`);
+console.log(`full build, cold (rows -> mesh, translate, encode, PGV-validate, references): ${fmt(coldMs)}`);
+console.log(`rebuild, nothing changed (unchanged services reused):                   ${fmt(warmMs)}  (${(coldMs / warmMs).toFixed(1)}x faster than cold)`);
+console.log(`rebuild, one endpoint changed:                                          ${fmt(oneMs)}  (${(coldMs / oneMs).toFixed(1)}x faster than cold)`);
 
 // Fan-out: a full CDS response to STREAMS proxies, from cached Any bytes versus encoding per proxy.
 const clusters = [...cold.snapshot.resources.get(TYPE_URLS.cluster)!.values()];
@@ -77,7 +79,7 @@ const [bytesOnce, cachedMs] = time(() => {
   for (let i = 0; i < STREAMS; i++) total += encodeDiscoveryResponse(versionOf(clusters), TYPE_URLS.cluster, clusters, `${i}`, 'bench').length;
   return total;
 });
-const built = buildResources(meshOf(SERVICES, ENDPOINTS, 1), settings).cluster;
+const built = buildResources(meshOf(1), settings).cluster;
 const clusterType = messageType('envoy.config.cluster.v3.Cluster');
 const perProxyStreams = Math.max(1, Math.floor(STREAMS / 20));
 const [, perProxyMs] = time(() => {

@@ -79,8 +79,14 @@ export function isHttpProtocol(p: Protocol): boolean {
   return p !== 'tcp';
 }
 
-/** Builds the mesh from registry rows; services sorted by namespace then name, endpoints by address then port. */
-export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointRows: EndpointRow[]): Mesh {
+const signatures = new WeakMap<Service, string>();
+
+/**
+ * Builds the mesh from registry rows; services sorted by namespace then name, endpoints by address
+ * then port. A service whose content equals its counterpart in `previous` is that same object, so
+ * everything derived from it (per-service translation, encoding) can be reused by identity.
+ */
+export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointRows: EndpointRow[], previous?: Mesh): Mesh {
   const byService = new Map<string, Endpoint[]>();
   for (const row of endpointRows) {
     const kind = addressKind(row.address);
@@ -112,7 +118,16 @@ export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointR
     endpoints: (byService.get(row.id) ?? []).sort(compareEndpoints),
   }));
   services.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
-  return { revision, services };
+  const before = new Map(previous?.services.map((s) => [s.uid, s]));
+  return { revision, services: services.map((s) => reuse(s, before.get(s.uid))) };
+}
+
+/** The previous object when the content is the same, else the new one (remembering its content). */
+function reuse(next: Service, prev: Service | undefined): Service {
+  const sig = JSON.stringify(next);
+  if (prev && signatures.get(prev) === sig) return prev;
+  signatures.set(next, sig);
+  return next;
 }
 
 function compareEndpoints(a: Endpoint, b: Endpoint): number {

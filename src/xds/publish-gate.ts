@@ -66,7 +66,7 @@ function dropDangling(built: ResourceSet, candidates: Candidates, previous: Snap
     removed = false;
     for (const kind of KINDS) {
       for (const [name, c] of candidates.get(TYPE_URLS[kind])!) {
-        const missing = references(c.plain).filter((r) => !held(r.type, r.name));
+        const missing = referencesOf(c.plain).filter((r) => !held(r.type, r.name));
         if (missing.length === 0) continue;
         candidates.get(TYPE_URLS[kind])!.delete(name);
         removed = true;
@@ -80,6 +80,14 @@ function dropDangling(built: ResourceSet, candidates: Candidates, previous: Snap
 }
 
 const validated = new WeakSet<CachedResource>();
+const referenceMemo = new WeakMap<object, ReturnType<typeof references>>();
+
+/** `references()` of a plain object, found once per object (unchanged services hand back the same ones). */
+function referencesOf(plain: Plain): ReturnType<typeof references> {
+  let refs = referenceMemo.get(plain);
+  if (!refs) referenceMemo.set(plain, (refs = references(plain)));
+  return refs;
+}
 
 function encodeChecked(
   encoder: ResourceEncoder,

@@ -4,7 +4,7 @@
  * (or the catch-up read) tries again.
  */
 import { Coalescer } from '../lib/coalescer.ts';
-import { buildMesh, type MeshSettings } from '../model/mesh.ts';
+import { buildMesh, type Mesh, type MeshSettings } from '../model/mesh.ts';
 import { ChangeFeed } from '../registry/changes.ts';
 import type { Database } from '../registry/db.ts';
 import { loadRegistry } from '../registry/snapshot.ts';
@@ -44,6 +44,8 @@ export class Reconciler {
   private readonly feed: ChangeFeed;
   private readonly coalescer: Coalescer;
   private readonly encoder = new ResourceEncoder();
+  /** The last mesh built: unchanged services are reused from it, and so is everything derived from them. */
+  private lastMesh: Mesh | undefined;
   private lastStatus: BuildStatus = { revision: 0, resources: {}, issues: [] };
 
   constructor(private readonly opts: ReconcilerOptions) {
@@ -76,7 +78,8 @@ export class Reconciler {
     try {
       const registry = await loadRegistry(this.opts.database.db);
       if (this.opts.cache.ready && registry.revision === this.opts.cache.current.revision) return;
-      const mesh = buildMesh(registry.revision, registry.services, registry.endpoints);
+      const mesh = buildMesh(registry.revision, registry.services, registry.endpoints, this.lastMesh);
+      this.lastMesh = mesh;
       const built = buildResources(mesh, this.opts.settings);
       const gated = passGate(built, this.encoder, this.opts.cache.current, registry.revision);
       const snapshot = { ...gated.snapshot, committedAt: registry.committedAt };

@@ -53,7 +53,7 @@ function deltaHead(name: string, version: string, anyFieldLength: number): Uint8
  * rebuild that changes nothing costs a JSON comparison per resource instead of an encode and a hash.
  */
 export class ResourceEncoder {
-  private memo = new Map<string, { key: string; resource: CachedResource }>();
+  private memo = new Map<string, { plain: object; key: string; resource: CachedResource }>();
 
   /** Encodes `plain` as `typeUrl`; throws when protobufjs cannot convert a field. */
   encode(
@@ -64,10 +64,15 @@ export class ResourceEncoder {
     extra: { owner?: string; edsName?: string } = {},
   ): CachedResource {
     const { owner, edsName } = extra;
-    const key = JSON.stringify(plain) + '|' + roles.join(',') + '|' + (owner ?? '');
     const memoKey = typeUrl + '\0' + name;
     const hit = this.memo.get(memoKey);
-    if (hit && hit.key === key) return hit.resource;
+    // The translators hand back the same plain object for an unchanged service: no need to compare content.
+    if (hit && hit.plain === plain && sameRoles(hit.resource, roles, owner)) return hit.resource;
+    const key = JSON.stringify(plain) + '|' + roles.join(',') + '|' + (owner ?? '');
+    if (hit && hit.key === key) {
+      hit.plain = plain;
+      return hit.resource;
+    }
     const message = encodeMessage(messageType(messageNameOf(typeUrl)), plain);
     const anyBytes = encodeAny(typeUrl, message);
     const sotwEntry = protobuf.Writer.create().uint32(18).bytes(anyBytes).finish();
@@ -87,7 +92,7 @@ export class ResourceEncoder {
       ...(edsName ? { edsName } : {}),
       ...(owner ? { owner } : {}),
     };
-    this.memo.set(memoKey, { key, resource });
+    this.memo.set(memoKey, { plain, key, resource });
     return resource;
   }
 
@@ -95,4 +100,8 @@ export class ResourceEncoder {
   retain(live: Set<string>): void {
     for (const k of this.memo.keys()) if (!live.has(k)) this.memo.delete(k);
   }
+}
+
+function sameRoles(r: CachedResource, roles: readonly Role[], owner: string | undefined): boolean {
+  return r.owner === owner && r.roles.size === roles.length && roles.every((role) => r.roles.has(role));
 }

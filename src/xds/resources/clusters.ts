@@ -1,6 +1,7 @@
 /** CDS: one cluster per service, visible to every role, plus the sidecars' pass-through and inbound clusters. */
 import { cluster } from '../../envoy/cluster.ts';
 import type { Mesh, MeshSettings } from '../../model/mesh.ts';
+import { perService } from './memo.ts';
 import { sidecarClusters } from './sidecar.ts';
 import { ALL_ROLES, type BuiltResource } from './types.ts';
 
@@ -10,9 +11,11 @@ export function buildClusters(mesh: Mesh, settings: MeshSettings): BuiltResource
 }
 
 function serviceClusters(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
-  return mesh.services.map((svc) => {
-    const resource = cluster(svc, settings);
-    const eds = (resource.edsClusterConfig as { serviceName?: string } | undefined)?.serviceName;
-    return { name: resource.name as string, resource, roles: ALL_ROLES, ...(eds ? { edsName: eds } : {}) };
-  });
+  return mesh.services.map((svc) =>
+    perService('cluster', svc, settings, () => {
+      const resource = cluster(svc, settings);
+      const eds = (resource.edsClusterConfig as { serviceName?: string } | undefined)?.serviceName;
+      return { name: resource.name as string, resource, roles: ALL_ROLES, ...(eds ? { edsName: eds } : {}) };
+    }),
+  );
 }

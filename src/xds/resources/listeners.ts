@@ -9,6 +9,7 @@ import { apiListener, httpListener } from '../../envoy/listener.ts';
 import { routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings } from '../../model/mesh.ts';
 import { apiListenerNames, GATEWAY_LISTENER, GATEWAY_ROUTE_CONFIG } from '../../model/names.ts';
+import { perService } from './memo.ts';
 import { sidecarListeners } from './sidecar.ts';
 import type { BuiltResource } from './types.ts';
 
@@ -16,10 +17,14 @@ import type { BuiltResource } from './types.ts';
 export function buildListeners(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
   const out: BuiltResource[] = [];
   for (const svc of mesh.services.filter((s) => isHttpProtocol(s.protocol))) {
-    for (const name of apiListenerNames(svc)) {
-      const routes = routeConfiguration(name, [virtualHost(svc)]);
-      out.push({ name, resource: apiListener(name, httpConnectionManager(name, { inline: routes }), origin(svc)), roles: ['grpc'] });
-    }
+    out.push(
+      ...perService('api-listeners', svc, undefined, () =>
+        apiListenerNames(svc).map((name): BuiltResource => {
+          const routes = routeConfiguration(name, [virtualHost(svc)]);
+          return { name, resource: apiListener(name, httpConnectionManager(name, { inline: routes }), origin(svc)), roles: ['grpc'] };
+        }),
+      ),
+    );
   }
   const gatewayHcm = httpConnectionManager(GATEWAY_LISTENER, { rds: GATEWAY_ROUTE_CONFIG });
   out.push({

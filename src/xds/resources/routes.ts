@@ -2,6 +2,7 @@
 import { routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings } from '../../model/mesh.ts';
 import { GATEWAY_ROUTE_CONFIG, serviceHost } from '../../model/names.ts';
+import { perService } from './memo.ts';
 import { sidecarRoutes } from './sidecar.ts';
 import type { BuiltResource } from './types.ts';
 
@@ -9,6 +10,6 @@ import type { BuiltResource } from './types.ts';
 export function buildRoutes(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
   const hosts = mesh.services
     .filter((s) => isHttpProtocol(s.protocol))
-    .map((svc) => virtualHost(svc, [`${serviceHost(svc)}:${settings.gatewayPort}`]));
+    .map((svc) => perService('gateway-virtual-host', svc, settings, () => virtualHost(svc, [`${serviceHost(svc)}:${settings.gatewayPort}`])));
   return [{ name: GATEWAY_ROUTE_CONFIG, resource: routeConfiguration(GATEWAY_ROUTE_CONFIG, hosts), roles: ['gateway'] }, ...sidecarRoutes(mesh)];
 }

@@ -12,6 +12,7 @@ import { hcmFilter, socketListener, tcpProxy, virtualOutboundListener } from '..
 import { catchAllVirtualHost, routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings, type Service } from '../../model/mesh.ts';
 import { clusterName, inboundName, outboundName, PASSTHROUGH_CLUSTER, serviceKeyOf, VIRTUAL_OUTBOUND_LISTENER } from '../../model/names.ts';
+import { perService } from './memo.ts';
 import type { BuiltResource } from './types.ts';
 
 const SIDECAR = ['sidecar'] as const;
@@ -36,7 +37,14 @@ export function sidecarClusters(mesh: Mesh, settings: MeshSettings): BuiltResour
   const out: BuiltResource[] = [{ name: PASSTHROUGH_CLUSTER, resource: originalDstCluster(PASSTHROUGH_CLUSTER, settings), roles: SIDECAR }];
   for (const svc of mesh.services) {
     const name = inboundName(svc);
-    out.push({ name, resource: staticCluster(name, '127.0.0.1', svc.port, settings, svc.protocol), roles: SIDECAR, owner: serviceKeyOf(svc) });
+    out.push(
+      perService('inbound-cluster', svc, settings, () => ({
+        name,
+        resource: staticCluster(name, '127.0.0.1', svc.port, settings, svc.protocol),
+        roles: SIDECAR,
+        owner: serviceKeyOf(svc),
+      })),
+    );
   }
   return out;
 }
@@ -51,15 +59,18 @@ export function sidecarListeners(mesh: Mesh, settings: MeshSettings): BuiltResou
     const name = outboundName(port);
     if (filters) out.push({ name, resource: socketListener(name, '0.0.0.0', port, filters, { direction: 'OUTBOUND', bindToPort: false }), roles: SIDECAR });
   }
-  for (const svc of mesh.services) {
-    const name = inboundName(svc);
-    const filter = isHttpProtocol(svc.protocol)
-      ? hcmFilter(httpConnectionManager(name, { inline: routeConfiguration(name, [catchAllVirtualHost(name)]) }))
-      : tcpProxy(name, name);
-    const resource = socketListener(name, '0.0.0.0', settings.inboundPort, [filter], { direction: 'INBOUND' });
-    out.push({ name, resource, roles: SIDECAR, owner: serviceKeyOf(svc) });
-  }
+  for (const svc of mesh.services) out.push(perService('inbound-listener', svc, settings, () => inboundListener(svc, settings)));
   return out;
+}
+
+/** A service's inbound listener: everything redirected to the inbound port goes to the local application. */
+function inboundListener(svc: Service, settings: MeshSettings): BuiltResource {
+  const name = inboundName(svc);
+  const filter = isHttpProtocol(svc.protocol)
+    ? hcmFilter(httpConnectionManager(name, { inline: routeConfiguration(name, [catchAllVirtualHost(name)]) }))
+    : tcpProxy(name, name);
+  const resource = socketListener(name, '0.0.0.0', settings.inboundPort, [filter], { direction: 'INBOUND' });
+  return { name, resource, roles: SIDECAR, owner: serviceKeyOf(svc) };
 }
 
 /** Sidecar route configurations: one per outbound port, a virtual host per HTTP service on it. */
@@ -67,7 +78,7 @@ export function sidecarRoutes(mesh: Mesh): BuiltResource[] {
   return byPort(mesh)
     .filter(([, services]) => services.some((s) => isHttpProtocol(s.protocol)))
     .map(([port, services]) => {
-      const hosts = services.filter((s) => isHttpProtocol(s.protocol)).map((s) => virtualHost(s));
+      const hosts = services.filter((s) => isHttpProtocol(s.protocol)).map((s) => perService('virtual-host', s, undefined, () => virtualHost(s)));
       return { name: outboundName(port), resource: routeConfiguration(outboundName(port), hosts), roles: SIDECAR };
     });
 }
