@@ -118,3 +118,31 @@ describe('helpers', () => {
     expect(isHttpProtocol(p)).toBe(want);
   });
 });
+
+describe('buildMesh with a previous mesh', () => {
+  const rows = [svcRow('s1', 'default', 'web'), svcRow('s2', 'default', 'api')];
+  const eps = [epRow('e1', 's1', '10.0.0.1', 80), epRow('e2', 's2', '10.0.0.2', 80)];
+
+  it('hands back the previous object for a service whose content did not change', () => {
+    const first = buildMesh(1, rows, eps);
+    const second = buildMesh(2, rows, eps, first);
+    expect(second.services[0]).toBe(first.services[0]);
+    expect(second.services[1]).toBe(first.services[1]);
+    expect(second.revision).toBe(2);
+  });
+
+  it('gives a changed service (or one with a changed endpoint) a new object, and only that one', () => {
+    const first = buildMesh(1, rows, eps);
+    const second = buildMesh(2, rows, [epRow('e1', 's1', '10.0.0.1', 80, { weight: 7 }), eps[1]!], first);
+    const web = second.services.find((s) => s.name === 'web')!;
+    expect(web).not.toBe(first.services.find((s) => s.name === 'web'));
+    expect(web.endpoints[0]?.weight).toBe(7);
+    expect(second.services.find((s) => s.name === 'api')).toBe(first.services.find((s) => s.name === 'api'));
+  });
+
+  it('does not reuse across a re-created service (new uid, same name)', () => {
+    const first = buildMesh(1, rows, eps);
+    const second = buildMesh(2, [svcRow('s9', 'default', 'web'), rows[1]!], [epRow('e1', 's9', '10.0.0.1', 80), eps[1]!], first);
+    expect(second.services.find((s) => s.name === 'web')?.uid).toBe('s9');
+  });
+});
