@@ -65,6 +65,7 @@ describe.each(engines)('a proxyless gRPC client follows the registry (%s)', (eng
       maxDelayMs: 200,
       catchUpIntervalMs: 5000,
       leaderRetryMs: 5000,
+      dbTimeoutMs: 10_000,
       gatewayPort: 10000,
       replicaId: `it-${engine}`,
     };

@@ -14,6 +14,7 @@ const DEFAULTS: Config = {
   maxDelayMs: 1000,
   catchUpIntervalMs: 5000,
   leaderRetryMs: 5000,
+  dbTimeoutMs: 10_000,
   gatewayPort: 10000,
   replicaId: `${hostname()}-${process.pid}`,
 };
@@ -43,6 +44,7 @@ describe('parseConfig: values', () => {
         XDS_MAX_DELAY_MS: '60000',
         XDS_CATCH_UP_MS: '300',
         LEADER_RETRY_MS: '250',
+        DB_TIMEOUT_MS: '2500',
         GATEWAY_PORT: '65535',
         REPLICA_ID: 'cp-1',
       },
@@ -57,6 +59,7 @@ describe('parseConfig: values', () => {
         maxDelayMs: 60000,
         catchUpIntervalMs: 300,
         leaderRetryMs: 250,
+        dbTimeoutMs: 2500,
         gatewayPort: 65535,
         replicaId: 'cp-1',
       },
@@ -65,13 +68,13 @@ describe('parseConfig: values', () => {
       'every flag, as --flag value',
       [
         '--host', '::', '--api-port', '1', '--xds-port', '2', '--database-url', 'postgresql://db/mesh', '--data-dir', 'd',
-        '--log-level', 'silent', '--debounce-ms', '5', '--max-delay-ms', '10', '--catch-up-ms', '10', '--leader-retry-ms', '600000',
+        '--log-level', 'silent', '--debounce-ms', '5', '--max-delay-ms', '10', '--catch-up-ms', '10', '--leader-retry-ms', '600000', '--db-timeout-ms', '100',
         '--gateway-port', '3', '--replica-id', 'r',
       ],
       {},
       {
         host: '::', apiPort: 1, xdsPort: 2, databaseUrl: 'postgresql://db/mesh', dataDir: 'd',
-        logLevel: 'silent', debounceMs: 5, maxDelayMs: 10, catchUpIntervalMs: 10, leaderRetryMs: 600000, gatewayPort: 3, replicaId: 'r',
+        logLevel: 'silent', debounceMs: 5, maxDelayMs: 10, catchUpIntervalMs: 10, leaderRetryMs: 600000, dbTimeoutMs: 100, gatewayPort: 3, replicaId: 'r',
       },
     ],
     ['--flag=value', ['--api-port=8081', '--log-level=warn'], {}, { apiPort: 8081, logLevel: 'warn' }],
@@ -146,6 +149,12 @@ describe('parseConfig: issues name the setting', () => {
       ['--leader-retry-ms', '1s'],
       {},
       [{ path: '--leader-retry-ms', message: 'must be a whole number of milliseconds from 10 to 600000, got "1s"' }],
+    ],
+    [
+      'a database timeout too short to connect',
+      [],
+      { DB_TIMEOUT_MS: '99' },
+      [{ path: 'DB_TIMEOUT_MS', message: 'must be a whole number of milliseconds from 100 to 600000, got "99"' }],
     ],
     [
       'max delay below debounce (environment)',
@@ -236,6 +245,7 @@ describe('settingsHelp', () => {
     ['--max-delay-ms', 'XDS_MAX_DELAY_MS', '(default 1000)'],
     ['--catch-up-ms', 'XDS_CATCH_UP_MS', '(default 5000)'],
     ['--leader-retry-ms', 'LEADER_RETRY_MS', '(default 5000)'],
+    ['--db-timeout-ms', 'DB_TIMEOUT_MS', '(default 10000)'],
   ])('%s shows %s and %s', (flag, env, dflt) => {
     const line = lines.find((l) => l.includes(`${flag} <v>`));
     expect(line).toMatch(new RegExp(`^  ${flag} <v>\\s+${env}\\s+.*\\${dflt.slice(0, -1)}\\)$`));

@@ -21,6 +21,8 @@ export interface Config {
   catchUpIntervalMs: number;
   /** How often a replica tries to take leadership, and the leader checks its lock session (ms). */
   leaderRetryMs: number;
+  /** How long PostgreSQL may leave a connect or a query unanswered before the connection is given up (ms). */
+  dbTimeoutMs: number;
   gatewayPort: number;
   replicaId: string;
 }
@@ -80,6 +82,7 @@ export const SETTINGS: Setting[] = [
   { key: 'maxDelayMs', env: 'XDS_MAX_DELAY_MS', flag: '--max-delay-ms', help: 'longest a burst of changes may delay a push', parse: millis(1, 60_000), default: 1000 },
   { key: 'catchUpIntervalMs', env: 'XDS_CATCH_UP_MS', flag: '--catch-up-ms', help: 'how often the registry revision is re-read in case a notification was lost', parse: millis(10, 600_000), default: 5000 },
   { key: 'leaderRetryMs', env: 'LEADER_RETRY_MS', flag: '--leader-retry-ms', help: 'how often a replica tries to become leader for singleton jobs', parse: millis(10, 600_000), default: 5000 },
+  { key: 'dbTimeoutMs', env: 'DB_TIMEOUT_MS', flag: '--db-timeout-ms', help: 'how long the database may leave a connect or query unanswered', parse: millis(100, 600_000), default: 10_000 },
   { key: 'gatewayPort', env: 'GATEWAY_PORT', flag: '--gateway-port', help: 'port of the listener served to gateway proxies', parse: port(1), default: 10000 },
   { key: 'replicaId', env: 'REPLICA_ID', flag: '--replica-id', help: 'name of this replica in proxy status', parse: text },
 ];

@@ -33,7 +33,7 @@ export interface RunningServer {
 
 /** Opens the database named by the config (PGlite under DATA_DIR when no URL is set). */
 export function openConfiguredDatabase(config: Config): Promise<Database> {
-  return openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : path.resolve(config.dataDir) });
+  return openDatabase({ url: config.databaseUrl, dataDir: config.databaseUrl ? undefined : path.resolve(config.dataDir), timeoutMs: config.dbTimeoutMs });
 }
 
 /** Starts every part of the control plane and returns handles to them. */
@@ -57,7 +57,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   });
   await reconciler.start();
 
-  const leader = new LeaderElector(database, config.leaderRetryMs, (isLeader) => log.info({ isLeader }, 'leadership changed'));
+  const leader = new LeaderElector(database, config.leaderRetryMs, (isLeader) => log.info({ isLeader }, 'leadership changed'), config.dbTimeoutMs);
   await leader.start();
   const housekeeping = startHousekeeping({
     db: database.db,

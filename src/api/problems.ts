@@ -117,7 +117,7 @@ export function handleError(error: FastifyError & { validation?: AjvError[]; val
   }
   if (isUnavailable(error)) {
     request.log.warn({ err: error.message }, 'database unavailable');
-    return sendProblem(reply, problem('database-unavailable', 'the write was not applied; retry when the database is back', undefined, instance));
+    return sendProblem(reply, problem('database-unavailable', 'the write may not have been applied; read the resource back or retry when the database is back', undefined, instance));
   }
   if (error.statusCode && error.statusCode < 500) {
     return sendProblem(reply, { ...problem('validation-failed', error.message, undefined, instance), status: error.statusCode });

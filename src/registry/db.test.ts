@@ -1,7 +1,8 @@
 /** The database handle: NOTIFY delivery on both engines, and a PostgreSQL LISTEN connection that heals itself. */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Session } from './db.ts';
+import { openDatabase, type Session } from './db.ts';
+import { isUnavailable } from './errors.ts';
 import { onPostgres, testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
 
 let t: TestDatabase;
@@ -106,6 +107,28 @@ describe.skipIf(!onPostgres())('PostgreSQL sessions', () => {
     } finally {
       await a.release();
       await b.release();
+    }
+  });
+});
+
+describe.skipIf(!onPostgres())('a PostgreSQL pool whose queries go unanswered', () => {
+  it('drops the connection after the timeout, fails the query as unavailable, and serves the next one', async () => {
+    const database = await openDatabase({ url: t.url, poolSize: 2, timeoutMs: 300 });
+    try {
+      // pg_sleep stands in for a server that does not answer (a partition): without the timeout it waits 30 s.
+      const started = Date.now();
+      const err = await database.db.execute(sql`select pg_sleep(30)`).then(() => undefined, (e: Error) => e);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(isUnavailable(err)).toBe(true);
+      const failedTx = await database.db.transaction((tx) => tx.execute(sql`select pg_sleep(30)`)).then(() => undefined, (e: Error) => e);
+      expect(isUnavailable(failedTx)).toBe(true);
+      // The pool replaced the dropped connections; quick queries are untouched by the timeout.
+      const rows = async (query: ReturnType<typeof sql>) => ((await database.db.execute(query)) as unknown as { rows: unknown[] }).rows;
+      expect(await rows(sql`select 1 as n`)).toEqual([{ n: 1 }]);
+      // ...and the server ends a transaction left idle that long (a replica gone silent holding row locks).
+      expect(await rows(sql`show idle_in_transaction_session_timeout`)).toEqual([{ idle_in_transaction_session_timeout: '300ms' }]);
+    } finally {
+      await database.close();
     }
   });
 });

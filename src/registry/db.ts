@@ -48,15 +48,19 @@ export interface OpenOptions {
   dataDir?: string;
   /** Pool size for PostgreSQL. */
   poolSize?: number;
+  /** How long PostgreSQL may leave a connect or a pooled query unanswered before the connection is dropped (default 10 s). */
+  timeoutMs?: number;
 }
 
 /** Opens the database named by the options. */
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10) : openPglite(opts.dataDir);
+  return opts.url ? openPostgres(opts.url, opts.poolSize ?? 10, opts.timeoutMs ?? 10_000) : openPglite(opts.dataDir);
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+async function openPostgres(url: string, poolSize: number, timeoutMs: number): Promise<Database> {
+  // The connect timeout also bounds the LISTEN and session connects below: without one, a connect to
+  // a host that does not answer at all (partition, failed-over address) hangs for minutes.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: timeoutMs });
   // A pooled connection that dies (server restart, pg_terminate_backend) must not crash the process.
   pool.on('error', () => {});
   // ...nor must one that dies while checked out: pg emits 'error' on the client, and the pool only
@@ -64,6 +68,10 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   pool.on('connect', (client) => {
     client.on('error', () => {});
     releaseWhenBeginFails(client);
+    dropWhenUnanswered(client, timeoutMs);
+    // Queued ahead of the first query. Should this replica go silent inside a transaction (partition),
+    // the server ends it rather than leave its row locks (the revision row) blocking every other replica.
+    client.query(`set idle_in_transaction_session_timeout = ${Math.round(timeoutMs)}`).catch(() => {});
   });
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   await pool.query('select 1');
@@ -72,7 +80,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     kind: 'postgres',
     db,
     async listen(channel, onPayload, onLost, onReconnected) {
-      const listener = new PgListener(url, channel, onPayload, onLost, onReconnected);
+      const listener = new PgListener(url, timeoutMs, channel, onPayload, onLost, onReconnected);
       listeners.add(listener);
       await listener.start();
       return async () => {
@@ -81,7 +89,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
       };
     },
     async session() {
-      const client = new pg.Client({ connectionString: url });
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
       client.on('error', () => {});
       await client.connect();
       return {
@@ -116,6 +124,37 @@ function releaseWhenBeginFails(client: pg.PoolClient): void {
   }) as typeof client.query;
 }
 
+/**
+ * A query PostgreSQL never answers (a partition, a failed-over address that sends no reset) would hang
+ * its caller until TCP gives up, many minutes later: a write would get no answer and the reconciler
+ * would stop rebuilding. Past `timeoutMs` the connection is dropped instead: the query, and any queued
+ * behind it, fail as "unavailable" (503 for a write, a retry for the reconciler) and the pool replaces it.
+ */
+function dropWhenUnanswered(client: pg.PoolClient, timeoutMs: number): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const stream = () => (client as unknown as { connection: { stream: { destroy(err: Error): void } } }).connection.stream;
+  client.query = ((...args: unknown[]) => {
+    const timer = setTimeout(() => {
+      const err = Object.assign(new Error(`Connection terminated: no answer from PostgreSQL within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      stream().destroy(err);
+    }, timeoutMs);
+    timer.unref();
+    const last = args.at(-1);
+    if (typeof last === 'function') {
+      // Callback style (pool.query): the callback runs once, with the answer or the error.
+      args[args.length - 1] = (...results: unknown[]) => {
+        clearTimeout(timer);
+        return (last as (...a: unknown[]) => unknown)(...results);
+      };
+      return query(...args);
+    }
+    const result = query(...args);
+    if (result instanceof Promise) return result.finally(() => clearTimeout(timer));
+    clearTimeout(timer); // a Submittable (cursor, stream) reports through its own events
+    return result;
+  }) as typeof client.query;
+}
+
 /** A LISTEN connection that re-opens itself after it is lost, so notifications resume without a restart. */
 class PgListener {
   private client: pg.Client | undefined;
@@ -124,6 +163,7 @@ class PgListener {
 
   constructor(
     private readonly url: string,
+    private readonly connectTimeoutMs: number,
     private readonly channel: string,
     private readonly onPayload: (payload: string) => void,
     private readonly onLost?: (err: Error) => void,
@@ -131,7 +171,7 @@ class PgListener {
   ) {}
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: this.connectTimeoutMs });
     client.on('notification', (msg) => {
       if (msg.channel === this.channel) this.onPayload(msg.payload ?? '');
     });

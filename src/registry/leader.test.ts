@@ -1,6 +1,6 @@
 /** LeaderElector: one leader among replicas; a dead leader's lock passes to the next replica that tries. */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Session } from './db.ts';
+import type { Database, Session } from './db.ts';
 import { LeaderElector } from './leader.ts';
 import { LOCK_KEYS } from './migrate.ts';
 import { onPostgres, testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
@@ -33,6 +33,79 @@ describe('LeaderElector', () => {
     await e.stop();
     expect(e.isLeader).toBe(false);
     expect(changes).toEqual([true, false]);
+  });
+
+  it('shares an attempt in flight: a slow connect opens one session, not one per tick', async () => {
+    const opened: Session[] = [];
+    const pending: (() => void)[] = [];
+    const slow = {
+      ...t.database,
+      session: async () => {
+        await new Promise<void>((resolve) => pending.push(resolve));
+        const s = await t.database.session();
+        const released = { ...s, release: vi.fn(s.release) };
+        opened.push(released);
+        return released;
+      },
+    };
+    const e = new LeaderElector(slow, 3_600_000);
+    electors.push(e);
+    const attempts = [e.attempt(), e.attempt(), e.attempt()];
+    await vi.waitFor(() => expect(pending.length).toBeGreaterThan(0));
+    for (const connect of pending) connect();
+    expect(await Promise.all(attempts)).toEqual([true, true, true]);
+    expect(opened).toHaveLength(1);
+    await e.stop();
+    expect(opened[0]!.release).toHaveBeenCalledOnce();
+  });
+
+  it('steps down and drops its session when the session stops answering', async () => {
+    let answering = true;
+    const release = vi.fn(async () => {});
+    const fake = {
+      kind: 'pglite',
+      session: async () => ({
+        db: t.database.db,
+        release,
+        query: async () => (answering ? { rows: [{ locked: true }] } : new Promise<never>(() => {})),
+      }),
+    } as unknown as Database;
+    const changes: boolean[] = [];
+    const e = new LeaderElector(fake, 3_600_000, (leader) => changes.push(leader), 50);
+    expect(await e.attempt()).toBe(true);
+    answering = false;
+    const started = Date.now();
+    expect(await e.attempt()).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(release).toHaveBeenCalledOnce();
+    expect(changes).toEqual([true, false]);
+    answering = true;
+    expect(await e.attempt()).toBe(true); // a new session
+    await e.stop();
+  });
+
+  it('releases the session of an attempt still connecting when it stops, and does not lead after', async () => {
+    let connect!: () => void;
+    let opened: Session | undefined;
+    const slow = {
+      ...t.database,
+      session: async () => {
+        await new Promise<void>((resolve) => (connect = resolve));
+        const s = await t.database.session();
+        opened = { ...s, release: vi.fn(s.release) };
+        return opened;
+      },
+    };
+    const e = new LeaderElector(slow, 3_600_000);
+    const attempt = e.attempt();
+    await vi.waitFor(() => expect(connect).toBeDefined());
+    const stopped = e.stop();
+    connect();
+    await stopped;
+    await attempt;
+    expect(e.isLeader).toBe(false);
+    expect(opened?.release).toHaveBeenCalled();
+    expect(await e.attempt()).toBe(false);
   });
 });
 
