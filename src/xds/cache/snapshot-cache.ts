@@ -33,7 +33,8 @@ export class SnapshotCache {
   private readonly watchers = new Set<Watcher>();
   private published = false;
   /** Per snapshot, each role's view of each type (see `visible`). */
-  private views = new Map<string, readonly CachedResource[]>();
+  private views = new Map<TypeUrl, Map<string, readonly CachedResource[]>>();
+  private owned = new Map<TypeUrl, Map<string, CachedResource[]>>();
   private typeVersions = new Map<TypeUrl, string>();
 
   /** The current snapshot. */
@@ -50,8 +51,13 @@ export class SnapshotCache {
   publish(next: Snapshot): ChangedNames {
     const changed = diffSnapshots(this.snapshot, next);
     this.snapshot = next;
-    this.views = new Map();
-    this.typeVersions = new Map();
+    // Views of types that did not change stay valid (same content), so a push of one endpoint does
+    // not rebuild and re-hash every role's and service's cluster view.
+    for (const typeUrl of changed.keys()) {
+      this.views.delete(typeUrl);
+      this.owned.delete(typeUrl);
+      this.typeVersions.delete(typeUrl);
+    }
     this.published = true;
     if (changed.size > 0) for (const w of this.watchers) w(next, changed);
     return changed;
@@ -69,15 +75,39 @@ export class SnapshotCache {
    * role and service (so is its version), and must not be modified.
    */
   visible(typeUrl: TypeUrl, role: Role, service?: string): readonly CachedResource[] {
-    const key = `${typeUrl}|${role}|${service ?? ''}`;
-    let list = this.views.get(key);
-    if (!list) {
-      const out: CachedResource[] = [];
-      for (const r of this.snapshot.resources.get(typeUrl)?.values() ?? []) if (maySee(r, role, service)) out.push(r);
-      list = out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      this.views.set(key, list);
-    }
+    let views = this.views.get(typeUrl);
+    if (!views) this.views.set(typeUrl, (views = new Map()));
+    const shared = this.view(views, role, '', () => this.filter(typeUrl, (r) => r.owner === undefined && r.roles.has(role)));
+    const own = service ? this.ownedIndex(typeUrl).get(service)?.filter((r) => r.roles.has(role)) : undefined;
+    // A service with nothing of its own sees the role's shared list: one list and one version for all of them.
+    if (!own?.length) return shared;
+    return this.view(views, role, service!, () => [...shared, ...own].sort(byName));
+  }
+
+  private view(views: Map<string, readonly CachedResource[]>, role: Role, service: string, build: () => CachedResource[]) {
+    const key = `${role}|${service}`;
+    let list = views.get(key);
+    if (!list) views.set(key, (list = build()));
     return list;
+  }
+
+  private filter(typeUrl: TypeUrl, keep: (r: CachedResource) => boolean): CachedResource[] {
+    const out: CachedResource[] = [];
+    for (const r of this.snapshot.resources.get(typeUrl)?.values() ?? []) if (keep(r)) out.push(r);
+    return out.sort(byName);
+  }
+
+  /** The resources of a type that belong to one service, by service; built once per change of the type. */
+  private ownedIndex(typeUrl: TypeUrl): Map<string, CachedResource[]> {
+    let index = this.owned.get(typeUrl);
+    if (!index) {
+      index = new Map();
+      for (const r of this.snapshot.resources.get(typeUrl)?.values() ?? []) {
+        if (r.owner !== undefined) index.set(r.owner, [...(index.get(r.owner) ?? []), r]);
+      }
+      this.owned.set(typeUrl, index);
+    }
+    return index;
   }
 
   /**
@@ -114,6 +144,8 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot): ChangedNames {
   }
   return changed;
 }
+
+const byName = (a: CachedResource, b: CachedResource) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /** Per-proxy views: the resource is for the proxy's role, and for its service if it has an owner. */
 function maySee(r: CachedResource, role: Role, service: string | undefined): boolean {
