@@ -5,7 +5,7 @@ const QUIET = 100;
 const MAX = 300;
 
 /** A run function the test finishes by hand, recording starts, ends and the most runs seen at once. */
-function harness(opts: { autoFinish?: boolean } = {}) {
+function harness(opts: { autoFinish?: boolean; leading?: boolean } = {}) {
   const log: string[] = [];
   const pending: (() => void)[] = [];
   let active = 0;
@@ -26,7 +26,7 @@ function harness(opts: { autoFinish?: boolean } = {}) {
     }
     return new Promise<void>((resolve) => pending.push(() => (done(), resolve())));
   };
-  const coalescer = new Coalescer(run, QUIET, MAX, () => Date.now());
+  const coalescer = new Coalescer(run, QUIET, MAX, () => Date.now(), opts.leading);
   return {
     coalescer,
     log,
@@ -218,5 +218,45 @@ describe('Coalescer stop', () => {
     await h.finish();
     await advance(MAX * 3);
     expect(h.log.map((l) => l.replace(/@.*/, ''))).toEqual(['start 1', 'end 1']);
+  });
+});
+
+describe('Coalescer with a leading edge', () => {
+  it('runs a trigger after a quiet spell at once', async () => {
+    const h = harness({ autoFinish: true, leading: true });
+    h.coalescer.trigger();
+    await advance(0);
+    expect(h.log).toEqual(['start 1@0', 'end 1']);
+  });
+
+  it('coalesces the triggers that follow within quietMs, then is leading again after a quiet spell', async () => {
+    const h = harness({ autoFinish: true, leading: true });
+    h.coalescer.trigger();
+    await advance(10);
+    for (let i = 0; i < 3; i++) {
+      h.coalescer.trigger();
+      await advance(20);
+    }
+    // runs: 1 at t=0; the burst at t=10..50 is debounced: its last trigger at t=50, so due at t=150
+    await advance(QUIET - 20 - 1);
+    expect(h.runs).toBe(1);
+    await advance(21);
+    expect(h.log).toEqual(['start 1@0', 'end 1', 'start 2@150', 'end 2']);
+    await advance(QUIET);
+    h.coalescer.trigger();
+    await advance(0);
+    expect(h.runs).toBe(3);
+  });
+
+  it('still runs only once more for triggers during a run', async () => {
+    const h = harness({ leading: true });
+    h.coalescer.trigger();
+    await advance(0);
+    h.coalescer.trigger();
+    h.coalescer.trigger();
+    await h.finish();
+    await advance(QUIET);
+    expect(h.runs).toBe(2);
+    expect(h.maxActive).toBe(1);
   });
 });

@@ -1,6 +1,8 @@
 /**
  * Coalesces bursts of triggers into one run: waits `quietMs` after the last trigger, but never more
  * than `maxDelayMs` after the first; runs never overlap, and a trigger during a run schedules one more.
+ * With `leading`, a trigger after a quiet spell runs at once (a lone change pays no debounce); the
+ * triggers that follow it within `quietMs` are coalesced as usual.
  */
 export class Coalescer {
   private timer: NodeJS.Timeout | undefined;
@@ -8,12 +10,14 @@ export class Coalescer {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  private lastEnd = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly run: () => Promise<void>,
     private readonly quietMs: number,
     private readonly maxDelayMs: number,
     private readonly now: () => number = Date.now,
+    private readonly leading = false,
   ) {}
 
   /** Asks for a run soon. */
@@ -26,9 +30,11 @@ export class Coalescer {
       this.again = true;
       return;
     }
+    const idle = this.leading && this.timer === undefined && now - this.lastEnd >= this.quietMs;
     const deadline = this.firstAt + this.maxDelayMs;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.fire(), Math.max(0, Math.min(now + this.quietMs, deadline) - now));
+    const delay = idle ? 0 : Math.max(0, Math.min(now + this.quietMs, deadline) - now);
+    this.timer = setTimeout(() => void this.fire(), delay);
   }
 
   /** Runs now (waiting for a run in progress first) and resolves when done. */
@@ -48,6 +54,7 @@ export class Coalescer {
     this.again = false;
     this.running = this.run().finally(() => {
       this.running = undefined;
+      this.lastEnd = this.now();
       if (this.again) this.trigger();
     });
     await this.running;
