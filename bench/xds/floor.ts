@@ -16,8 +16,10 @@ server.addService(
   { Stream: { path: FLOOR_METHOD, requestStream: true, responseStream: true, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
   {
     Stream: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
-      call.once('data', (hello: Buffer) => {
-        streams[hello.readUInt32BE(0)] = call;
+      let first = true;
+      call.on('data', (bytes: Buffer) => {
+        if (first) streams[bytes.readUInt32BE(0)] = call; // a hello with the stream's index; later messages are dropped
+        first = false;
       });
       call.on('error', () => {});
     },

@@ -21,7 +21,9 @@ const channelOptions = {
   'grpc.max_send_message_length': -1,
 };
 
-let proxies: SimProxy[] = [];
+const proxies: SimProxy[] = [];
+/** xDS streams that ended (the server failed them, or the connection broke): a healthy run has none. */
+const ended = { count: 0, last: '' };
 const clients: grpc.Client[] = [];
 
 interface ConnectArgs {
@@ -36,7 +38,7 @@ interface ConnectArgs {
 function windows(pick: (p: SimProxy) => Window | undefined) {
   return proxies.map((p) => {
     const w = pick(p);
-    return { variant: p.variant, doneAt: w?.doneAt ?? NaN, received: w?.received ?? [], sent: w?.sent ?? [] };
+    return { variant: p.variant, doneAt: w?.doneAt ?? NaN, received: w?.received ?? [], replied: w?.replied ?? [] };
   });
 }
 
@@ -80,12 +82,16 @@ ipc.handle('connect', async (msg) => {
     // Alternate the variants so that both are spread over the connection order.
     const sotw = Math.floor(((i + 1) * sotwCount) / a.n) > Math.floor((i * sotwCount) / a.n);
     const call = client.makeBidiStreamRequest(sotw ? SOTW_ADS : DELTA_ADS, identity, identity);
+    call.on('status', (st: grpc.StatusObject) => {
+      ended.count++;
+      ended.last = `${grpc.status[st.code]}: ${st.details}`;
+    });
     const node = nodeBytes(i, a.expectedClusters);
     proxies.push(sotw ? new SotwProxy(i, fleet, call, node) : new DeltaProxy(i, fleet, call, node));
   }
   for (const p of proxies) p.start();
   const timedOut = await Promise.race([allFull.then(() => false), sleep(a.timeoutMs).then(() => true)]);
-  return { startedAt, timedOut, full: fullCount, proxies: windows((p) => p.cold) };
+  return { startedAt, timedOut, full: fullCount, ended, proxies: windows((p) => p.cold) };
 });
 
 ipc.handle('arm', (msg) => {
@@ -102,7 +108,7 @@ ipc.handle('collect', async (msg) => {
     const all = new Promise<void>((resolve) => (onAllConverged = resolve));
     await Promise.race([all, sleep(timeoutMs)]);
   }
-  return { converged: convergedCount, proxies: windows((p) => p.current) };
+  return { converged: convergedCount, ended, proxies: windows((p) => p.current) };
 });
 
 ipc.handle('stats', () => ({

@@ -30,9 +30,9 @@ export type Watch = { id: number; kind: 'endpoint'; edsName: string; weight: num
 export interface Window {
   /** When the proxy ACKed the response that completed it (epoch ms), NaN while not done. */
   doneAt: number;
-  /** Sizes of the responses it received in the window, and of the requests it sent. */
+  /** Sizes of the responses it received in the window, and the bytes of requests it sent in reply to each (its ACK and any new subscription). */
   received: number[];
-  sent: number[];
+  replied: number[];
 }
 
 /** A cluster list as a SotW CDS response carried it, parsed once per version and shared by every proxy. */
@@ -106,7 +106,7 @@ export class Fleet {
 /** One simulated proxy on one ADS stream. */
 export abstract class SimProxy {
   /** The cold start window, then one per armed watch. */
-  cold: Window = { doneAt: NaN, received: [], sent: [] };
+  cold: Window = { doneAt: NaN, received: [], replied: [] };
   current: Window | undefined;
   private watchId = -1;
   /** For a 'service' watch: when the new cluster was ACKed, and its EDS name. */
@@ -132,16 +132,21 @@ export abstract class SimProxy {
   /** Starts a new window for `watch`. */
   arm(watch: Watch): void {
     this.watchId = watch.id;
-    this.current = { doneAt: NaN, received: [], sent: [] };
+    this.current = { doneAt: NaN, received: [], replied: [] };
     this.cdsAckedAt = NaN;
     this.watchedEds = undefined;
   }
 
+  private replyBytes = 0;
+
   private onData(buf: Buffer): void {
     this.received++;
     this.receivedBytes += buf.length;
-    this.windowOf()?.received.push(buf.length);
+    const window = this.windowOf();
+    this.replyBytes = 0;
     this.onResponse(buf);
+    window?.received.push(buf.length);
+    window?.replied.push(this.replyBytes);
   }
 
   private windowOf(): Window | undefined {
@@ -150,7 +155,7 @@ export abstract class SimProxy {
   }
 
   protected send(bytes: Buffer): void {
-    this.windowOf()?.sent.push(bytes.length);
+    this.replyBytes += bytes.length;
     this.call.write(bytes);
   }
 

@@ -4,6 +4,9 @@
  * prototypes of the encoder, the reconciler and the cache are wrapped to count encodes and to
  * timestamp each rebuild and each publish (its synchronous fan-out to every stream included).
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { writeHeapSnapshot } from 'node:v8';
 import pino from 'pino';
 import { parseConfig } from '../../src/config.ts';
 import { startServer } from '../../src/main.ts';
@@ -73,6 +76,25 @@ const server = await startServer(parsed.value, pino({ level: parsed.value.logLev
 const ipc = new Channel(process);
 
 ipc.handle('stats', () => ({ ...processStats(), encodes: { ...encodes }, builds: builds.slice(), streams: server.status.list().length }));
+
+// PROFILE_DIR: one CPU profile per phase of the run (cold start, endpoint changes, added services).
+const inspector = new Session();
+inspector.connect();
+const post = (method: string, params: object = {}) =>
+  new Promise<unknown>((resolve, reject) => inspector.post(method, params, (err, out) => (err ? reject(err) : resolve(out))));
+ipc.handle('profileStart', async () => {
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 500 });
+  await post('Profiler.start');
+  return null;
+});
+ipc.handle('profileStop', async (msg) => {
+  const { profile } = (await post('Profiler.stop')) as { profile: object };
+  writeFileSync(msg.file as string, JSON.stringify(profile));
+  return null;
+});
+
+ipc.handle('heapSnapshot', (msg) => writeHeapSnapshot(msg.file as string));
 
 ipc.handle('exit', async () => {
   setTimeout(() => {
