@@ -49,7 +49,7 @@ export class Reconciler {
   private lastStatus: BuildStatus = { revision: 0, resources: {}, issues: [] };
 
   constructor(private readonly opts: ReconcilerOptions) {
-    this.coalescer = new Coalescer(() => this.rebuild(), opts.debounceMs, opts.maxDelayMs);
+    this.coalescer = new Coalescer(() => this.rebuild(), opts.debounceMs, opts.maxDelayMs, Date.now, true);
     this.feed = new ChangeFeed(opts.database, {
       catchUpIntervalMs: opts.catchUpIntervalMs,
       onRevision: () => this.coalescer.trigger(),
