@@ -139,7 +139,7 @@ export class DeltaStream extends StreamBase {
     if (!opts.deferRemovals) state.answerMissing.clear();
     state.inflight.set(nonce, { sent, version });
     if (state.inflight.size > MAX_INFLIGHT) state.inflight.delete(state.inflight.keys().next().value!);
-    this.deps.write(encodeDeltaDiscoveryResponse(version, typeUrl, toSend, removed, nonce, this.deps.controlPlaneId));
+    this.deps.write(() => encodeDeltaDiscoveryResponse(version, typeUrl, toSend, removed, nonce, this.deps.controlPlaneId));
     this.deps.observer.sent(this.deps.streamId, typeUrl, version, nonce, toSend, removed, this.deps.cache.current);
   }
 

@@ -14,6 +14,7 @@ import { DeltaStream } from './delta-stream.ts';
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from './protocol.ts';
 import type { ProxyStatusTracker } from './proxy-status.ts';
 import { SotwStream } from './sotw-stream.ts';
+import { WriteBudget } from './write-budget.ts';
 import type { StreamDeps, Variant } from './stream-base.ts';
 
 export interface XdsServerOptions {
@@ -22,6 +23,8 @@ export interface XdsServerOptions {
   controlPlaneId: string;
   /** Largest request accepted, in bytes (gRPC's default is 4 MiB). */
   maxReceiveMessageBytes?: number;
+  /** Response bytes handed to gRPC and not yet flushed, across all streams, before responses wait (default 64 MiB). */
+  writeBudgetBytes?: number;
 }
 
 /** A request that could not be decoded: the stream ends with INVALID_ARGUMENT instead of a generic INTERNAL. */
@@ -63,8 +66,10 @@ export class XdsServer {
   /** Random per process, so nonces and stream ids never repeat across restarts (T4). */
   private readonly instance = randomBytes(3).toString('hex');
   private readonly unwatch: () => void;
+  private readonly budget: WriteBudget;
 
   constructor(private readonly opts: XdsServerOptions) {
+    this.budget = new WriteBudget(opts.writeBudgetBytes ?? 64 * 1024 * 1024);
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': opts.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
       'grpc.keepalive_permit_without_calls': 1,
@@ -98,14 +103,18 @@ export class XdsServer {
   private serve(call: grpc.ServerDuplexStream<Incoming, Buffer>, variant: Variant, fixedType?: TypeUrl): void {
     const streamId = `${this.opts.controlPlaneId}/${this.instance}-${(++this.nextStream).toString(36)}`;
     let ended = false;
+    const send = (bytes: Buffer, done: () => void) => {
+      if (ended) return done();
+      call.write(bytes, () => done());
+    };
     const deps: StreamDeps = {
       streamId,
       cache: this.opts.cache,
       controlPlaneId: this.opts.controlPlaneId,
       observer: this.opts.status,
       fixedType,
-      write: (bytes) => {
-        if (!ended) call.write(bytes);
+      write: (build) => {
+        if (!ended) this.budget.submit(streamId, send, build);
       },
       fail: (code, message) => {
         if (ended) return;
@@ -118,6 +127,7 @@ export class XdsServer {
     this.opts.status.opened(streamId, variant, this.opts.controlPlaneId);
     const finish = () => {
       ended = true;
+      this.budget.close(streamId);
       stream.close();
       this.streams.delete(stream);
       this.opts.status.closed(streamId);

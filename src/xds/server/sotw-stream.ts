@@ -145,7 +145,7 @@ export class SotwStream extends StreamBase {
     state.nonce = nonce;
     state.version = version;
     state.forced.clear();
-    this.deps.write(encodeDiscoveryResponse(version, typeUrl, toSend, nonce, this.deps.controlPlaneId));
+    this.deps.write(() => encodeDiscoveryResponse(version, typeUrl, toSend, nonce, this.deps.controlPlaneId));
     this.deps.observer.sent(this.deps.streamId, typeUrl, version, nonce, toSend, [], this.deps.cache.current);
   }
 

@@ -40,7 +40,8 @@ export interface StreamDeps {
   cache: SnapshotCache;
   controlPlaneId: string;
   observer: StreamObserver;
-  write(bytes: Buffer): void;
+  /** Queues a response; `build` assembles its bytes when the server's write budget allows (back-pressure). */
+  write(build: () => Buffer): void;
   /** Ends the stream with a gRPC status; `code` is a grpc status number. */
   fail(code: number, message: string): void;
   /** Set for the per-type services (CDS, EDS, ...): requests may omit the type URL. */
