@@ -5,7 +5,7 @@
 import type { Role } from '../../model/proxy.ts';
 import { PUSH_ORDER, type TypeUrl } from '../../protos/type-urls.ts';
 import type { CachedResource } from './resource.ts';
-import { versionOf } from './version.ts';
+import { composeVersion, versionOf } from './version.ts';
 
 export type TypeResources = ReadonlyMap<string, CachedResource>;
 
@@ -81,7 +81,13 @@ export class SnapshotCache {
     const own = service ? this.ownedIndex(typeUrl).get(service)?.filter((r) => r.roles.has(role)) : undefined;
     // A service with nothing of its own sees the role's shared list: one list and one version for all of them.
     if (!own?.length) return shared;
-    return this.view(views, role, service!, () => [...shared, ...own].sort(byName));
+    return this.view(views, role, service!, () => {
+      // Merging two sorted lists keeps the order without sorting the whole view again.
+      const mine = own.sort(byName);
+      const list = mergeSorted(shared, mine);
+      composeVersion(list, shared, mine);
+      return list;
+    });
   }
 
   private view(views: Map<string, readonly CachedResource[]>, role: Role, service: string, build: () => CachedResource[]) {
@@ -146,6 +152,15 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot): ChangedNames {
 }
 
 const byName = (a: CachedResource, b: CachedResource) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Merges two lists sorted by name into one (linear). */
+function mergeSorted(a: readonly CachedResource[], b: readonly CachedResource[]): CachedResource[] {
+  const out: CachedResource[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && byName(a[i]!, b[j]!) <= 0) ? a[i++]! : b[j++]!);
+  return out;
+}
 
 /** Per-proxy views: the resource is for the proxy's role, and for its service if it has an owner. */
 function maySee(r: CachedResource, role: Role, service: string | undefined): boolean {

@@ -13,6 +13,7 @@ import { csdsService } from './csds.ts';
 import { DeltaStream } from './delta-stream.ts';
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from './protocol.ts';
 import type { ProxyStatusTracker } from './proxy-status.ts';
+import { decodeSotwRequest } from './request-decoder.ts';
 import { SotwStream } from './sotw-stream.ts';
 import { WriteBudget } from './write-budget.ts';
 import type { StreamDeps, Variant } from './stream-base.ts';
@@ -92,7 +93,7 @@ export class XdsServer {
         requestStream: true,
         responseStream: true,
         requestSerialize: (m: object) => Buffer.from(requestType.encode(requestType.fromObject(m)).finish()),
-        requestDeserialize: (bytes: Buffer): Incoming => decodeRequest(requestType, bytes),
+        requestDeserialize: (bytes: Buffer): Incoming => decodeRequest(requestType, bytes, variant),
         responseSerialize: (bytes: Buffer) => bytes,
         responseDeserialize: (bytes: Buffer) => bytes,
       },
@@ -184,10 +185,10 @@ export class XdsServer {
   }
 }
 
-function decodeRequest(type: protobuf.Type, bytes: Buffer): Incoming {
+function decodeRequest(type: protobuf.Type, bytes: Buffer, variant: Variant): Incoming {
   try {
-    return type.decode(bytes) as unknown as DiscoveryRequest;
+    return variant === 'sotw' ? decodeSotwRequest(type, bytes) : (type.decode(bytes) as unknown as DeltaDiscoveryRequest);
   } catch (err) {
-    return { decodeError: `DiscoveryRequest could not be decoded: ${(err as Error).message}` };
+    return { decodeError: `${type.name} could not be decoded: ${(err as Error).message}` };
   }
 }

@@ -10,6 +10,10 @@ export interface DiscoveryRequest {
   versionInfo?: string;
   node?: { id?: string; cluster?: string; metadata?: unknown; locality?: { zone?: string }; userAgentName?: string } | null;
   resourceNames?: string[];
+  /** The raw bytes of `resource_names`, when the decoder kept them: equal bytes, equal subscription. */
+  namesKey?: Buffer;
+  /** How many names there are, known without decoding them. */
+  nameCount?: number;
   typeUrl?: string;
   responseNonce?: string;
   errorDetail?: { code?: number; message?: string } | null;

@@ -33,6 +33,8 @@ interface TypeState {
   rejectedVersion?: string;
   /** O2: EDS names to send again because their cluster changed. */
   forced: Set<string>;
+  /** The raw `resource_names` of the last request: a request repeating them changes no subscription. */
+  namesKey?: Buffer;
 }
 
 /** Handles the requests of one SotW stream and the pushes the cache asks for. */
@@ -41,12 +43,11 @@ export class SotwStream extends StreamBase {
 
   /** Handles one DiscoveryRequest. */
   onRequest(req: DiscoveryRequest): void {
-    const names = req.resourceNames ?? [];
-    const typeUrl = this.admit(req, names.length, 'resource_names');
-    if (typeUrl) this.handle(typeUrl, req, names);
+    const typeUrl = this.admit(req, req.nameCount ?? req.resourceNames?.length ?? 0, 'resource_names');
+    if (typeUrl) this.handle(typeUrl, req);
   }
 
-  private handle(typeUrl: TypeUrl, req: DiscoveryRequest, names: string[]): void {
+  private handle(typeUrl: TypeUrl, req: DiscoveryRequest): void {
     const state = this.state(typeUrl);
     if (isStaleNonce(req, state.nonce)) return this.deps.observer.ignored(this.deps.streamId, 'stale_nonce', req.responseNonce);
     const initial = isInitialRequest(req);
@@ -57,7 +58,10 @@ export class SotwStream extends StreamBase {
     } else {
       this.deps.observer.acked(this.deps.streamId, typeUrl, req.versionInfo ?? '', state.nonce);
     }
-    const added = this.subscribe(state, typeUrl, names);
+    // An ACK that repeats the subscription byte for byte changes nothing: its names are not even decoded.
+    const same = !initial && req.namesKey !== undefined && state.namesKey?.equals(req.namesKey) === true;
+    const added = same ? new Set<string>() : this.subscribe(state, typeUrl, req.resourceNames ?? []);
+    state.namesKey = req.namesKey;
     if (initial && this.clientIsCurrent(typeUrl, state, req.versionInfo)) return;
     if (!initial && added.size === 0 && state.forced.size === 0) {
       // Changes are pushed as they are published, so a request that adds nothing needs no answer
