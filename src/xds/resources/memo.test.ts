@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MESH_SETTINGS } from '../../model/mesh.ts';
 import { endpoint, service } from '../../../test/support/mesh-fixtures.ts';
 import { buildResources } from './index.ts';
-import { perService } from './memo.ts';
+import { perGroup, perService } from './memo.ts';
 
 describe('perService', () => {
   it('builds once per service object and settings', () => {
@@ -25,5 +25,19 @@ describe('perService', () => {
     expect(byName(b.cluster, 'greeter.default')).toBe(byName(a.cluster, 'greeter.default'));
     expect(byName(b.listener, 'web.default:8080')).toBe(byName(a.listener, 'web.default:8080'));
     expect(byName(b.endpoint, a.endpoint[0]!.name)).toBe(a.endpoint[0]);
+  });
+});
+
+describe('perGroup', () => {
+  it('reuses a result while the group has the very same members, in the same order', () => {
+    const a = service({ name: 'a' });
+    const b = service({ name: 'b' });
+    let builds = 0;
+    const build = () => ({ n: ++builds });
+    const first = perGroup('port', [a, b], DEFAULT_MESH_SETTINGS, build);
+    expect(perGroup('port', [a, b], DEFAULT_MESH_SETTINGS, build)).toBe(first);
+    expect(perGroup('port', [a, service({ name: 'b' })], DEFAULT_MESH_SETTINGS, build)).not.toBe(first);
+    expect(perGroup('port', [a], DEFAULT_MESH_SETTINGS, build).n).toBe(3);
+    expect(perGroup('port', [], DEFAULT_MESH_SETTINGS, build).n).toBe(4);
   });
 });

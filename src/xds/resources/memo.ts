@@ -17,3 +17,20 @@ export function perService<T>(kind: string, svc: Service, settings: MeshSettings
   byKind.set(kind, { settings, value });
   return value;
 }
+
+const groups = new WeakMap<Service, Map<string, { members: readonly Service[]; settings: MeshSettings | undefined; value: unknown }>>();
+
+/** `build()` for a group of services (e.g. those on one port), reused while the group has the very same members. */
+export function perGroup<T>(kind: string, members: readonly Service[], settings: MeshSettings | undefined, build: () => T): T {
+  const first = members[0];
+  if (!first) return build();
+  let byKind = groups.get(first);
+  if (!byKind) groups.set(first, (byKind = new Map()));
+  const hit = byKind.get(kind);
+  if (hit && hit.settings === settings && hit.members.length === members.length && hit.members.every((m, i) => m === members[i])) {
+    return hit.value as T;
+  }
+  const value = build();
+  byKind.set(kind, { members: [...members], settings, value });
+  return value;
+}

@@ -12,7 +12,7 @@ import { hcmFilter, socketListener, tcpProxy, virtualOutboundListener } from '..
 import { catchAllVirtualHost, routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings, type Service } from '../../model/mesh.ts';
 import { clusterName, inboundName, outboundName, PASSTHROUGH_CLUSTER, serviceKeyOf, VIRTUAL_OUTBOUND_LISTENER } from '../../model/names.ts';
-import { perService } from './memo.ts';
+import { perGroup, perService } from './memo.ts';
 import type { BuiltResource } from './types.ts';
 
 const SIDECAR = ['sidecar'] as const;
@@ -55,9 +55,12 @@ export function sidecarListeners(mesh: Mesh, settings: MeshSettings): BuiltResou
     { name: VIRTUAL_OUTBOUND_LISTENER, resource: virtualOutboundListener(VIRTUAL_OUTBOUND_LISTENER, settings.outboundPort, PASSTHROUGH_CLUSTER), roles: SIDECAR },
   ];
   for (const [port, services] of byPort(mesh)) {
-    const filters = outboundFilters(port, services);
-    const name = outboundName(port);
-    if (filters) out.push({ name, resource: socketListener(name, '0.0.0.0', port, filters, { direction: 'OUTBOUND', bindToPort: false }), roles: SIDECAR });
+    const built = perGroup('outbound-listener', services, settings, (): BuiltResource | undefined => {
+      const filters = outboundFilters(port, services);
+      const name = outboundName(port);
+      return filters && { name, resource: socketListener(name, '0.0.0.0', port, filters, { direction: 'OUTBOUND', bindToPort: false }), roles: SIDECAR };
+    });
+    if (built) out.push(built);
   }
   for (const svc of mesh.services) out.push(perService('inbound-listener', svc, settings, () => inboundListener(svc, settings)));
   return out;
@@ -77,8 +80,10 @@ function inboundListener(svc: Service, settings: MeshSettings): BuiltResource {
 export function sidecarRoutes(mesh: Mesh): BuiltResource[] {
   return byPort(mesh)
     .filter(([, services]) => services.some((s) => isHttpProtocol(s.protocol)))
-    .map(([port, services]) => {
-      const hosts = services.filter((s) => isHttpProtocol(s.protocol)).map((s) => perService('virtual-host', s, undefined, () => virtualHost(s)));
-      return { name: outboundName(port), resource: routeConfiguration(outboundName(port), hosts), roles: SIDECAR };
-    });
+    .map(([port, services]) =>
+      perGroup('outbound-routes', services, undefined, () => {
+        const hosts = services.filter((s) => isHttpProtocol(s.protocol)).map((s) => perService('virtual-host', s, undefined, () => virtualHost(s)));
+        return { name: outboundName(port), resource: routeConfiguration(outboundName(port), hosts), roles: SIDECAR };
+      }),
+    );
 }
