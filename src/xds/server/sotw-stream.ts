@@ -190,19 +190,6 @@ export class SotwStream extends StreamBase {
     return state.wildcard || state.names.has(name);
   }
 
-  /** The resources the subscription covers, sorted by name; a wildcard-only one is the role's shared view. */
-  private subscribed(typeUrl: TypeUrl, state: TypeState): readonly CachedResource[] {
-    const view = state.wildcard ? this.visible(typeUrl) : [];
-    const seen = indexOf(view);
-    const extra: CachedResource[] = [];
-    for (const name of state.names) {
-      if (seen.has(name)) continue;
-      const r = this.lookup(typeUrl, name);
-      if (r) extra.push(r); // S4: names that do not exist yet stay subscribed and are sent when they appear
-    }
-    return extra.length === 0 ? view : [...view, ...extra].sort(byName);
-  }
-
   private state(typeUrl: TypeUrl): TypeState {
     let s = this.types.get(typeUrl);
     if (!s) {

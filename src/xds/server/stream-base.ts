@@ -135,6 +135,19 @@ export abstract class StreamBase {
     return this.deps.cache.visible(typeUrl, this.proxy!.role, serviceKey(this.proxy!));
   }
 
+  /** The resources a subscription covers, sorted by name; a wildcard-only one is the role's shared view. */
+  protected subscribed(typeUrl: TypeUrl, state: { wildcard: boolean; names: Set<string> }): readonly CachedResource[] {
+    const view = state.wildcard ? this.visible(typeUrl) : [];
+    const seen = indexOf(view);
+    const extra: CachedResource[] = [];
+    for (const name of state.names) {
+      if (seen.has(name)) continue;
+      const r = this.lookup(typeUrl, name);
+      if (r) extra.push(r); // S4: names that do not exist yet stay subscribed and are sent when they appear
+    }
+    return extra.length === 0 ? view : [...view, ...extra].sort(byName);
+  }
+
   /** One resource by name, if the proxy may see it. */
   protected lookup(typeUrl: TypeUrl, name: string): CachedResource | undefined {
     return this.deps.cache.get(typeUrl, name, this.proxy!.role, serviceKey(this.proxy!));
