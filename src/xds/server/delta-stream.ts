@@ -87,7 +87,7 @@ export class DeltaStream extends StreamBase {
         state.answerMissing.add(name);
         added.add(name);
       }
-      state.names.add(name);
+      state.names.add(this.intern(typeUrl, name));
     }
     return added;
   }

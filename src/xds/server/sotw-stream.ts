@@ -93,7 +93,7 @@ export class SotwStream extends StreamBase {
   /** S1/S2: a SotW request carries the whole subscription; returns the names it adds (S3). */
   private subscribe(state: TypeState, typeUrl: TypeUrl, names: string[]): Set<string> {
     const wildcard = isWildcardRequest(typeUrl, names, state.everNamed);
-    const next = new Set(names.filter((n) => n !== '*'));
+    const next = new Set(names.filter((n) => n !== '*').map((n) => this.intern(typeUrl, n)));
     const added = new Set([...next].filter((n) => !state.names.has(n)));
     if (wildcard && !state.wildcard) for (const r of this.visible(typeUrl)) added.add(r.name);
     if (names.length > 0) state.everNamed = true;

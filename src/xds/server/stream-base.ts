@@ -148,6 +148,14 @@ export abstract class StreamBase {
     return extra.length === 0 ? view : [...view, ...extra].sort(byName);
   }
 
+  /**
+   * The cache's own string for a subscribed name when the resource exists: thousands of proxies
+   * subscribing to the same names then hold one copy of each instead of one per request decoded.
+   */
+  protected intern(typeUrl: TypeUrl, name: string): string {
+    return this.deps.cache.current.resources.get(typeUrl)?.get(name)?.name ?? name;
+  }
+
   /** One resource by name, if the proxy may see it. */
   protected lookup(typeUrl: TypeUrl, name: string): CachedResource | undefined {
     return this.deps.cache.get(typeUrl, name, this.proxy!.role, serviceKey(this.proxy!));
