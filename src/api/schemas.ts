@@ -1,5 +1,6 @@
 /** Request and response schemas: they validate input, type the handlers, and make the OpenAPI document. */
 import { Type, type Static, type TSchema } from 'typebox';
+import { DEFAULT_NAMESPACE } from '../model/names.ts';
 import { ROLES } from '../model/proxy.ts';
 
 /** A string enum as JSON Schema `{ type: string, enum }`, which gives one clear error instead of anyOf noise. */
@@ -28,7 +29,7 @@ const serviceFields = {
 };
 
 export const ServiceCreate = Type.Object(
-  { namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 63, default: 'default' })), name: Name, ...serviceFields },
+  { namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 63, default: DEFAULT_NAMESPACE })), name: Name, ...serviceFields },
   { additionalProperties: false, $id: 'ServiceCreate' },
 );
 export type ServiceCreate = Static<typeof ServiceCreate>;

@@ -1,5 +1,6 @@
 /** Who a connected proxy is, read from the `node` of its first xDS request. Pure: node in, identity out. */
 import { fail, issue, ok, type Result } from '../lib/result.ts';
+import { DEFAULT_NAMESPACE } from './names.ts';
 
 /** The roles a proxy can announce in `node.metadata.role`. */
 export const ROLES = ['grpc', 'gateway', 'sidecar'] as const;
@@ -49,5 +50,5 @@ export function proxyFromNode(node: NodeLike): Result<ProxyIdentity> {
 
 /** The `<namespace>/<name>` of the service a proxy belongs to (namespace `default` if unsaid), if it said one. */
 export function serviceKey(proxy: Pick<ProxyIdentity, 'service' | 'namespace'>): string | undefined {
-  return proxy.service ? `${proxy.namespace ?? 'default'}/${proxy.service}` : undefined;
+  return proxy.service ? `${proxy.namespace ?? DEFAULT_NAMESPACE}/${proxy.service}` : undefined;
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Issue } from '../../lib/result.ts';
+import { DEFAULT_NAMESPACE } from '../../model/names.ts';
 import { parseSelector } from '../../model/selector.ts';
 import { checkDnsLabel, checkLabels } from '../../model/specs.ts';
 import type { Db } from '../../registry/db.ts';
@@ -71,7 +72,7 @@ export function serviceRoutes(app: FastifyInstance, db: Db): void {
   const tags = ['services'];
 
   api.post('/api/v1/services', { schema: { tags, body: ServiceCreate, response: { 201: { $ref: 'Service' }, ...problemResponses(400, 409, 503) } } }, async (req, reply) => {
-    const { namespace = 'default', name, ...spec } = req.body;
+    const { namespace = DEFAULT_NAMESPACE, name, ...spec } = req.body;
     const { input, issues } = toInput(namespace, name, spec, 'body');
     if (issues.length) return sendIssues(reply, issues, req.url);
     const result = await createService(db, input);
