@@ -94,17 +94,20 @@ export class DeltaStream extends StreamBase {
 
   /** S5: unsubscribing an unknown name does nothing; a name still covered by the wildcard is sent again. */
   private unsubscribe(typeUrl: TypeUrl, state: TypeState, names: string[]): void {
+    const forgotten: string[] = [];
+    const forget = (name: string) => state.held.delete(name) && forgotten.push(name); // the client forgets it by itself
     for (const name of names) {
       if (name === '*') {
         state.wildcard = false;
-        for (const held of [...state.held.keys()]) if (!state.names.has(held)) state.held.delete(held);
+        for (const held of [...state.held.keys()]) if (!state.names.has(held)) forget(held);
         continue;
       }
       if (!state.names.delete(name)) continue;
       state.answerMissing.delete(name);
       if (state.wildcard && this.lookup(typeUrl, name)) state.forced.add(name);
-      else if (!state.wildcard) state.held.delete(name); // the client forgets it by itself
+      else if (!state.wildcard) forget(name);
     }
+    if (forgotten.length) this.deps.observer.forgotten(this.deps.streamId, typeUrl, forgotten);
   }
 
   /** Pushes what changed, in push order (O1); removals of clusters and listeners go last, listeners first. */

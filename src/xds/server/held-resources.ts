@@ -49,6 +49,16 @@ export class HeldResources {
     for (const name of removed) this.named.delete(name);
   }
 
+  /** The client dropped `names` by itself (it unsubscribed): they leave the dump without a response. */
+  forget(names: readonly string[]): void {
+    if (names.length === 0) return;
+    if (this.whole) {
+      for (const resource of this.whole.resources) this.named.set(resource.name, { resource, response: this.whole.response });
+      this.whole = undefined;
+    }
+    for (const name of names) this.named.delete(name);
+  }
+
   /** Number of resources held. */
   get size(): number {
     return this.whole ? this.whole.resources.length : this.named.size;

@@ -91,6 +91,28 @@ describe('what each stream holds', () => {
     expect(heldNames(stream(), 'lds')).toEqual(['billing.shop:8080']);
   });
 
+  it('a SotW request that stops naming a resource drops it from what the stream holds', async () => {
+    const c = h.client();
+    c.send({ typeUrl: EDS, resourceNames: [greeterEds, billingEds], node: grpcNode() });
+    c.ack(await c.next(), [greeterEds, billingEds]);
+    expect(heldNames(stream(), 'eds')).toEqual([billingEds, greeterEds]);
+    c.send({ typeUrl: EDS, resourceNames: [greeterEds], versionInfo: stream().types.eds!.sentVersion, responseNonce: stream().types.eds!.sentNonce });
+    await vi.waitFor(() => expect(heldNames(stream(), 'eds')).toEqual([greeterEds]));
+  });
+
+  it('a Delta unsubscribe drops the name from what the stream holds; the others stay', async () => {
+    const c = h.delta();
+    c.send({ typeUrl: LDS, resourceNamesSubscribe: ['greeter.default', 'billing.shop:8080'], node: grpcNode() });
+    c.ack(await c.next());
+    c.send({ typeUrl: LDS, resourceNamesUnsubscribe: ['greeter.default', 'never-subscribed'] });
+    await vi.waitFor(() => expect(heldNames(stream(), 'lds')).toEqual(['billing.shop:8080']));
+    // a full-state CDS held as a whole is split into names before one is forgotten
+    c.send({ typeUrl: CDS, resourceNamesSubscribe: ['greeter.default', 'billing.shop'] });
+    c.ack(await c.next());
+    c.send({ typeUrl: CDS, resourceNamesUnsubscribe: ['billing.shop'] });
+    await vi.waitFor(() => expect(heldNames(stream(), 'cds')).toEqual(['greeter.default']));
+  });
+
   it('a resource is stale until ACKed, synced once ACKed, and in error with the detail once NACKed', async () => {
     const c = h.delta();
     c.send({ typeUrl: CDS, resourceNamesSubscribe: ['*'], node: grpcNode() });

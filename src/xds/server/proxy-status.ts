@@ -133,6 +133,11 @@ export class ProxyStatusTracker implements StreamObserver {
     if (answered) this.converged(t, SHORT_NAMES[typeUrl], answered, at);
   }
 
+  forgotten(streamId: string, typeUrl: TypeUrl, names: readonly string[]): void {
+    const t = this.streams.get(streamId)?.types[SHORT_NAMES[typeUrl]];
+    t?.held.forget(names);
+  }
+
   nacked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void {
     const s = this.streams.get(streamId);
     if (!s) return;

@@ -98,7 +98,11 @@ export class SotwStream extends StreamBase {
     if (wildcard && !state.wildcard) for (const r of this.visible(typeUrl)) added.add(r.name);
     if (names.length > 0) state.everNamed = true;
     const dropped = wildcard ? [] : [...state.names].filter((n) => !next.has(n));
-    if (dropped.length) state.held = new Map([...state.held].filter(([n]) => !dropped.includes(n)));
+    if (dropped.length) {
+      const gone = new Set(dropped);
+      state.held = new Map([...state.held].filter(([n]) => !gone.has(n)));
+      this.deps.observer.forgotten(this.deps.streamId, typeUrl, dropped);
+    }
     state.wildcard = wildcard;
     state.names = next;
     return added;

@@ -31,6 +31,8 @@ export interface StreamObserver {
     snapshot: Snapshot,
   ): void;
   acked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string): void;
+  /** The client unsubscribed from `names`, so it no longer holds them (no response says so). */
+  forgotten(streamId: string, typeUrl: TypeUrl, names: readonly string[]): void;
   nacked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void;
   ignored(streamId: string, reason: IgnoreReason, detail?: string): void;
 }
