@@ -68,6 +68,7 @@ describe.each(engines)('a proxyless gRPC client follows the registry (%s)', (eng
       dbTimeoutMs: 10_000,
       gatewayPort: 10000,
       replicaId: `it-${engine}`,
+      statusSyncMs: 2000,
     };
     server = await startServer(config);
     a = await startEchoServer('backend-a');

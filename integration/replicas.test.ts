@@ -168,6 +168,7 @@ describe.skipIf(!onPostgres())('replicas on one PostgreSQL', () => {
       leaderRetryMs: LEADER_RETRY_MS,
       dbTimeoutMs: DB_TIMEOUT_MS,
       gatewayPort: 10000,
+      statusSyncMs: 200,
     };
     const direct = new URL(created.url);
     proxy = await startTcpProxy(Number(direct.port || 5432), direct.hostname);
@@ -213,6 +214,24 @@ describe.skipIf(!onPostgres())('replicas on one PostgreSQL', () => {
     // Both replicas built the same revision, the one in the database.
     const revision = await meshRevision();
     await waitFor('both replicas at the database revision', () => replicas.every((r) => r.server.reconciler.status.revision === revision));
+  });
+
+  it('either replica lists every proxy with the replica holding it, and dumps the config of a proxy held by the other', async () => {
+    const listed = async (r: Replica) => {
+      const { body } = await api(r, 'GET', '/api/v1/proxies');
+      return Object.fromEntries(body.items.map((p: { id: string; streams: { replica: string }[] }) => [p.id, p.streams.map((s) => s.replica).join()]));
+    };
+    const both = { 'client-on-a': 'replica-a', 'client-on-b': 'replica-b' };
+    for (const r of replicas) await waitFor(`replica ${r.name} to list both clients`, async () => JSON.stringify(await listed(r)) === JSON.stringify(both));
+    const status = await api(ra, 'GET', '/api/v1/proxies/client-on-b');
+    expect(status.body.streams[0].types.lds).toMatchObject({ state: 'synced' });
+    // The config dump lives in B's memory: A forwards the request to B's API.
+    const fromA = await api(ra, 'GET', '/api/v1/proxies/client-on-b/config');
+    const fromB = await api(rb, 'GET', '/api/v1/proxies/client-on-b/config');
+    expect(fromA.status).toBe(200);
+    expect(fromA.body).toEqual(fromB.body);
+    expect(fromA.body.streams[0].replica).toBe('replica-b');
+    expect(Object.keys(fromA.body.streams[0].types)).toEqual(expect.arrayContaining(['lds', 'cds']));
   });
 
   it('catches up a change whose notification was never sent (periodic catch-up read)', async () => {
@@ -335,6 +354,11 @@ describe.skipIf(!onPostgres())('replicas on one PostgreSQL', () => {
         expect(res.type).toMatch(/^application\/problem\+json/);
         expect(res.body).toMatchObject({ status: 503, code: 'database-unavailable' });
       }
+      // The proxy list still answers, with this replica's own proxies, and says it is incomplete.
+      const list = await api(rb, 'GET', '/api/v1/proxies');
+      expect(list.status).toBe(200);
+      expect(list.body.complete).toBe(false);
+      expect(list.body.items.map((p: { id: string }) => p.id)).toEqual(['client-on-b', 'late-client-on-b']);
       // Nobody leads (singleton jobs pause) while no session can hold the lock...
       await waitFor('no leader', () => replicas.every((r) => !r.server.isLeader()));
       // ...and after several catch-up ticks and reconnect attempts, all refused, clients are still served.

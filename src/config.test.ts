@@ -17,6 +17,8 @@ const DEFAULTS: Config = {
   dbTimeoutMs: 10_000,
   gatewayPort: 10000,
   replicaId: `${hostname()}-${process.pid}`,
+  statusSyncMs: 2000,
+  advertiseUrl: undefined,
 };
 
 /** The config for the given flags and environment, or the issues; `want` lists only what differs from the defaults. */
@@ -47,6 +49,8 @@ describe('parseConfig: values', () => {
         DB_TIMEOUT_MS: '2500',
         GATEWAY_PORT: '65535',
         REPLICA_ID: 'cp-1',
+        STATUS_SYNC_MS: '500',
+        ADVERTISE_URL: 'http://cp-1.mesh:8080',
       },
       {
         host: '127.0.0.1',
@@ -62,6 +66,8 @@ describe('parseConfig: values', () => {
         dbTimeoutMs: 2500,
         gatewayPort: 65535,
         replicaId: 'cp-1',
+        statusSyncMs: 500,
+        advertiseUrl: 'http://cp-1.mesh:8080',
       },
     ],
     [
@@ -69,12 +75,13 @@ describe('parseConfig: values', () => {
       [
         '--host', '::', '--api-port', '1', '--xds-port', '2', '--database-url', 'postgresql://db/mesh', '--data-dir', 'd',
         '--log-level', 'silent', '--debounce-ms', '5', '--max-delay-ms', '10', '--catch-up-ms', '10', '--leader-retry-ms', '600000', '--db-timeout-ms', '100',
-        '--gateway-port', '3', '--replica-id', 'r',
+        '--gateway-port', '3', '--replica-id', 'r', '--status-sync-ms', '50', '--advertise-url', 'https://[::1]:8443/',
       ],
       {},
       {
         host: '::', apiPort: 1, xdsPort: 2, databaseUrl: 'postgresql://db/mesh', dataDir: 'd',
         logLevel: 'silent', debounceMs: 5, maxDelayMs: 10, catchUpIntervalMs: 10, leaderRetryMs: 600000, dbTimeoutMs: 100, gatewayPort: 3, replicaId: 'r',
+        statusSyncMs: 50, advertiseUrl: 'https://[::1]:8443/',
       },
     ],
     ['--flag=value', ['--api-port=8081', '--log-level=warn'], {}, { apiPort: 8081, logLevel: 'warn' }],
@@ -114,6 +121,14 @@ describe('parseConfig: issues name the setting', () => {
     ['an empty host from a flag', ['--host='], {}, [{ path: '--host', message: 'must not be empty, got ""' }]],
     ['a blank host', [], { HOST: '  ' }, [{ path: 'HOST', message: 'must not be empty, got "  "' }]],
     ['a blank data dir', [], { DATA_DIR: ' ' }, [{ path: 'DATA_DIR', message: 'must not be empty, got " "' }]],
+    ['a status sync too frequent', [], { STATUS_SYNC_MS: '10' }, [{ path: 'STATUS_SYNC_MS', message: 'must be a whole number of milliseconds from 50 to 600000, got "10"' }]],
+    [
+      'an advertised URL with a path',
+      ['--advertise-url', 'http://cp:8080/api'],
+      {},
+      [{ path: '--advertise-url', message: 'must be an http:// or https:// URL with no path, got "http://cp:8080/api"' }],
+    ],
+    ['an advertised URL without a scheme', [], { ADVERTISE_URL: 'cp:8080' }, [{ path: 'ADVERTISE_URL', message: 'must be an http:// or https:// URL with no path, got "cp:8080"' }]],
     [
       'a database URL that is not PostgreSQL',
       [],

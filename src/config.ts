@@ -25,6 +25,10 @@ export interface Config {
   dbTimeoutMs: number;
   gatewayPort: number;
   replicaId: string;
+  /** How often a replica writes its heartbeat and proxy status for the other replicas (ms). */
+  statusSyncMs: number;
+  /** The API address other replicas use to reach this one; unset: derived from HOST and the API port. */
+  advertiseUrl?: string;
 }
 
 interface Setting {
@@ -85,6 +89,17 @@ export const SETTINGS: Setting[] = [
   { key: 'dbTimeoutMs', env: 'DB_TIMEOUT_MS', flag: '--db-timeout-ms', help: 'how long the database may leave a connect or query unanswered', parse: millis(100, 600_000), default: 10_000 },
   { key: 'gatewayPort', env: 'GATEWAY_PORT', flag: '--gateway-port', help: 'port of the listener served to gateway proxies', parse: port(1), default: 10000 },
   { key: 'replicaId', env: 'REPLICA_ID', flag: '--replica-id', help: 'name of this replica in proxy status', parse: text },
+  { key: 'statusSyncMs', env: 'STATUS_SYNC_MS', flag: '--status-sync-ms', help: "how often a replica shares its proxies' status with the others", parse: millis(50, 600_000), default: 2000 },
+  {
+    key: 'advertiseUrl',
+    env: 'ADVERTISE_URL',
+    flag: '--advertise-url',
+    help: "this replica's API address for the other replicas (default http://<host>:<api port>)",
+    parse: (raw) => {
+      if (!/^https?:\/\/[^/\s]+\/?$/.test(raw)) throw new Error('must be an http:// or https:// URL with no path');
+      return raw;
+    },
+  },
 ];
 
 /** Reads the settings from flags (`--api-port 8081` or `--api-port=8081`) and the environment. */

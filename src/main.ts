@@ -4,7 +4,11 @@ import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
+import { hostname } from 'node:os';
+import { MeshProxyDirectory } from './api/proxy-directory.ts';
 import { startHousekeeping } from './jobs/heartbeat-expiry.ts';
+import { startReplicaStatus } from './jobs/replica-status.ts';
+import { otherReplicas } from './registry/replicas.ts';
 import { DEFAULT_MESH_SETTINGS } from './model/mesh.ts';
 import { openDatabase, type Database } from './registry/db.ts';
 import { LeaderElector } from './registry/leader.ts';
@@ -27,6 +31,8 @@ export interface RunningServer {
   isLeader(): boolean;
   /** Runs the leader's housekeeping now (tests use it instead of waiting for the timer). */
   housekeeping(): Promise<number>;
+  /** Writes this replica's heartbeat and proxy status now (tests use it instead of waiting for the timer). */
+  syncStatus(): Promise<void>;
   /** Graceful stop: API, xDS streams, jobs, database. */
   close(): Promise<void>;
 }
@@ -64,6 +70,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     isLeader: () => leader.isLeader,
     intervalMs: 1000,
     changeRetentionMs: 24 * 3600 * 1000,
+    replicaStaleMs: replicaStaleMs(config),
     log: log.child({ component: 'housekeeping' }),
   });
 
@@ -71,9 +78,11 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   const xds = new XdsServer({ cache, status, controlPlaneId: config.replicaId });
   const xdsPort = await xds.listen(config.host, config.xdsPort);
 
+  const views = new ProxyViews(status);
+  const others = () => otherReplicas(database.db, config.replicaId, 3 * config.statusSyncMs);
   const app = await buildApp({
     db: database.db,
-    proxies: new ProxyViews(status),
+    proxies: new MeshProxyDirectory(config.replicaId, views, others),
     metrics,
     logger: log.child({ component: 'api' }),
     readiness: () => (cache.ready ? { ready: true } : { ready: false, reason: 'the first xDS snapshot has not been built yet' }),
@@ -81,6 +90,16 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   });
   const address = await app.listen({ host: config.host, port: config.apiPort });
   const apiPort = Number(new URL(address).port);
+  const replicaStatus = await startReplicaStatus({
+    db: database.db,
+    id: config.replicaId,
+    apiUrl: config.advertiseUrl ?? advertisedUrl(config.host, apiPort),
+    isLeader: () => leader.isLeader,
+    intervalMs: config.statusSyncMs,
+    proxies: () => views.list(),
+    changeCount: () => status.changeCount,
+    log: log.child({ component: 'replica-status' }),
+  });
   log.info({ apiPort, xdsPort, database: database.kind, replica: config.replicaId }, 'APG Service Mesh control plane started');
 
   return {
@@ -92,8 +111,10 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     status,
     isLeader: () => leader.isLeader,
     housekeeping: () => housekeeping.runOnce(),
+    syncStatus: () => replicaStatus.runOnce(),
     close: once(async () => {
       housekeeping.stop();
+      await replicaStatus.stop();
       await app.close();
       await xds.close();
       await reconciler.stop();
@@ -101,6 +122,17 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       await database.close();
     }),
   };
+}
+
+/** A replica silent for this long is taken for dead: its row is pruned and its proxies no longer listed. */
+function replicaStaleMs(config: Config): number {
+  return Math.max(10 * config.statusSyncMs, 60_000);
+}
+
+/** The API URL other replicas can use: the bound host, or this machine's name when bound to every interface. */
+function advertisedUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? hostname() : host;
+  return `http://${name.includes(':') ? `[${name}]` : name}:${port}`;
 }
 
 /** Wraps an async function so that later calls share the first call's promise (idempotent close). */

@@ -16,6 +16,7 @@ export const PROBLEMS = {
   'unsupported-media-type': { status: 415, title: 'The request body must be application/json' },
   'database-unavailable': { status: 503, title: 'The registry database is unavailable; configuration keeps being served' },
   'not-ready': { status: 503, title: 'Not ready' },
+  'replica-unreachable': { status: 502, title: 'The replica holding the proxy did not answer' },
   internal: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -2,9 +2,13 @@
  * `/api/v1/proxies`: the proxies connected to a real xDS server (real ADS clients, both variants),
  * their per-type sync state, and the config dump of what each stream was sent.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TYPE_URLS } from '../protos/type-urls.ts';
 import { ProxyViews } from '../xds/server/proxy-views.ts';
+import type { ReplicaRow } from '../registry/schema.ts';
+import { MeshProxyDirectory } from './proxy-directory.ts';
 import { apiHarness, expectProblem, type ApiHarness } from '../../test/support/api.ts';
 import { cleanUpHarnesses, greeterEds, grpcNode, harness, type Harness } from '../../test/support/xds-harness.ts';
 
@@ -13,8 +17,11 @@ const { cluster: CDS, endpoint: EDS } = TYPE_URLS;
 cleanUpHarnesses();
 let xds: Harness;
 let api: ApiHarness;
-const proxies = { list: () => views.list(), get: (id: string) => views.get(id), config: (id: string) => views.config(id) };
 let views: ProxyViews;
+/** What the other replicas reported (rows of the replicas table); a function that throws stands for a database outage. */
+let others: () => Promise<ReplicaRow[]> = async () => [];
+const local = { list: () => views.list(), get: (id: string) => views.get(id), config: (id: string) => views.config(id) };
+const proxies = new MeshProxyDirectory('here', local, () => others());
 
 beforeAll(async () => {
   api = await apiHarness({ proxies });
@@ -23,6 +30,7 @@ afterAll(async () => api?.close());
 beforeEach(async () => {
   xds = await harness();
   views = new ProxyViews(xds.status);
+  others = async () => [];
 });
 
 const gatewayWithMetadata = {
@@ -54,7 +62,7 @@ describe('GET /api/v1/proxies', () => {
   it('is empty with no proxy connected', async () => {
     const res = await api.call('GET', '/api/v1/proxies');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ items: [] });
+    expect(res.json()).toEqual({ items: [], complete: true });
   });
 
   it('lists proxies sorted by node id with identity, streams and per-type versions', async () => {
@@ -158,5 +166,94 @@ describe('GET /api/v1/proxies/{id}/config', () => {
       version: eds.versionInfo,
       resources: [{ name: greeterEds, state: 'error', resource: eds.resources[0] }],
     });
+  });
+});
+
+describe('proxies held by other replicas', () => {
+  /** A proxy view as replica `replica` reported it. */
+  const remoteView = (id: string, replica: string, connectedAt = '2026-01-01T00:00:00.000Z') => ({
+    id,
+    role: 'sidecar',
+    cluster: 'web',
+    service: 'web',
+    namespace: 'shop',
+    zone: null,
+    userAgent: 'envoy',
+    connectedAt,
+    streams: [{ id: `${replica}/1`, replica, variant: 'delta', connectedAt, types: {} }],
+  });
+  const row = (id: string, apiUrl: string, proxies: unknown[]): ReplicaRow => ({ id, apiUrl, leader: false, startedAt: new Date(), seenAt: new Date(), proxies });
+
+  /** A stand-in for another replica's API: answers config dumps, counting the requests and their forwarding header. */
+  async function replicaApi(answer: (id: string) => { status: number; body?: unknown }) {
+    const seen: { url: string; forwardedBy?: string }[] = [];
+    const server = createServer((req, res) => {
+      seen.push({ url: req.url!, forwardedBy: req.headers['x-apg-forwarded-by'] as string | undefined });
+      const id = decodeURIComponent(req.url!.split('/')[4]!);
+      const { status, body } = answer(id);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { url, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  it('lists every replica’s proxies with the replica holding each stream, merged by node id', async () => {
+    await connect();
+    others = async () => [row('b', 'http://b', [remoteView('web-1', 'b'), remoteView('gw-1', 'b', '2099-01-01T00:00:00.000Z')])];
+    const body = (await api.call('GET', '/api/v1/proxies')).json();
+    expect(body.complete).toBe(true);
+    expect(body.items.map((p: { id: string }) => p.id)).toEqual(['client-1', 'gw-1', 'web-1']);
+    const gw = body.items[1];
+    expect(gw.streams.map((s: { replica: string }) => s.replica)).toEqual(['test-cp', 'b']); // the older connection first
+    expect(body.items[2]).toMatchObject({ id: 'web-1', streams: [{ replica: 'b' }] });
+    const one = (await api.call('GET', '/api/v1/proxies/web-1')).json();
+    expect(one).toMatchObject({ id: 'web-1', service: 'web', streams: [{ replica: 'b', variant: 'delta' }] });
+  });
+
+  it('lists this replica’s proxies, marked incomplete, when the others cannot be read', async () => {
+    await connect();
+    others = async () => {
+      throw new Error('connection refused');
+    };
+    const body = (await api.call('GET', '/api/v1/proxies')).json();
+    expect(body).toMatchObject({ complete: false });
+    expect(body.items.map((p: { id: string }) => p.id)).toEqual(['client-1', 'gw-1']);
+    expect((await api.call('GET', '/api/v1/proxies/gw-1')).statusCode).toBe(200);
+  });
+
+  it('forwards a config dump to the replica holding the proxy, marked so it is not forwarded again', async () => {
+    const dump = { id: 'web-1', streams: [{ id: 'b/1', replica: 'b', variant: 'delta', types: {} }] };
+    const b = await replicaApi((id) => (id === 'web-1' ? { status: 200, body: dump } : { status: 404 }));
+    try {
+      others = async () => [row('b', `${b.url}/`, [remoteView('web-1', 'b'), remoteView('gone-1', 'b')])];
+      const res = await api.call('GET', '/api/v1/proxies/web-1/config');
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toEqual(dump);
+      expect(b.seen).toEqual([{ url: '/api/v1/proxies/web-1/config', forwardedBy: 'here' }]);
+      // it disconnected from b since b's last report
+      expectProblem(await api.call('GET', '/api/v1/proxies/gone-1/config'), 404, 'not-found');
+      // a forwarded request is answered from this replica only
+      const forwarded = await api.app.inject({ method: 'GET', url: '/api/v1/proxies/web-1/config', headers: { 'x-apg-forwarded-by': 'c' } });
+      expectProblem(forwarded, 404, 'not-found');
+      expect(b.seen).toHaveLength(2);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('answers 502 problem+json naming the replica when the holder does not answer', async () => {
+    const b = await replicaApi(() => ({ status: 500 }));
+    await b.close(); // nothing listens there any more
+    others = async () => [row('b', b.url, [remoteView('web-1', 'b')])];
+    const body = expectProblem(await api.call('GET', '/api/v1/proxies/web-1/config'), 502, 'replica-unreachable');
+    expect(body.detail).toMatch(/replica "b"/);
+    const failing = await replicaApi(() => ({ status: 500 }));
+    try {
+      others = async () => [row('b', failing.url, [remoteView('web-1', 'b')])];
+      expect(expectProblem(await api.call('GET', '/api/v1/proxies/web-1/config'), 502, 'replica-unreachable').detail).toMatch(/HTTP 500/);
+    } finally {
+      await failing.close();
+    }
   });
 });

@@ -185,7 +185,13 @@ export const Proxy = Type.Object(
   { $id: 'Proxy' },
 );
 
-export const ProxyList = Type.Object({ items: Type.Array(Type.Ref('Proxy')) }, { $id: 'ProxyList' });
+export const ProxyList = Type.Object(
+  {
+    items: Type.Array(Type.Ref('Proxy')),
+    complete: Type.Boolean({ description: "false when the other replicas' proxies could not be read (database unavailable): only this replica's are listed" }),
+  },
+  { $id: 'ProxyList' },
+);
 
 const SentResource = Type.Object({
   name: Type.String(),

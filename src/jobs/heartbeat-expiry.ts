@@ -1,7 +1,8 @@
-/** The leader's periodic housekeeping: expire endpoint TTLs (Consul-style TTL checks) and prune the change log. */
+/** The leader's periodic housekeeping: expire endpoint TTLs (Consul-style TTL checks), prune the change log and dead replicas. */
 import type { Db } from '../registry/db.ts';
 import { pruneChanges } from '../registry/changes.ts';
 import { expireHeartbeats } from '../registry/endpoints.ts';
+import { pruneReplicas } from '../registry/replicas.ts';
 
 export interface HousekeepingOptions {
   db: Db;
@@ -9,6 +10,8 @@ export interface HousekeepingOptions {
   intervalMs: number;
   /** How long change rows are kept for replicas catching up. */
   changeRetentionMs: number;
+  /** Replicas not seen for this long are removed from the replicas table. */
+  replicaStaleMs: number;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
@@ -22,6 +25,7 @@ export function startHousekeeping(opts: HousekeepingOptions): { stop(): void; ru
       const expired = await expireHeartbeats(opts.db);
       if (expired > 0) opts.log.info({ expired }, 'endpoints missed their heartbeat TTL and are now unhealthy');
       await pruneChanges(opts.db, new Date(Date.now() - opts.changeRetentionMs));
+      await pruneReplicas(opts.db, opts.replicaStaleMs);
       return expired;
     } catch (err) {
       opts.log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');

@@ -4,6 +4,7 @@ import {
   bigint,
   check,
   index,
+  boolean,
   integer,
   jsonb,
   pgTable,
@@ -90,6 +91,21 @@ export const changes = pgTable(
   (t) => [index('changes_at_idx').on(t.at)],
 );
 
+/**
+ * Each running replica's heartbeat and the status of the proxies it holds (a JSON summary, written
+ * when it changed), so that any replica's API can show every proxy of the mesh and where it is.
+ */
+export const replicas = pgTable('replicas', {
+  id: text('id').primaryKey(),
+  /** Where other replicas reach this one's API (to forward a config dump). */
+  apiUrl: text('api_url').notNull(),
+  leader: boolean('leader').notNull().default(false),
+  startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  seenAt: timestamp('seen_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  proxies: jsonb('proxies').$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
+});
+
 export type ServiceRow = typeof services.$inferSelect;
 export type EndpointRow = typeof endpoints.$inferSelect;
 export type ChangeRow = typeof changes.$inferSelect;
+export type ReplicaRow = typeof replicas.$inferSelect;

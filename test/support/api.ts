@@ -33,7 +33,7 @@ export interface ApiHarness {
 }
 
 /** A proxy directory with no proxies connected (tests that are not about proxies). */
-export const noProxies: ProxyDirectory = { list: () => [], get: () => undefined, config: () => undefined };
+export const noProxies: ProxyDirectory = { list: async () => ({ items: [], complete: true }), get: async () => undefined, config: async () => undefined };
 
 /** Builds the app over a fresh migrated database. */
 export async function apiHarness(overrides: Partial<AppDeps> = {}): Promise<ApiHarness> {

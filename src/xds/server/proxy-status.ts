@@ -53,6 +53,7 @@ export class ProxyStatusTracker implements StreamObserver {
   private readonly streams = new Map<string, ProxyStatus>();
   /** The snapshot being fanned out, and when it was published (monotonic ms). */
   private publishing: { revision: number; at: number } | undefined;
+  private changes = 0;
 
   constructor(
     private readonly metrics: XdsMetrics,
@@ -61,14 +62,21 @@ export class ProxyStatusTracker implements StreamObserver {
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
+  /** Grows with every event that changes some stream's status (for writers that copy it elsewhere). */
+  get changeCount(): number {
+    return this.changes;
+  }
+
   /** Starts tracking a stream that just opened on `replica`. */
   opened(streamId: string, variant: Variant, replica: string): void {
+    this.changes++;
     this.streams.set(streamId, { streamId, replica, variant, connectedAt: this.now(), types: {} });
     this.metrics.openStreams.inc({ variant });
   }
 
   /** Stops tracking a stream that closed. */
   closed(streamId: string): void {
+    this.changes++;
     const s = this.streams.get(streamId);
     if (!s || !this.streams.delete(streamId)) return;
     this.metrics.openStreams.dec({ variant: s.variant });
@@ -90,6 +98,7 @@ export class ProxyStatusTracker implements StreamObserver {
   }
 
   connected(streamId: string, proxy: ProxyIdentity): void {
+    this.changes++;
     const s = this.streams.get(streamId);
     if (s) s.proxy = proxy;
   }
@@ -103,6 +112,7 @@ export class ProxyStatusTracker implements StreamObserver {
     removed: readonly string[],
     snapshot: Snapshot,
   ): void {
+    this.changes++;
     const s = this.streams.get(streamId);
     if (!s) return;
     const t = this.typeOf(s, typeUrl);
@@ -120,6 +130,7 @@ export class ProxyStatusTracker implements StreamObserver {
   }
 
   acked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string): void {
+    this.changes++;
     const s = this.streams.get(streamId);
     if (!s) return;
     const t = this.typeOf(s, typeUrl);
@@ -134,11 +145,13 @@ export class ProxyStatusTracker implements StreamObserver {
   }
 
   forgotten(streamId: string, typeUrl: TypeUrl, names: readonly string[]): void {
+    this.changes++;
     const t = this.streams.get(streamId)?.types[SHORT_NAMES[typeUrl]];
     t?.held.forget(names);
   }
 
   nacked(streamId: string, typeUrl: TypeUrl, version: string, nonce: string, detail: string): void {
+    this.changes++;
     const s = this.streams.get(streamId);
     if (!s) return;
     const t = this.typeOf(s, typeUrl);
