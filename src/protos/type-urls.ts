@@ -48,7 +48,24 @@ export type Plain = Record<string, unknown>;
 
 /** Encodes a plain object as the message `type` names; throws on values protobufjs cannot convert. */
 export function encodeMessage(type: protobuf.Type, plain: Plain): Uint8Array {
+  // protobufjs encodes an Any of a type it has not loaded as an empty Any, which PGV's `required`
+  // still accepts: refuse it here so that the publish gate reports it instead of shipping it.
+  for (const url of anyTypeUrls(plain)) {
+    if (!(type.root.lookup(messageNameOf(url)) instanceof protobuf.Type)) throw new Error(`unknown message type in @type: ${url}`);
+  }
   return type.encode(type.fromObject(plain)).finish();
+}
+
+/** Every `@type` found in a plain message, nested ones included. */
+function anyTypeUrls(value: unknown, out: string[] = []): string[] {
+  if (Array.isArray(value)) for (const v of value) anyTypeUrls(v, out);
+  else if (value && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === '@type' && typeof v === 'string') out.push(v);
+      else anyTypeUrls(v, out);
+    }
+  }
+  return out;
 }
 
 /** Decodes bytes of `type` into a plain object, Anys unpacked with `@type` (for config dumps and tests). */
