@@ -1,6 +1,9 @@
 /** Builds `envoy.config.cluster.v3.Cluster` for a service. */
 import type { MeshSettings, Protocol, Service } from '../model/mesh.ts';
-import { clusterName, edsServiceName } from '../model/names.ts';
+import { clusterName, edsServiceName, subsetClusterName, subsetEdsName } from '../model/names.ts';
+import { inSubset, subsetKey } from '../model/routing.ts';
+import type { Subset } from '../model/traffic.ts';
+import { clusterPolicy } from './cluster-policy.ts';
 import { adsConfigSource, duration, origin, typed, type Plain } from './common.ts';
 import { clusterLoadAssignment, servesTraffic } from './endpoint.ts';
 
@@ -15,9 +18,20 @@ export function discoveryType(svc: Service): 'EDS' | 'STRICT_DNS' | 'LOGICAL_DNS
   return svc.endpoints.filter(servesTraffic).length === 1 ? 'LOGICAL_DNS' : 'STRICT_DNS';
 }
 
-/** The cluster of a service: EDS over ADS, or DNS with the endpoints inline; HTTP/2 upstream for grpc and http2. */
-export function cluster(svc: Service, settings: MeshSettings): Plain {
-  const name = clusterName(svc);
+/** The endpoints of a subset (all of them without one). */
+export function subsetEndpoints(svc: Service, subset?: Subset) {
+  return subset ? svc.endpoints.filter((e) => inSubset(subset, e.labels)) : svc.endpoints;
+}
+
+/**
+ * The cluster of a service, or of one subset of its endpoints (routes split traffic between subsets,
+ * and proxyless gRPC knows no Envoy subset load balancer, so each subset is a cluster as in Istio):
+ * EDS over ADS, or DNS with the endpoints inline; HTTP/2 upstream for grpc and http2; the service's
+ * traffic policy (load balancing, circuit breakers, outlier detection, health checks).
+ */
+export function cluster(svc: Service, settings: MeshSettings, subset?: Subset): Plain {
+  const key = subset && subsetKey(subset);
+  const name = key ? subsetClusterName(svc, key) : clusterName(svc);
   const type = discoveryType(svc);
   const out: Plain = {
     name,
@@ -26,9 +40,9 @@ export function cluster(svc: Service, settings: MeshSettings): Plain {
     lbPolicy: 'ROUND_ROBIN',
     metadata: origin(svc),
   };
-  if (type === 'EDS') out.edsClusterConfig = { edsConfig: adsConfigSource(), serviceName: edsServiceName(svc) };
-  else out.loadAssignment = clusterLoadAssignment(name, svc.endpoints);
-  return { ...out, ...upstreamProtocol(svc.protocol) };
+  if (type === 'EDS') out.edsClusterConfig = { edsConfig: adsConfigSource(), serviceName: key ? subsetEdsName(svc, key) : edsServiceName(svc) };
+  else out.loadAssignment = clusterLoadAssignment(name, subsetEndpoints(svc, subset));
+  return { ...out, ...upstreamProtocol(svc.protocol), ...clusterPolicy(svc.trafficPolicy, svc.protocol) };
 }
 
 /** HTTP/2 upstream for grpc and http2 (Envoy would otherwise speak HTTP/1.1 to them); nothing for the others. */

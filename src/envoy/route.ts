@@ -1,25 +1,46 @@
 /** Builds `envoy.config.route.v3.RouteConfiguration` and its virtual hosts. */
 import type { Service } from '../model/mesh.ts';
-import { clusterName, serviceDomains, serviceHost } from '../model/names.ts';
+import { clusterName, serviceDomains, serviceHost, subsetClusterName } from '../model/names.ts';
+import { subsetKey, type AttachedRoute } from '../model/routing.ts';
 import { duration, type Plain } from './common.ts';
+import { hashPolicy, route, type ClusterOf } from './route-action.ts';
+
+/** Cluster names of route destinations: the service's cluster, or its subset's. */
+export const clusterOf: ClusterOf = (d) => (d.subset && Object.keys(d.subset).length ? subsetClusterName(d, subsetKey(d.subset)) : clusterName(d));
+
+/** Who a route configuration is for: proxyless gRPC rejects a whole configuration with a redirect or direct response in it. */
+export type RouteAudience = 'envoy' | 'grpc';
 
 /** The default route of a service: every path to its cluster, with Envoy's 15 s default timeout turned off (streams). */
 export function defaultRoute(svc: Service): Plain {
+  const hashOn = svc.trafficPolicy?.loadBalancer?.hashOn;
+  const hashing = hashOn?.length && ['ring_hash', 'maglev'].includes(svc.trafficPolicy!.loadBalancer!.algorithm);
   return {
     name: 'default',
     match: { prefix: '/' },
-    route: { cluster: clusterName(svc), timeout: duration(0) },
+    route: { cluster: clusterName(svc), timeout: duration(0), ...(hashing ? { hashPolicy: hashOn.map(hashPolicy) } : {}) },
   };
 }
 
-/** A virtual host answering for the service's authorities, `extraDomains` added (e.g. a gateway's port). */
-export function virtualHost(svc: Service, extraDomains: string[] = []): Plain {
+/** The Envoy routes of attached routes, in order, as `audience` accepts them. */
+export function attachedRoutes(routes: readonly AttachedRoute[], audience: RouteAudience): Plain[] {
+  const usable = audience === 'grpc' ? routes.filter((r) => r.spec.destinations?.length) : routes;
+  return usable.map((r) => route(r.spec, clusterOf, { hashPolicy: r.hashPolicy }));
+}
+
+/** A virtual host answering for the service's authorities, `extraDomains` added (e.g. a gateway's port): its routes, then the default. */
+export function virtualHost(svc: Service, extraDomains: string[] = [], audience: RouteAudience = 'envoy'): Plain {
   return {
     name: serviceHost(svc),
     // Envoy rejects a route configuration with a repeated domain (e.g. a gateway port equal to the service's).
     domains: [...new Set([...serviceDomains(svc), ...extraDomains])],
-    routes: [defaultRoute(svc)],
+    routes: [...attachedRoutes(svc.routes, audience), defaultRoute(svc)],
   };
+}
+
+/** A gateway virtual host for a host that is no service's: only its routes (anything else is a 404). */
+export function externalVirtualHost(host: string, routes: readonly AttachedRoute[]): Plain {
+  return { name: host, domains: [host], routes: attachedRoutes(routes, 'envoy') };
 }
 
 /** A virtual host that sends every request to one cluster (a sidecar's inbound side: all traffic is for its application). */

@@ -18,12 +18,12 @@ function ep(id: string, address: string, port: number, addressKind: Endpoint['ad
 
 /** The model service a row becomes; its uid is the row id. */
 function svc(uid: string, namespace: string, name: string, endpoints: Endpoint[] = [], extra: Partial<Service> = {}): Service {
-  return { uid, namespace, name, protocol: 'http', port: 8080, labels: {}, tags: [], version: null, endpoints, ...extra };
+  return { uid, namespace, name, protocol: 'http', port: 8080, labels: {}, tags: [], version: null, endpoints, routes: [], subsets: [], ...extra };
 }
 
 describe('buildMesh', () => {
   it('is empty for no rows and keeps the revision', () => {
-    expect(buildMesh(42, [], [])).toEqual({ revision: 42, services: [] });
+    expect(buildMesh(42, [], [])).toEqual({ revision: 42, services: [], externalHosts: new Map(), droppedRoutes: [] });
   });
 
   it('sorts services by namespace, then name, in code-point order', () => {
@@ -56,6 +56,8 @@ describe('buildMesh', () => {
           ep('e5', 'backend.default', 80, 'hostname'),
         ]),
       ],
+      externalHosts: new Map(),
+      droppedRoutes: [],
     });
   });
 

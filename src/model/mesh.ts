@@ -1,5 +1,8 @@
 /** The pure domain model: registry rows in, a sorted, validated mesh out. No I/O, no clock. */
 import { addressKind, type AddressKind } from './address.ts';
+import { serviceKeyOf } from './names.ts';
+import { attachRoutes, type AttachedRoute } from './routing.ts';
+import type { RouteSpec, Subset, TrafficPolicy } from './traffic.ts';
 
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp';
 export type Health = 'healthy' | 'unhealthy' | 'draining' | 'unknown';
@@ -28,6 +31,12 @@ export interface Service {
   tags: string[];
   version: string | null;
   endpoints: Endpoint[];
+  /** Load balancing, connection pool, outlier detection, health checks, rate limit; absent: Envoy's defaults. */
+  trafficPolicy?: TrafficPolicy;
+  /** The routes in this service's virtual host, in order (see routing.ts). */
+  routes: AttachedRoute[];
+  /** Subsets of this service that routes send traffic to: each gets its own cluster. */
+  subsets: Subset[];
 }
 
 /** The registry row shapes the model reads (the registry's rows satisfy them structurally). */
@@ -40,6 +49,7 @@ export interface ServiceRow {
   labels: Record<string, string>;
   tags: string[];
   version: string | null;
+  trafficPolicy?: TrafficPolicy | null;
 }
 
 export interface EndpointRow {
@@ -58,6 +68,10 @@ export interface EndpointRow {
 export interface Mesh {
   revision: number;
   services: Service[];
+  /** Hosts routes claim that are no service's: served as gateway virtual hosts. */
+  externalHosts: Map<string, AttachedRoute[]>;
+  /** Routes left out because a service or subset they name is gone. */
+  droppedRoutes: { route: string; reason: string }[];
 }
 
 /** Settings that shape the generated config and are not stored per service. */
@@ -86,7 +100,7 @@ const signatures = new WeakMap<Service, string>();
  * then port. A service whose content equals its counterpart in `previous` is that same object, so
  * everything derived from it (per-service translation, encoding) can be reused by identity.
  */
-export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointRows: EndpointRow[], previous?: Mesh): Mesh {
+export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointRows: EndpointRow[], previous?: Mesh, routes: readonly RouteSpec[] = []): Mesh {
   const byService = new Map<string, Endpoint[]>();
   for (const row of endpointRows) {
     const kind = addressKind(row.address);
@@ -116,10 +130,20 @@ export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointR
     tags: row.tags,
     version: row.version,
     endpoints: (byService.get(row.id) ?? []).sort(compareEndpoints),
+    ...(row.trafficPolicy ? { trafficPolicy: row.trafficPolicy } : {}),
   }));
   services.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
+  const routing = attachRoutes(services, routes);
   const before = new Map(previous?.services.map((s) => [s.uid, s]));
-  return { revision, services: services.map((s) => reuse(s, before.get(s.uid))) };
+  const withRoutes = services.map(
+    (s): Service => ({ ...s, routes: routing.byService.get(serviceKeyOf(s)) ?? [], subsets: routing.subsets.get(serviceKeyOf(s)) ?? [] }),
+  );
+  return {
+    revision,
+    services: withRoutes.map((s) => reuse(s, before.get(s.uid))),
+    externalHosts: routing.externalHosts,
+    droppedRoutes: routing.dropped,
+  };
 }
 
 /** The previous object when the content is the same, else the new one (remembering its content). */

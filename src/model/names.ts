@@ -50,6 +50,19 @@ export function edsServiceName(svc: ServiceRef & { uid: string }): string {
   return `${clusterName(svc)}~${svc.uid.replace(/[^0-9a-zA-Z]/g, '').slice(0, 8)}`;
 }
 
+/**
+ * The cluster of a subset of a service's endpoints (`greeter.default|version=v2`), and its EDS name
+ * (the service's EDS name plus the same suffix). `key` is the subset's canonical `k=v,k=v` form.
+ */
+export function subsetClusterName(svc: ServiceRef, key: string): string {
+  return `${clusterName(svc)}|${key}`;
+}
+
+/** The EDS resource name of a subset cluster. */
+export function subsetEdsName(svc: ServiceRef & { uid: string }, key: string): string {
+  return `${edsServiceName(svc)}|${key}`;
+}
+
 /** Envoy metadata naming the registry object a resource was built from (shown in config dumps). */
 export const METADATA_NAMESPACE = 'apg.mesh';
 

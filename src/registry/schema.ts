@@ -1,5 +1,6 @@
 /** The registry's tables (drizzle). Migrations in `migrations/` are generated from this file by drizzle-kit. */
 import { sql } from 'drizzle-orm';
+import type { RouteSpec, TrafficPolicy } from '../model/traffic.ts';
 import {
   bigint,
   check,
@@ -32,6 +33,8 @@ export const services = pgTable(
     labels: jsonb('labels').$type<Record<string, string>>().notNull().default(sql`'{}'::jsonb`),
     version: text('version'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    /** Load balancing, connection pool, outlier detection, health checks, rate limit (null: Envoy's defaults). */
+    trafficPolicy: jsonb('traffic_policy').$type<TrafficPolicy>(),
     revision: integer('revision').notNull().default(1),
     ...timestamps,
   },
@@ -69,6 +72,25 @@ export const endpoints = pgTable(
     check('endpoints_port_check', sql`${t.port} between 1 and 65535`),
     check('endpoints_weight_check', sql`${t.weight} between 1 and 10000`),
   ],
+);
+
+/** What a route says beyond its identity, stored as one JSON document (validated by the API before it is written). */
+export type RouteBodyColumn = Omit<RouteSpec, 'namespace' | 'name' | 'hosts' | 'priority'>;
+
+/** Routes (matches → weighted destinations, redirects, direct responses, and per-route policies). */
+export const routes = pgTable(
+  'routes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    hosts: jsonb('hosts').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    priority: integer('priority').notNull().default(0),
+    spec: jsonb('spec').$type<RouteBodyColumn>().notNull(),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('routes_namespace_name_key').on(t.namespace, t.name)],
 );
 
 /** One row holding the registry's revision: every write bumps it in its transaction, so commit order is revision order. */
@@ -109,3 +131,4 @@ export type ServiceRow = typeof services.$inferSelect;
 export type EndpointRow = typeof endpoints.$inferSelect;
 export type ChangeRow = typeof changes.$inferSelect;
 export type ReplicaRow = typeof replicas.$inferSelect;
+export type RouteRow = typeof routes.$inferSelect;

@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
 /** Defaults helpers for model objects, so a test case lists only what differs. */
+import { createHash } from 'node:crypto';
 import { addressKind } from '../../src/model/address.ts';
+import type { RouteSpec } from '../../src/model/traffic.ts';
 import { buildMesh, DEFAULT_MESH_SETTINGS, type Endpoint, type Mesh, type MeshSettings, type Service } from '../../src/model/mesh.ts';
 import { ResourceEncoder } from '../../src/xds/cache/resource.ts';
 import type { SnapshotCache } from '../../src/xds/cache/snapshot-cache.ts';
@@ -29,7 +30,7 @@ export function endpoint(overrides: Partial<Endpoint> = {}): Endpoint {
 
 /** The gRPC service `greeter.default:50051` with no endpoints; its uid is derived from its name unless given. */
 export function service(overrides: Partial<Service> = {}): Service {
-  const base = { namespace: 'default', name: 'greeter', protocol: 'grpc' as const, port: 50051, labels: {}, tags: [], version: null, endpoints: [] };
+  const base = { namespace: 'default', name: 'greeter', protocol: 'grpc' as const, port: 50051, labels: {}, tags: [], version: null, endpoints: [], routes: [], subsets: [] };
   const merged = { ...base, ...overrides };
   return { uid: uidOf(merged.namespace, merged.name), ...merged };
 }
@@ -41,10 +42,10 @@ export function uidOf(namespace: string, name: string): string {
 }
 
 /** A mesh built the way production builds it (from registry rows, through `buildMesh`, so sorted). */
-export function meshOf(services: Service[], revision = 1): Mesh {
-  const rows = services.map(({ endpoints: _, ...row }) => ({ ...row, id: row.uid }));
+export function meshOf(services: Service[], revision = 1, routes: RouteSpec[] = []): Mesh {
+  const rows = services.map(({ endpoints: _, routes: _r, subsets: _s, ...row }) => ({ ...row, id: row.uid }));
   const endpointRows = services.flatMap((s) => s.endpoints.map((e) => ({ ...e, serviceId: s.uid })));
-  return buildMesh(revision, rows, endpointRows);
+  return buildMesh(revision, rows, endpointRows, undefined, routes);
 }
 
 /**

@@ -10,12 +10,15 @@ export function buildClusters(mesh: Mesh, settings: MeshSettings): BuiltResource
   return [...serviceClusters(mesh, settings), ...sidecarClusters(mesh, settings)];
 }
 
+/** Each service's cluster, and one per subset that routes send traffic to. */
 function serviceClusters(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
-  return mesh.services.map((svc) =>
-    perService('cluster', svc, settings, () => {
-      const resource = cluster(svc, settings);
-      const eds = (resource.edsClusterConfig as { serviceName?: string } | undefined)?.serviceName;
-      return { name: resource.name as string, resource, roles: ALL_ROLES, ...(eds ? { edsName: eds } : {}) };
-    }),
+  return mesh.services.flatMap((svc) =>
+    perService('clusters', svc, settings, () =>
+      [undefined, ...svc.subsets].map((subset): BuiltResource => {
+        const resource = cluster(svc, settings, subset);
+        const eds = (resource.edsClusterConfig as { serviceName?: string } | undefined)?.serviceName;
+        return { name: resource.name as string, resource, roles: ALL_ROLES, ...(eds ? { edsName: eds } : {}) };
+      }),
+    ),
   );
 }

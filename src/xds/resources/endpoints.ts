@@ -1,8 +1,9 @@
-/** EDS: one load assignment per EDS cluster, named by its EDS service name (DNS clusters carry theirs inline). */
-import { discoveryType } from '../../envoy/cluster.ts';
+/** EDS: one load assignment per EDS cluster (a service's, or a subset's), named by its EDS service name (DNS clusters carry theirs inline). */
+import { discoveryType, subsetEndpoints } from '../../envoy/cluster.ts';
 import { clusterLoadAssignment } from '../../envoy/endpoint.ts';
 import type { Mesh } from '../../model/mesh.ts';
-import { edsServiceName } from '../../model/names.ts';
+import { edsServiceName, subsetEdsName } from '../../model/names.ts';
+import { subsetKey } from '../../model/routing.ts';
 import { perService } from './memo.ts';
 import { ALL_ROLES, type BuiltResource } from './types.ts';
 
@@ -10,10 +11,12 @@ import { ALL_ROLES, type BuiltResource } from './types.ts';
 export function buildEndpoints(mesh: Mesh): BuiltResource[] {
   return mesh.services
     .filter((svc) => discoveryType(svc) === 'EDS')
-    .map((svc) =>
-      perService('load-assignment', svc, undefined, () => {
-        const name = edsServiceName(svc);
-        return { name, resource: clusterLoadAssignment(name, svc.endpoints), roles: ALL_ROLES };
-      }),
+    .flatMap((svc) =>
+      perService('load-assignments', svc, undefined, () =>
+        [undefined, ...svc.subsets].map((subset): BuiltResource => {
+          const name = subset ? subsetEdsName(svc, subsetKey(subset)) : edsServiceName(svc);
+          return { name, resource: clusterLoadAssignment(name, subsetEndpoints(svc, subset)), roles: ALL_ROLES };
+        }),
+      ),
     );
 }

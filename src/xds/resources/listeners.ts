@@ -5,6 +5,7 @@
  */
 import { origin } from '../../envoy/common.ts';
 import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
+import { httpFilterNeeds } from '../../envoy/http-filters.ts';
 import { apiListener, httpListener } from '../../envoy/listener.ts';
 import { routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings } from '../../model/mesh.ts';
@@ -13,6 +14,12 @@ import { perService } from './memo.ts';
 import { sidecarListeners } from './sidecar.ts';
 import type { BuiltResource } from './types.ts';
 
+/** The filters the gateway's routes use: every route of every HTTP service, and those of external hosts. */
+function gatewayFilterNeeds(mesh: Mesh) {
+  const specs = [...mesh.services.filter((s) => isHttpProtocol(s.protocol)).flatMap((s) => s.routes), ...[...mesh.externalHosts.values()].flat()];
+  return httpFilterNeeds(specs.map((r) => r.spec));
+}
+
 /** Builds the API listeners of every HTTP service and the gateway listener. */
 export function buildListeners(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
   const out: BuiltResource[] = [];
@@ -20,13 +27,14 @@ export function buildListeners(mesh: Mesh, settings: MeshSettings): BuiltResourc
     out.push(
       ...perService('api-listeners', svc, undefined, () =>
         apiListenerNames(svc).map((name): BuiltResource => {
-          const routes = routeConfiguration(name, [virtualHost(svc)]);
-          return { name, resource: apiListener(name, httpConnectionManager(name, { inline: routes }), origin(svc)), roles: ['grpc'] };
+          const routes = routeConfiguration(name, [virtualHost(svc, [], 'grpc')]);
+          const needs = httpFilterNeeds(svc.routes.map((r) => r.spec));
+          return { name, resource: apiListener(name, httpConnectionManager(name, { inline: routes }, needs), origin(svc)), roles: ['grpc'] };
         }),
       ),
     );
   }
-  const gatewayHcm = httpConnectionManager(GATEWAY_LISTENER, { rds: GATEWAY_ROUTE_CONFIG });
+  const gatewayHcm = httpConnectionManager(GATEWAY_LISTENER, { rds: GATEWAY_ROUTE_CONFIG }, gatewayFilterNeeds(mesh));
   out.push({
     name: GATEWAY_LISTENER,
     resource: httpListener(GATEWAY_LISTENER, '0.0.0.0', settings.gatewayPort, gatewayHcm),

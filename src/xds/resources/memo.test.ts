@@ -19,8 +19,8 @@ describe('perService', () => {
 
   it('lets the translators hand back the same resources for the same service objects', () => {
     const services = [service({ endpoints: [endpoint({ address: '10.0.0.1', port: 50051 })] }), service({ name: 'web', protocol: 'http', port: 8080 })];
-    const a = buildResources({ revision: 1, services }, DEFAULT_MESH_SETTINGS);
-    const b = buildResources({ revision: 2, services }, DEFAULT_MESH_SETTINGS);
+    const a = buildResources({ revision: 1, services, externalHosts: new Map(), droppedRoutes: [] }, DEFAULT_MESH_SETTINGS);
+    const b = buildResources({ revision: 2, services, externalHosts: new Map(), droppedRoutes: [] }, DEFAULT_MESH_SETTINGS);
     const byName = (list: { name: string }[], name: string) => list.find((r) => r.name === name);
     expect(byName(b.cluster, 'greeter.default')).toBe(byName(a.cluster, 'greeter.default'));
     expect(byName(b.listener, 'web.default:8080')).toBe(byName(a.listener, 'web.default:8080'));

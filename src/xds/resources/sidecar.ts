@@ -8,6 +8,7 @@
  */
 import { staticCluster, originalDstCluster } from '../../envoy/cluster.ts';
 import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
+import { httpFilterNeeds } from '../../envoy/http-filters.ts';
 import { hcmFilter, socketListener, tcpProxy, virtualOutboundListener } from '../../envoy/listener.ts';
 import { catchAllVirtualHost, routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings, type Service } from '../../model/mesh.ts';
@@ -27,7 +28,10 @@ function byPort(mesh: Mesh): [number, Service[]][] {
 /** The outbound route of a port: HTTP services by host; a port of one TCP service proxies to it; other ports are skipped. */
 function outboundFilters(port: number, services: Service[]) {
   const name = outboundName(port);
-  if (services.some((s) => isHttpProtocol(s.protocol))) return [hcmFilter(httpConnectionManager(name, { rds: name }))];
+  if (services.some((s) => isHttpProtocol(s.protocol))) {
+    const needs = httpFilterNeeds(services.flatMap((s) => s.routes.map((r) => r.spec)));
+    return [hcmFilter(httpConnectionManager(name, { rds: name }, needs))];
+  }
   // Without a service address to tell them apart, TCP services can only own a port alone.
   return services.length === 1 ? [tcpProxy(name, clusterName(services[0]!))] : undefined;
 }

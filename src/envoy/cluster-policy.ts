@@ -1,0 +1,190 @@
+/**
+ * The cluster side of a service's traffic policy: load balancing, circuit breakers, outlier
+ * detection and active health checks, as fields of `envoy.config.cluster.v3.Cluster`.
+ *
+ * Two peers read these clusters: Envoy and proxyless gRPC (@grpc/grpc-js-xds 1.14). What gRPC does
+ * with each part, read from its `xds-resource-type/cluster-resource-type.js`:
+ * - load balancing: it takes `load_balancing_policy` when set (the first listed policy it knows),
+ *   otherwise only `lb_policy` ROUND_ROBIN or RING_HASH (with `ring_hash_lb_config`: hash function
+ *   XX_HASH, ring sizes at most 8388608). Any other `lb_policy` — LEAST_REQUEST, RANDOM, MAGLEV —
+ *   makes it reject the whole cluster. It has no least-request balancer at all.
+ * - circuit breakers: only `max_requests` of the DEFAULT priority.
+ * - outlier detection: only its success-rate and failure-percentage ejection; the consecutive-error
+ *   counters are Envoy's alone (and success-rate ejection is on unless `enforcing_success_rate` is 0).
+ * - health checks: ignored; gRPC does no active health checking.
+ *
+ * The least-request policy carries LeastRequest, WrrLocality and RoundRobin in Anys: the proto root
+ * that encodes clusters must hold those types, or protobufjs packs them as empty Anys without a word.
+ */
+import type { Protocol } from '../model/mesh.ts';
+import type {
+  ConnectionPoolPolicy,
+  HealthCheckPolicy,
+  LbAlgorithm,
+  LoadBalancerPolicy,
+  OutlierDetectionPolicy,
+  TrafficPolicy,
+} from '../model/traffic.ts';
+import { duration, typed, type Plain } from './common.ts';
+
+const LEAST_REQUEST = 'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest';
+const WRR_LOCALITY = 'envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality';
+const ROUND_ROBIN = 'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin';
+
+/** Envoy's PGV limit on both ring sizes, and the size above which grpc-js-xds rejects the cluster. */
+export const MAX_RING_SIZE = 8_388_608;
+/** The minimum ring size Envoy and gRPC assume when `minimum_ring_size` is unset. */
+const DEFAULT_MIN_RING_SIZE = 1024;
+
+/** Legacy `lb_policy` values; least_request is absent because it goes through `load_balancing_policy`. */
+const LB_POLICY: Record<Exclude<LbAlgorithm, 'least_request'>, string> = {
+  round_robin: 'ROUND_ROBIN',
+  ring_hash: 'RING_HASH',
+  random: 'RANDOM',
+  maglev: 'MAGLEV',
+};
+
+/** True when proxyless gRPC accepts a cluster balanced with `algorithm` (least_request runs as round robin there); random and maglev clusters are rejected. */
+export function acceptedByProxylessGrpc(algorithm: LbAlgorithm): boolean {
+  return algorithm !== 'random' && algorithm !== 'maglev';
+}
+
+/**
+ * Fields to spread into a service's Cluster; `{}` without a policy, so the cluster stays as it was.
+ * `protocol` picks the codec of HTTP health checks (HTTP/2 for grpc and http2 upstreams).
+ */
+export function clusterPolicy(policy: TrafficPolicy | undefined, protocol?: Protocol): Plain {
+  if (!policy) return {};
+  const out: Plain = { ...loadBalancing(policy.loadBalancer) };
+  const breakers = policy.connectionPool && circuitBreakers(policy.connectionPool);
+  if (breakers) out.circuitBreakers = breakers;
+  if (policy.outlierDetection) out.outlierDetection = outlierDetection(policy.outlierDetection);
+  if (policy.healthCheck) out.healthChecks = [healthCheck(policy.healthCheck, protocol)];
+  return out;
+}
+
+/** `lb_policy` and its config; least_request as a `load_balancing_policy` that gRPC can fall back from. */
+function loadBalancing(lb: LoadBalancerPolicy | undefined): Plain {
+  if (!lb) return {};
+  const zone = lb.zoneAware && zoneAwareLbConfig(lb.zoneAware);
+  if (lb.algorithm === 'least_request') return leastRequest(lb.choiceCount, zone);
+  const out: Plain = { lbPolicy: LB_POLICY[lb.algorithm] };
+  if (lb.algorithm === 'ring_hash') out.ringHashLbConfig = ringHashLbConfig(lb.ringSize);
+  // Zone-aware routing only acts when the proxy's bootstrap names its local cluster
+  // (cluster_manager.local_cluster_name); gRPC ignores it and weights localities instead.
+  if (zone) out.commonLbConfig = { zoneAwareLbConfig: zone };
+  return out;
+}
+
+/**
+ * Least request for Envoy, round robin for grpc-js-xds, which has no least-request balancer and
+ * rejects `lb_policy: LEAST_REQUEST`. Both take the first policy in the list they implement; the
+ * fallback wraps round robin in WrrLocality, which is what gRPC builds itself for `ROUND_ROBIN`.
+ * Envoy reads the extension's own locality config here, not `common_lb_config`. `lb_policy` stays
+ * ROUND_ROBIN for readers that predate `load_balancing_policy`.
+ */
+function leastRequest(choiceCount: number | undefined, zone: Plain | undefined): Plain {
+  const config: Plain = {};
+  if (choiceCount !== undefined) config.choiceCount = { value: choiceCount };
+  if (zone) config.localityLbConfig = { zoneAwareLbConfig: zone };
+  const roundRobin = { policies: [lbPolicyEntry('envoy.load_balancing_policies.round_robin', ROUND_ROBIN, {})] };
+  return {
+    lbPolicy: 'ROUND_ROBIN',
+    loadBalancingPolicy: {
+      policies: [
+        lbPolicyEntry('envoy.load_balancing_policies.least_request', LEAST_REQUEST, config),
+        lbPolicyEntry('envoy.load_balancing_policies.wrr_locality', WRR_LOCALITY, { endpointPickingPolicy: roundRobin }),
+      ],
+    },
+  };
+}
+
+/** One `LoadBalancingPolicy.Policy`: a typed extension config. */
+function lbPolicyEntry(name: string, messageName: string, fields: Plain): Plain {
+  return { typedExtensionConfig: { name, typedConfig: typed(messageName, fields) } };
+}
+
+/** `CommonLbConfig.ZoneAwareLbConfig` (the same shape as the extensions' `LocalityLbConfig.ZoneAwareLbConfig`). */
+function zoneAwareLbConfig(zone: NonNullable<LoadBalancerPolicy['zoneAware']>): Plain {
+  const out: Plain = {};
+  if (zone.routingEnabledPercent !== undefined) out.routingEnabled = { value: zone.routingEnabledPercent };
+  if (zone.minClusterSize !== undefined) out.minClusterSize = { value: zone.minClusterSize };
+  return out;
+}
+
+/**
+ * `Cluster.RingHashLbConfig` with XX_HASH (gRPC rejects any other hash function). Sizes are held to
+ * [1, 8388608] and min <= max, because out of those Envoy or gRPC NACK the cluster; reporting the
+ * bad input is the validator's job. An unset minimum means 1024, so a smaller maximum alone also
+ * sets the minimum.
+ */
+function ringHashLbConfig(size: LoadBalancerPolicy['ringSize']): Plain {
+  const out: Plain = { hashFunction: 'XX_HASH' };
+  const max = size?.max === undefined ? undefined : ringSize(size.max, MAX_RING_SIZE);
+  let min = size?.min === undefined ? undefined : ringSize(size.min, max ?? MAX_RING_SIZE);
+  if (min === undefined && max !== undefined && max < DEFAULT_MIN_RING_SIZE) min = max;
+  if (min !== undefined) out.minimumRingSize = { value: min };
+  if (max !== undefined) out.maximumRingSize = { value: max };
+  return out;
+}
+
+/** A ring size as a whole number in [1, cap]. */
+function ringSize(n: number, cap: number): number {
+  return Math.min(Math.max(Math.trunc(n), 1), cap);
+}
+
+/** The connection-pool limits, named as the fields of `CircuitBreakers.Thresholds` they fill. */
+const LIMITS = ['maxConnections', 'maxPendingRequests', 'maxRequests', 'maxRetries'] as const;
+
+/** `envoy.config.cluster.v3.CircuitBreakers` with the given limits at DEFAULT priority; undefined when none is given. */
+function circuitBreakers(pool: ConnectionPoolPolicy): Plain | undefined {
+  const threshold: Plain = { priority: 'DEFAULT' };
+  for (const key of LIMITS) {
+    const limit = pool[key];
+    if (limit !== undefined) threshold[key] = { value: limit };
+  }
+  return Object.keys(threshold).length > 1 ? { thresholds: [threshold] } : undefined;
+}
+
+/** `envoy.config.cluster.v3.OutlierDetection`; unset fields keep Envoy's defaults. */
+function outlierDetection(od: OutlierDetectionPolicy): Plain {
+  const out: Plain = {};
+  if (od.consecutive5xx !== undefined) out.consecutive_5xx = { value: od.consecutive5xx };
+  if (od.consecutiveGatewayErrors !== undefined) {
+    out.consecutiveGatewayFailure = { value: od.consecutiveGatewayErrors };
+    // Envoy counts gateway failures but ejects on them only as often as this says, and it defaults to 0.
+    out.enforcingConsecutiveGatewayFailure = { value: 100 };
+  }
+  if (od.intervalMs !== undefined) out.interval = duration(od.intervalMs);
+  if (od.baseEjectionTimeMs !== undefined) out.baseEjectionTime = duration(od.baseEjectionTimeMs);
+  // A whole percent, rounded down so that a fractional maximum is never exceeded.
+  if (od.maxEjectionPercent !== undefined) out.maxEjectionPercent = { value: Math.floor(od.maxEjectionPercent) };
+  return out;
+}
+
+/** `envoy.config.core.v3.HealthCheck`: HTTP, gRPC or TCP (connect only, also when none is named). */
+function healthCheck(hc: HealthCheckPolicy, protocol: Protocol | undefined): Plain {
+  const out: Plain = {
+    timeout: duration(hc.timeoutMs),
+    interval: duration(hc.intervalMs),
+    healthyThreshold: { value: hc.healthyThreshold },
+    unhealthyThreshold: { value: hc.unhealthyThreshold },
+  };
+  if (hc.http) out.httpHealthCheck = httpHealthCheck(hc.http, protocol);
+  else if (hc.grpc) out.grpcHealthCheck = hc.grpc.serviceName ? { serviceName: hc.grpc.serviceName } : {};
+  else out.tcpHealthCheck = {};
+  return out;
+}
+
+/**
+ * `HealthCheck.HttpHealthCheck`. The model's status ranges are inclusive at both ends
+ * (`{ start: 200, end: 299 }` is 2xx, `{ start: 204, end: 204 }` is 204 alone); Envoy's Int64Range
+ * is half-open, so `end` gains one. HTTP/2 upstreams need the HTTP/2 codec, Envoy's default being HTTP/1.1.
+ */
+function httpHealthCheck(http: NonNullable<HealthCheckPolicy['http']>, protocol: Protocol | undefined): Plain {
+  const out: Plain = { path: http.path };
+  if (http.host !== undefined) out.host = http.host;
+  if (http.expectedStatuses?.length) out.expectedStatuses = http.expectedStatuses.map((r) => ({ start: r.start, end: r.end + 1 }));
+  if (protocol === 'grpc' || protocol === 'http2') out.codecClientType = 'HTTP2';
+  return out;
+}
