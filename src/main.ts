@@ -9,6 +9,8 @@ import { MeshProxyDirectory } from './api/proxy-directory.ts';
 import { startHousekeeping } from './jobs/heartbeat-expiry.ts';
 import { startReplicaStatus } from './jobs/replica-status.ts';
 import { otherReplicas } from './registry/replicas.ts';
+import { readRegistry } from './registry/snapshot.ts';
+import { previewChanges } from './xds/preview.ts';
 import { DEFAULT_MESH_SETTINGS } from './model/mesh.ts';
 import { openDatabase, type Database } from './registry/db.ts';
 import { LeaderElector } from './registry/leader.ts';
@@ -51,10 +53,11 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   const buildSeconds = new Histogram({ name: 'apg_xds_build_seconds', help: 'Time to rebuild the xDS snapshot', registers: [metrics] });
 
   const cache = new SnapshotCache();
+  const settings = { ...DEFAULT_MESH_SETTINGS, gatewayPort: config.gatewayPort };
   const reconciler = new Reconciler({
     database,
     cache,
-    settings: { ...DEFAULT_MESH_SETTINGS, gatewayPort: config.gatewayPort },
+    settings,
     debounceMs: config.debounceMs,
     maxDelayMs: config.maxDelayMs,
     catchUpIntervalMs: config.catchUpIntervalMs,
@@ -83,6 +86,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   const app = await buildApp({
     db: database.db,
     proxies: new MeshProxyDirectory(config.replicaId, views, others),
+    previewWrite: async (tx) => previewChanges(await readRegistry(tx), settings, cache.current),
     metrics,
     logger: log.child({ component: 'api' }),
     readiness: () => (cache.ready ? { ready: true } : { ready: false, reason: 'the first xDS snapshot has not been built yet' }),

@@ -8,11 +8,15 @@ import { proxyRoutes, type ProxyDirectory } from './routes/proxies.ts';
 import { serviceRoutes } from './routes/services.ts';
 import { systemRoutes, type SystemDeps } from './routes/system.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
+import { trafficRoutes, type PreviewWrite } from './routes/traffic.ts';
+import { TRAFFIC_SCHEMAS } from './traffic-schemas.ts';
 
 export interface AppDeps extends SystemDeps {
   db: Db;
   /** The proxies connected to this replica's xDS server, and what each was sent. */
   proxies: ProxyDirectory;
+  /** For `?dryRun=true`: the Envoy resources a write would change, read inside its transaction. */
+  previewWrite: PreviewWrite;
   /** A pino logger to log requests with; none by default (tests). */
   logger?: FastifyBaseLogger;
   /** Largest accepted request body, in bytes. */
@@ -33,18 +37,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'APG Service Mesh management API', version: '1' },
-      tags: [{ name: 'services' }, { name: 'endpoints' }, { name: 'proxies' }, { name: 'system' }, { name: 'xds' }],
+      tags: [{ name: 'services' }, { name: 'endpoints' }, { name: 'routes' }, { name: 'traffic' }, { name: 'proxies' }, { name: 'system' }, { name: 'xds' }],
     },
     // Name components after their schema $id (`Service`, `Problem`) rather than `def-0`, `def-1`.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   // The API speaks JSON only: a text/plain body is 415, not a string that fails validation as 400.
   app.removeContentTypeParser('text/plain');
-  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...TRAFFIC_SCHEMAS]) app.addSchema(schema);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('not-found', `no route ${req.method} ${req.url.split('?')[0]}`, undefined, req.url)));
   serviceRoutes(app, deps.db);
   endpointRoutes(app, deps.db);
+  trafficRoutes(app, deps.db, deps.previewWrite);
   proxyRoutes(app, deps.proxies);
   systemRoutes(app, deps);
   await app.ready();

@@ -2,6 +2,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { DEFAULT_NAMESPACE } from '../model/names.ts';
 import { ROLES } from '../model/proxy.ts';
+import { TrafficPolicySchema } from './traffic-schemas.ts';
 
 /** A string enum as JSON Schema `{ type: string, enum }`, which gives one clear error instead of anyOf noise. */
 function stringEnum<T extends string>(values: readonly T[], options: Record<string, unknown> = {}) {
@@ -26,6 +27,11 @@ const serviceFields = {
   labels: Type.Optional(Labels),
   version: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 128 }), Type.Null()])),
   metadata: Type.Optional(Type.Record(Type.String({ maxLength: 128 }), Type.Unknown(), { maxProperties: 64 })),
+  trafficPolicy: Type.Optional(
+    Type.Union([TrafficPolicySchema, Type.Null()], {
+      description: 'load balancing, connection pool and circuit breakers, outlier detection, active health checks, local rate limit; null: Envoy defaults',
+    }),
+  ),
 };
 
 export const ServiceCreate = Type.Object(
@@ -52,6 +58,7 @@ export const Service = Type.Object(
     labels: Type.Record(Type.String(), Type.String()),
     version: Type.Union([Type.String(), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.Unknown()),
+    trafficPolicy: Type.Union([TrafficPolicySchema, Type.Null()]),
     revision: Type.Integer({ description: 'Increments on every change; send it back in If-Match for a conditional write.' }),
     health: stringEnum(SERVICE_HEALTHS),
     endpointCount: Type.Integer(),

@@ -32,6 +32,7 @@ describe('POST /api/v1/services', () => {
       labels: {},
       version: null,
       metadata: {},
+      trafficPolicy: null,
       revision: 1,
       health: 'unknown',
       endpointCount: 0,

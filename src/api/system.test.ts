@@ -72,6 +72,9 @@ describe('GET /api/v1/openapi.json', () => {
       '/api/v1/services/{namespace}/{name}/endpoints': ['get', 'post'],
       '/api/v1/services/{namespace}/{name}/endpoints/{id}': ['delete', 'get', 'put'],
       '/api/v1/services/{namespace}/{name}/endpoints/{id}/heartbeat': ['put'],
+      '/api/v1/routes': ['get', 'post'],
+      '/api/v1/routes/{namespace}/{name}': ['delete', 'get', 'put'],
+      '/api/v1/traffic/split': ['post'],
       '/api/v1/proxies': ['get'],
       '/api/v1/proxies/{id}': ['get'],
       '/api/v1/proxies/{id}/config': ['get'],
@@ -93,8 +96,13 @@ describe('GET /api/v1/openapi.json', () => {
       'ProxyList',
       'ProxyStream',
       'ProxyTypeStatus',
+      'Route',
+      'RouteCreate',
+      'RouteList',
+      'RouteUpdate',
       'Service',
       'ServiceList',
+      'TrafficSplit',
     ]);
     expect(components.Service.properties).toHaveProperty('revision');
     expect(components.Problem.properties).toHaveProperty('errors');
@@ -130,7 +138,14 @@ describe.skipIf(!onPostgres())('when the database is unavailable (PostgreSQL)', 
     dbName = new URL(created.url).pathname.slice(1);
     database = await openDatabase({ url: created.url, poolSize: 3 });
     await runMigrations(database);
-    app = await buildApp({ db: database.db, metrics: new Registry(), proxies: noProxies, readiness: () => ({ ready: true }), buildStatus: () => ({}) });
+    app = await buildApp({
+      db: database.db,
+      metrics: new Registry(),
+      proxies: noProxies,
+      previewWrite: async () => ({ changes: [], issues: [] }),
+      readiness: () => ({ ready: true }),
+      buildStatus: () => ({}),
+    });
     admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();
   });

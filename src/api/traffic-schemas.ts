@@ -352,7 +352,7 @@ export const TrafficPolicySchema = Type.Object(
   },
   {
     additionalProperties: false,
-    $id: 'TrafficPolicy',
+    // No $id: it is embedded in the service schemas, and a registered copy would clash with them.
     description: "A service's traffic policy. Durations are whole milliseconds; every part is optional, and absent parts keep Envoy's defaults.",
   },
 );
@@ -476,4 +476,4 @@ export type DryRunQuery = Static<typeof DRY_RUN_QUERY>;
 export const isDryRun = (query: DryRunQuery): boolean => query.dryRun === 'true';
 
 /** The traffic schemas with an `$id`, registered with Fastify next to SHARED_SCHEMAS. */
-export const TRAFFIC_SCHEMAS: TSchema[] = [TrafficPolicySchema, RouteBody, RouteUpdate, Route, RouteList, TrafficSplitBody];
+export const TRAFFIC_SCHEMAS: TSchema[] = [RouteBody, RouteUpdate, Route, RouteList, TrafficSplitBody];

@@ -1,6 +1,7 @@
 /** Service repository: every write is one transaction that also records a change. */
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Requirement } from '../model/selector.ts';
+import type { TrafficPolicy } from '../model/traffic.ts';
 import { recordChange } from './changes.ts';
 import type { Db, Tx } from './db.ts';
 import { isUniqueViolation } from './errors.ts';
@@ -15,6 +16,7 @@ export interface ServiceInput {
   labels: Record<string, string>;
   version: string | null;
   metadata: Record<string, unknown>;
+  trafficPolicy: TrafficPolicy | null;
 }
 
 /** Aggregate health of a service's endpoints. */

@@ -18,7 +18,7 @@ afterAll(async () => t?.drop());
 
 describe('loadRegistry', () => {
   it('reads an empty registry at revision 0', async () => {
-    expect(await loadRegistry(db)).toEqual({ revision: 0, services: [], endpoints: [] });
+    expect(await loadRegistry(db)).toEqual({ revision: 0, services: [], endpoints: [], routes: [] });
   });
 
   it('returns the current revision with every service and endpoint, sorted', async () => {

@@ -1,7 +1,7 @@
 /** Reads the whole registry at one revision, in one repeatable-read transaction, for the reconciler. */
 import { asc, eq } from 'drizzle-orm';
-import type { Db } from './db.ts';
-import { changes, endpoints, meshRevision, services, type EndpointRow, type ServiceRow } from './schema.ts';
+import type { Db, Tx } from './db.ts';
+import { changes, endpoints, meshRevision, routes, services, type EndpointRow, type RouteRow, type ServiceRow } from './schema.ts';
 
 export interface RegistrySnapshot {
   revision: number;
@@ -9,18 +9,20 @@ export interface RegistrySnapshot {
   committedAt?: Date;
   services: ServiceRow[];
   endpoints: EndpointRow[];
+  routes: RouteRow[];
 }
 
-/** Loads services and endpoints with the revision they belong to. */
+/** Loads services, endpoints and routes with the revision they belong to. */
 export async function loadRegistry(db: Db): Promise<RegistrySnapshot> {
-  return db.transaction(
-    async (tx) => {
-      const [rev] = await tx.select({ value: meshRevision.value }).from(meshRevision);
-      const svcRows = await tx.select().from(services).orderBy(asc(services.namespace), asc(services.name));
-      const epRows = await tx.select().from(endpoints).orderBy(asc(endpoints.serviceId), asc(endpoints.address), asc(endpoints.port));
-      const [last] = await tx.select({ at: changes.at }).from(changes).where(eq(changes.revision, rev?.value ?? 0));
-      return { revision: rev?.value ?? 0, committedAt: last?.at, services: svcRows, endpoints: epRows };
-    },
-    { isolationLevel: 'repeatable read', accessMode: 'read only' },
-  );
+  return db.transaction((tx) => readRegistry(tx), { isolationLevel: 'repeatable read', accessMode: 'read only' });
+}
+
+/** Reads the registry inside a transaction the caller holds (a dry run reads its own uncommitted write). */
+export async function readRegistry(tx: Tx): Promise<RegistrySnapshot> {
+  const [rev] = await tx.select({ value: meshRevision.value }).from(meshRevision);
+  const svcRows = await tx.select().from(services).orderBy(asc(services.namespace), asc(services.name));
+  const epRows = await tx.select().from(endpoints).orderBy(asc(endpoints.serviceId), asc(endpoints.address), asc(endpoints.port));
+  const routeRows = await tx.select().from(routes).orderBy(asc(routes.namespace), asc(routes.name));
+  const [last] = await tx.select({ at: changes.at }).from(changes).where(eq(changes.revision, rev?.value ?? 0));
+  return { revision: rev?.value ?? 0, committedAt: last?.at, services: svcRows, endpoints: epRows, routes: routeRows };
 }

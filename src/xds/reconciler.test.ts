@@ -8,7 +8,7 @@ import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
 import { Reconciler } from './reconciler.ts';
 
-const svc = (name: string) => ({ namespace: 'default', name, protocol: 'grpc', port: 50051, tags: [], labels: {}, version: null, metadata: {} });
+const svc = (name: string) => ({ namespace: 'default', name, protocol: 'grpc', port: 50051, tags: [], labels: {}, version: null, metadata: {}, trafficPolicy: null });
 const ep = (address: string) => ({ address, port: 50051, weight: 1, region: '', zone: '', subZone: '', labels: {}, health: 'healthy', ttlSeconds: null });
 const names = (cache: SnapshotCache, typeUrl: string) => [...(cache.current.resources.get(typeUrl as never)?.keys() ?? [])].sort();
 

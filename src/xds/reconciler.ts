@@ -7,6 +7,7 @@ import { Coalescer } from '../lib/coalescer.ts';
 import { buildMesh, type Mesh, type MeshSettings } from '../model/mesh.ts';
 import { ChangeFeed } from '../registry/changes.ts';
 import type { Database } from '../registry/db.ts';
+import { routeSpecOf } from '../registry/routes.ts';
 import { loadRegistry } from '../registry/snapshot.ts';
 import { SHORT_NAMES } from '../protos/type-urls.ts';
 import { ResourceEncoder } from './cache/resource.ts';
@@ -78,7 +79,7 @@ export class Reconciler {
     try {
       const registry = await loadRegistry(this.opts.database.db);
       if (this.opts.cache.ready && registry.revision === this.opts.cache.current.revision) return;
-      const mesh = buildMesh(registry.revision, registry.services, registry.endpoints, this.lastMesh);
+      const mesh = buildMesh(registry.revision, registry.services, registry.endpoints, this.lastMesh, registry.routes.map(routeSpecOf));
       this.lastMesh = mesh;
       const built = buildResources(mesh, this.opts.settings);
       const gated = passGate(built, this.encoder, this.opts.cache.current, registry.revision);

@@ -12,6 +12,14 @@ import { currentRevision } from '../../src/registry/changes.ts';
 import type { Db } from '../../src/registry/db.ts';
 import { changes, endpoints, services } from '../../src/registry/schema.ts';
 import { testDatabase, type TestDatabase } from './test-db.ts';
+import { buildMesh, DEFAULT_MESH_SETTINGS } from '../../src/model/mesh.ts';
+import { routeSpecOf } from '../../src/registry/routes.ts';
+import { ResourceEncoder } from '../../src/xds/cache/resource.ts';
+import { passGate } from '../../src/xds/publish-gate.ts';
+import { buildResources } from '../../src/xds/resources/index.ts';
+import { loadRegistry, readRegistry } from '../../src/registry/snapshot.ts';
+import { SnapshotCache, type Snapshot } from '../../src/xds/cache/snapshot-cache.ts';
+import { previewChanges } from '../../src/xds/preview.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export type Response = LightMyRequestResponse;
@@ -27,6 +35,8 @@ export interface ApiHarness {
   call(method: Method, url: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   /** Registers a service (namespace `default` unless given) and returns its JSON view. */
   service(body: Record<string, unknown>): Promise<Record<string, any>>;
+  /** Makes dry runs compare with the config the registry holds now (as if the control plane had caught up). */
+  syncServed(): Promise<void>;
   /** Adds an endpoint to `ns/name` and returns its JSON view. */
   endpoint(ns: string, name: string, body: Record<string, unknown>): Promise<Record<string, any>>;
   close(): Promise<void>;
@@ -41,7 +51,10 @@ export async function apiHarness(overrides: Partial<AppDeps> = {}): Promise<ApiH
   const db = testDb.database.db;
   const metrics = new Registry();
   const readiness: ApiHarness['readiness'] = { ready: true };
-  const app = await buildApp({ db, metrics, proxies: noProxies, readiness: () => readiness, buildStatus: () => ({ revision: 7 }), ...overrides });
+  // Dry runs compare with `served`: nothing until syncServed() builds it from the database.
+  let served: Snapshot = new SnapshotCache().current;
+  const previewWrite: AppDeps['previewWrite'] = async (tx) => previewChanges(await readRegistry(tx), DEFAULT_MESH_SETTINGS, served);
+  const app = await buildApp({ db, metrics, proxies: noProxies, previewWrite, readiness: () => readiness, buildStatus: () => ({ revision: 7 }), ...overrides });
   const call: ApiHarness['call'] = (method, url, body, headers = {}) =>
     app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as string }) });
   return {
@@ -55,6 +68,12 @@ export async function apiHarness(overrides: Partial<AppDeps> = {}): Promise<ApiH
       const res = await call('POST', '/api/v1/services', body);
       expect(res.statusCode, res.body).toBe(201);
       return res.json();
+    },
+    async syncServed() {
+      const registry = await loadRegistry(db);
+      const cache = new SnapshotCache();
+      const { snapshot } = passGate(buildResources(buildMesh(registry.revision, registry.services, registry.endpoints, undefined, registry.routes.map(routeSpecOf)), DEFAULT_MESH_SETTINGS), new ResourceEncoder(), cache.current, registry.revision);
+      served = snapshot;
     },
     async endpoint(ns, name, body) {
       const res = await call('POST', `/api/v1/services/${ns}/${name}/endpoints`, body);

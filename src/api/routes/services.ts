@@ -5,6 +5,8 @@ import type { Issue } from '../../lib/result.ts';
 import { DEFAULT_NAMESPACE } from '../../model/names.ts';
 import { parseSelector } from '../../model/selector.ts';
 import { checkDnsLabel, checkLabels } from '../../model/specs.ts';
+import type { TrafficPolicy } from '../../model/traffic.ts';
+import { checkTrafficPolicy } from '../../model/traffic-validate.ts';
 import type { Db } from '../../registry/db.ts';
 import {
   createService,
@@ -31,6 +33,7 @@ export function serviceView(s: ServiceView) {
     labels: s.labels,
     version: s.version,
     metadata: s.metadata,
+    trafficPolicy: s.trafficPolicy ?? null,
     revision: s.revision,
     health: s.health,
     endpointCount: s.endpointCount,
@@ -53,8 +56,14 @@ function toInput(namespace: string, name: string, body: Spec, at: 'body' | 'para
     labels: body.labels ?? {},
     version: body.version ?? null,
     metadata: body.metadata ?? {},
+    trafficPolicy: (body.trafficPolicy as TrafficPolicy | null | undefined) ?? null,
   };
-  const issues = [...checkDnsLabel(namespace, `${at}.namespace`), ...checkDnsLabel(name, `${at}.name`), ...checkLabels(input.labels, 'body.labels')];
+  const issues = [
+    ...checkDnsLabel(namespace, `${at}.namespace`),
+    ...checkDnsLabel(name, `${at}.name`),
+    ...checkLabels(input.labels, 'body.labels'),
+    ...(input.trafficPolicy ? checkTrafficPolicy(input.trafficPolicy, 'body.trafficPolicy') : []),
+  ];
   return { input, issues };
 }
 
