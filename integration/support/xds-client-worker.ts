@@ -15,6 +15,8 @@ interface CallCommand {
   target: string;
   count: number;
   deadlineMs: number;
+  /** Request headers (gRPC metadata) sent with every call. */
+  metadata?: Record<string, string>;
 }
 
 export interface CallResult {
@@ -35,9 +37,11 @@ function clientFor(target: string): grpc.Client {
   return c;
 }
 
-function callOnce(client: grpc.Client, deadlineMs: number): Promise<{ answer?: string; code?: number; details?: string }> {
+function callOnce(client: grpc.Client, deadlineMs: number, headers: Record<string, string> = {}): Promise<{ answer?: string; code?: number; details?: string }> {
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
   return new Promise((resolve) => {
-    (client as unknown as { Call: Function }).Call(Buffer.from('ping'), { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: Buffer) =>
+    (client as unknown as { Call: Function }).Call(Buffer.from('ping'), metadata, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: Buffer) =>
       resolve(err ? { code: err.code, details: err.details } : { answer: res.toString() }),
     );
   });
@@ -47,7 +51,7 @@ process.on('message', async (msg: CallCommand) => {
   const client = clientFor(msg.target);
   const result: CallResult = { id: msg.id, answers: {}, errors: {} };
   for (let i = 0; i < msg.count; i++) {
-    const r = await callOnce(client, msg.deadlineMs);
+    const r = await callOnce(client, msg.deadlineMs, msg.metadata);
     if (r.answer !== undefined) result.answers[r.answer] = (result.answers[r.answer] ?? 0) + 1;
     else {
       const name = grpc.status[r.code ?? 2] ?? String(r.code);

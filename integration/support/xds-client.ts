@@ -38,8 +38,8 @@ export class XdsClientProcess {
     return new XdsClientProcess(child);
   }
 
-  /** Makes `count` sequential RPCs to `target` and reports who answered. */
-  call(target: string, count: number, deadlineMs = 2000): Promise<CallResult> {
+  /** Makes `count` sequential RPCs to `target` (with `metadata` as request headers) and reports who answered. */
+  call(target: string, count: number, deadlineMs = 2000, metadata?: Record<string, string>): Promise<CallResult> {
     const id = ++this.nextId;
     return new Promise((resolve) => {
       const onMessage = (m: CallResult) => {
@@ -48,17 +48,17 @@ export class XdsClientProcess {
         resolve(m);
       };
       this.child.on('message', onMessage);
-      this.child.send({ id, cmd: 'call', target, count, deadlineMs });
+      this.child.send({ id, cmd: 'call', target, count, deadlineMs, metadata });
     });
   }
 
   /** Repeats `count` RPCs until `accept` holds for a batch or `timeoutMs` passes; returns the last batch. */
-  async until(target: string, count: number, accept: (r: CallResult) => boolean, timeoutMs = 10_000): Promise<CallResult> {
+  async until(target: string, count: number, accept: (r: CallResult) => boolean, timeoutMs = 10_000, metadata?: Record<string, string>): Promise<CallResult> {
     const end = Date.now() + timeoutMs;
-    let last = await this.call(target, count);
+    let last = await this.call(target, count, 2000, metadata);
     while (!accept(last) && Date.now() < end) {
       await new Promise((r) => setTimeout(r, 100));
-      last = await this.call(target, count);
+      last = await this.call(target, count, 2000, metadata);
     }
     return last;
   }

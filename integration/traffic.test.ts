@@ -1,0 +1,104 @@
+/**
+ * Traffic management with the real client: routes and splits written over REST change where a real
+ * @grpc/grpc-js-xds client (its own process) sends its RPCs. Runs on PGlite (the registry engine
+ * plays no part in what is measured here; the PostgreSQL paths are covered by the other suites).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../src/main.ts';
+import { startEchoServer, type EchoServer } from './support/echo.ts';
+import type { CallResult } from './support/xds-client-worker.ts';
+import { XdsClientProcess } from './support/xds-client.ts';
+
+const TARGET = 'xds:///greeter.default:50051';
+
+/** The share of a batch's answers that came from `name`, in percent. */
+const share = (r: CallResult, name: string) => (100 * (r.answers[name] ?? 0)) / Object.values(r.answers).reduce((a, b) => a + b, 0);
+const onlyFrom = (...names: string[]) => (r: CallResult) => Object.keys(r.answers).sort().join() === [...names].sort().join() && Object.keys(r.errors).length === 0;
+
+describe('traffic management through a proxyless gRPC client', () => {
+  let dataDir: string;
+  let server: RunningServer;
+  let client: XdsClientProcess;
+  const echo: Record<string, EchoServer> = {};
+
+  async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(`http://127.0.0.1:${server.apiPort}${url}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'apg-traffic-'));
+    server = await startServer({
+      host: '127.0.0.1',
+      apiPort: 0,
+      xdsPort: 0,
+      dataDir,
+      logLevel: 'silent',
+      debounceMs: 20,
+      maxDelayMs: 200,
+      catchUpIntervalMs: 5000,
+      leaderRetryMs: 5000,
+      dbTimeoutMs: 10_000,
+      gatewayPort: 10000,
+      replicaId: 'traffic-it',
+      statusSyncMs: 2000,
+    });
+    expect((await api('POST', '/api/v1/services', { name: 'greeter', protocol: 'grpc', port: 50051 })).status).toBe(201);
+    for (const [name, version] of [['v1-a', 'v1'], ['v2-a', 'v2']] as const) {
+      echo[name] = await startEchoServer(name);
+      const res = await api('POST', '/api/v1/services/default/greeter/endpoints', { address: '127.0.0.1', port: echo[name]!.port, labels: { version } });
+      expect(res.status).toBe(201);
+    }
+    client = await XdsClientProcess.start({ xdsPort: server.xdsPort, nodeId: 'traffic-client' });
+    await client.until(TARGET, 20, onlyFrom('v1-a', 'v2-a'));
+  });
+
+  afterAll(async () => {
+    client?.stop();
+    await server?.close();
+    await Promise.all(Object.values(echo).map((e) => e.close()));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('splits 90/10 between two subsets, measured over 2,000 RPCs within ±3 points', async () => {
+    const split = await api('POST', '/api/v1/traffic/split', { service: 'greeter', weights: { v1: 90, v2: 10 } });
+    expect(split.status, JSON.stringify(split.body)).toBe(201);
+    // Wait until the client routes by the split (both subsets still answer, v1 far more often).
+    await client.until(TARGET, 200, (r) => share(r, 'v1-a') > 75 && Object.keys(r.errors).length === 0);
+    const result = await client.call(TARGET, 2000);
+    expect(result.errors).toEqual({});
+    expect(share(result, 'v1-a')).toBeGreaterThanOrEqual(87);
+    expect(share(result, 'v1-a')).toBeLessThanOrEqual(93);
+
+    // Moving all traffic to v2 is one more call of the same short form.
+    expect((await api('POST', '/api/v1/traffic/split', { service: 'greeter', weights: { v1: 0, v2: 100 } })).status).toBe(200);
+    const moved = await client.until(TARGET, 50, onlyFrom('v2-a'));
+    expect(onlyFrom('v2-a')(moved)).toBe(true);
+    expect((await api('DELETE', '/api/v1/routes/default/greeter-split')).status).toBe(204);
+    await client.until(TARGET, 40, onlyFrom('v1-a', 'v2-a'));
+  });
+
+  it('routes requests carrying a header to a subset, and the rest as before', async () => {
+    const canary = {
+      name: 'greeter-canary',
+      priority: 10,
+      match: { headers: [{ name: 'x-canary', exact: 'yes' }] },
+      destinations: [{ namespace: 'default', name: 'greeter', subset: { version: 'v2' }, weight: 100 }],
+    };
+    expect((await api('POST', '/api/v1/routes', canary)).status).toBe(201);
+    const tagged = await client.until(TARGET, 40, onlyFrom('v2-a'), 10_000, { 'x-canary': 'yes' });
+    expect(onlyFrom('v2-a')(tagged)).toBe(true);
+    // Without the header (or with another value) the default route still balances over both.
+    expect(onlyFrom('v1-a', 'v2-a')(await client.call(TARGET, 40))).toBe(true);
+    expect(onlyFrom('v1-a', 'v2-a')(await client.call(TARGET, 40, 2000, { 'x-canary': 'no' }))).toBe(true);
+    expect((await api('DELETE', '/api/v1/routes/default/greeter-canary')).status).toBe(204);
+  });
+});
