@@ -101,4 +101,81 @@ describe('traffic management through a proxyless gRPC client', () => {
     expect(onlyFrom('v1-a', 'v2-a')(await client.call(TARGET, 40, 2000, { 'x-canary': 'no' }))).toBe(true);
     expect((await api('DELETE', '/api/v1/routes/default/greeter-canary')).status).toBe(204);
   });
+
+  /** A route for all of greeter's traffic with `extra` (timeouts, retries, faults), created; returns its deleter. */
+  async function routeAll(name: string, extra: object): Promise<() => Promise<void>> {
+    const body = { name, match: { path: { prefix: '/' } }, destinations: [{ namespace: 'default', name: 'greeter', weight: 100 }], ...extra };
+    const res = await api('POST', '/api/v1/routes', body);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return async () => expect((await api('DELETE', `/api/v1/routes/default/${name}`)).status).toBe(204);
+  }
+
+  it('ends calls at the route timeout when the server is slow', async () => {
+    const remove = await routeAll('greeter-timeout', { timeoutMs: 200 });
+    echo['v1-a']!.behaviour.delayMs = 1500;
+    echo['v2-a']!.behaviour.delayMs = 1500;
+    try {
+      // The client gives each call 2 s: only the route's 200 ms timeout can end them while the server takes 1.5 s.
+      const r = await client.until(TARGET, 4, (b) => b.errors.DEADLINE_EXCEEDED === 4, 15_000);
+      expect(r.errors).toEqual({ DEADLINE_EXCEEDED: 4 });
+    } finally {
+      echo['v1-a']!.behaviour.delayMs = 0;
+      echo['v2-a']!.behaviour.delayMs = 0;
+      await remove();
+    }
+    await client.until(TARGET, 10, onlyFrom('v1-a', 'v2-a'));
+  });
+
+  it('retries a failed call on the other endpoint, so the client never sees the failure', async () => {
+    echo['v1-a']!.behaviour.failWith = 14; // UNAVAILABLE
+    try {
+      // Without a retry policy, about half the calls fail.
+      const before = await client.call(TARGET, 40);
+      expect(before.errors.UNAVAILABLE).toBeGreaterThan(0);
+      const remove = await routeAll('greeter-retries', { retries: { attempts: 3, retryOn: ['unavailable'], backoff: { baseMs: 10, maxMs: 50 } } });
+      const failedBefore = echo['v1-a']!.calls;
+      const r = await client.until(TARGET, 40, onlyFrom('v2-a'), 10_000);
+      expect(onlyFrom('v2-a')(r)).toBe(true);
+      expect(echo['v1-a']!.calls).toBeGreaterThan(failedBefore); // v1 was still tried, and its failures retried
+      await remove();
+    } finally {
+      delete echo['v1-a']!.behaviour.failWith;
+    }
+    await client.until(TARGET, 10, onlyFrom('v1-a', 'v2-a'));
+  });
+
+  it('injects faults: aborts with the configured status, and delays past the deadline', async () => {
+    let remove = await routeAll('greeter-fault', { fault: { abort: { grpcStatus: 8, percent: 100 } } });
+    const aborted = await client.until(TARGET, 20, (r) => r.errors.RESOURCE_EXHAUSTED === 20);
+    expect(aborted.errors).toEqual({ RESOURCE_EXHAUSTED: 20 });
+    const served = echo['v1-a']!.calls + echo['v2-a']!.calls;
+    await client.call(TARGET, 10);
+    expect(echo['v1-a']!.calls + echo['v2-a']!.calls).toBe(served); // aborted before reaching any server
+    await remove();
+    remove = await routeAll('greeter-delay', { fault: { delay: { fixedMs: 3000, percent: 100 } } });
+    const delayed = await client.until(TARGET, 2, (r) => r.errors.DEADLINE_EXCEEDED === 2, 20_000);
+    expect(delayed.errors).toEqual({ DEADLINE_EXCEEDED: 2 }); // each call's 2 s deadline passes inside the 3 s delay
+    await remove();
+    await client.until(TARGET, 10, onlyFrom('v1-a', 'v2-a'));
+  });
+
+  it('ring hash on a header keeps each user on one endpoint', async () => {
+    const policy = { loadBalancer: { algorithm: 'ring_hash', hashOn: [{ header: 'x-user' }] } };
+    const svc = await api('GET', '/api/v1/services/default/greeter');
+    const { namespace: _n, name: _m, revision: _r, health: _h, endpointCount: _e, healthyEndpointCount: _he, createdAt: _c, updatedAt: _u, ...fields } = svc.body;
+    expect((await api('PUT', '/api/v1/services/default/greeter', { ...fields, trafficPolicy: policy })).status).toBe(200);
+    try {
+      // Once the policy is in, every user sticks to one endpoint; across users both endpoints serve.
+      const owners = new Set<string>();
+      for (let u = 0; u < 16; u++) {
+        const sticky = await client.until(TARGET, 20, (r) => Object.keys(r.answers).length === 1 && Object.keys(r.errors).length === 0, 10_000, { 'x-user': `user-${u}` });
+        expect(Object.keys(sticky.answers)).toHaveLength(1);
+        owners.add(Object.keys(sticky.answers)[0]!);
+      }
+      expect([...owners].sort()).toEqual(['v1-a', 'v2-a']);
+    } finally {
+      expect((await api('PUT', '/api/v1/services/default/greeter', { ...fields, trafficPolicy: null })).status).toBe(200);
+    }
+    await client.until(TARGET, 10, onlyFrom('v1-a', 'v2-a'));
+  });
 });
