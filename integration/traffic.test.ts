@@ -159,11 +159,16 @@ describe('traffic management through a proxyless gRPC client', () => {
     await client.until(TARGET, 10, onlyFrom('v1-a', 'v2-a'));
   });
 
-  it('ring hash on a header keeps each user on one endpoint', async () => {
-    const policy = { loadBalancer: { algorithm: 'ring_hash', hashOn: [{ header: 'x-user' }] } };
+  /** Sets greeter's traffic policy (null clears it). */
+  async function setPolicy(trafficPolicy: object | null): Promise<void> {
     const svc = await api('GET', '/api/v1/services/default/greeter');
     const { namespace: _n, name: _m, revision: _r, health: _h, endpointCount: _e, healthyEndpointCount: _he, createdAt: _c, updatedAt: _u, ...fields } = svc.body;
-    expect((await api('PUT', '/api/v1/services/default/greeter', { ...fields, trafficPolicy: policy })).status).toBe(200);
+    const res = await api('PUT', '/api/v1/services/default/greeter', { ...fields, trafficPolicy });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  }
+
+  it('ring hash on a header keeps each user on one endpoint', async () => {
+    await setPolicy({ loadBalancer: { algorithm: 'ring_hash', hashOn: [{ header: 'x-user' }] } });
     try {
       // Once the policy is in, every user sticks to one endpoint; across users both endpoints serve.
       const owners = new Set<string>();
@@ -174,8 +179,43 @@ describe('traffic management through a proxyless gRPC client', () => {
       }
       expect([...owners].sort()).toEqual(['v1-a', 'v2-a']);
     } finally {
-      expect((await api('PUT', '/api/v1/services/default/greeter', { ...fields, trafficPolicy: null })).status).toBe(200);
+      await setPolicy(null);
     }
     await client.until(TARGET, 10, onlyFrom('v1-a', 'v2-a'));
+  });
+
+  it('outlier detection ejects an endpoint that keeps failing', async () => {
+    await setPolicy({ outlierDetection: { intervalMs: 300, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50, failurePercentage: { threshold: 50, minimumHosts: 2, requestVolume: 5 } } });
+    echo['v1-a']!.behaviour.failWith = 14;
+    try {
+      // Failing calls are seen first; once an interval has counted them, v1 is ejected and v2 takes everything.
+      const r = await client.until(TARGET, 30, onlyFrom('v2-a'), 15_000);
+      expect(onlyFrom('v2-a')(r)).toBe(true);
+      const calls = echo['v1-a']!.calls;
+      await client.call(TARGET, 30);
+      expect(echo['v1-a']!.calls).toBe(calls); // ejected: not even tried
+    } finally {
+      delete echo['v1-a']!.behaviour.failWith;
+      await setPolicy(null);
+    }
+    await client.until(TARGET, 10, onlyFrom('v1-a', 'v2-a'), 15_000);
+  });
+
+  it('circuit breaking: calls beyond max requests in flight fail at once instead of queueing', async () => {
+    echo['v1-a']!.behaviour.delayMs = 300;
+    echo['v2-a']!.behaviour.delayMs = 300;
+    try {
+      const wide = await client.call(TARGET, 10, 2000, undefined, 10);
+      expect(wide.errors).toEqual({}); // no limit yet: all 10 in flight succeed
+      await setPolicy({ connectionPool: { maxRequests: 2 } });
+      await client.until(TARGET, 10, (r) => (r.errors.UNAVAILABLE ?? 0) > 0, 10_000);
+      const r = await client.call(TARGET, 10, 2000, undefined, 10);
+      expect(Object.values(r.answers).reduce((a, b) => a + b, 0)).toBe(2);
+      expect(r.errors).toEqual({ UNAVAILABLE: 8 });
+    } finally {
+      echo['v1-a']!.behaviour.delayMs = 0;
+      echo['v2-a']!.behaviour.delayMs = 0;
+      await setPolicy(null);
+    }
   });
 });

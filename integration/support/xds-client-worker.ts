@@ -17,7 +17,12 @@ interface CallCommand {
   deadlineMs: number;
   /** Request headers (gRPC metadata) sent with every call. */
   metadata?: Record<string, string>;
+  /** Calls in flight at once (default 1: one after the other); each starts 20 ms after the previous one. */
+  concurrency?: number;
 }
+
+/** Concurrent calls start this far apart: grpc-js counts a call in flight only once it has started on a connection. */
+const STAGGER_MS = 20;
 
 export interface CallResult {
   id: number;
@@ -50,13 +55,18 @@ function callOnce(client: grpc.Client, deadlineMs: number, headers: Record<strin
 process.on('message', async (msg: CallCommand) => {
   const client = clientFor(msg.target);
   const result: CallResult = { id: msg.id, answers: {}, errors: {} };
-  for (let i = 0; i < msg.count; i++) {
-    const r = await callOnce(client, msg.deadlineMs, msg.metadata);
-    if (r.answer !== undefined) result.answers[r.answer] = (result.answers[r.answer] ?? 0) + 1;
-    else {
-      const name = grpc.status[r.code ?? 2] ?? String(r.code);
-      result.errors[name] = (result.errors[name] ?? 0) + 1;
-      result.lastError = r.details;
+  const width = Math.max(1, msg.concurrency ?? 1);
+  for (let done = 0; done < msg.count; done += width) {
+    const batch = Array.from({ length: Math.min(width, msg.count - done) }, (_, i) =>
+      new Promise<void>((r) => setTimeout(r, width > 1 ? i * STAGGER_MS : 0)).then(() => callOnce(client, msg.deadlineMs, msg.metadata)),
+    );
+    for (const r of await Promise.all(batch)) {
+      if (r.answer !== undefined) result.answers[r.answer] = (result.answers[r.answer] ?? 0) + 1;
+      else {
+        const name = grpc.status[r.code ?? 2] ?? String(r.code);
+        result.errors[name] = (result.errors[name] ?? 0) + 1;
+        result.lastError = r.details;
+      }
     }
   }
   process.send!(result);

@@ -39,7 +39,7 @@ export class XdsClientProcess {
   }
 
   /** Makes `count` sequential RPCs to `target` (with `metadata` as request headers) and reports who answered. */
-  call(target: string, count: number, deadlineMs = 2000, metadata?: Record<string, string>): Promise<CallResult> {
+  call(target: string, count: number, deadlineMs = 2000, metadata?: Record<string, string>, concurrency = 1): Promise<CallResult> {
     const id = ++this.nextId;
     return new Promise((resolve) => {
       const onMessage = (m: CallResult) => {
@@ -48,7 +48,7 @@ export class XdsClientProcess {
         resolve(m);
       };
       this.child.on('message', onMessage);
-      this.child.send({ id, cmd: 'call', target, count, deadlineMs, metadata });
+      this.child.send({ id, cmd: 'call', target, count, deadlineMs, metadata, concurrency });
     });
   }
 

@@ -304,6 +304,16 @@ const OutlierDetectionPolicy = Type.Object(
     intervalMs: Type.Optional(millis(1)),
     baseEjectionTimeMs: Type.Optional(millis(1)),
     maxEjectionPercent: Type.Optional(int(0, 100, { description: 'a whole percentage, 0-100' })),
+    failurePercentage: Type.Optional(
+      Type.Object(
+        {
+          threshold: int(0, 100, { description: 'eject an endpoint whose failed share of requests in an interval reaches this percentage' }),
+          minimumHosts: Type.Optional(count(1)),
+          requestVolume: Type.Optional(count(1)),
+        },
+        { additionalProperties: false, description: 'failure-percentage ejection: the form proxyless gRPC applies (it ignores the consecutive-error counters)' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -131,6 +131,7 @@ const resilience: Case[] = [
     },
     want: {
       outlierDetection: {
+        enforcingSuccessRate: { value: 0 },
         consecutive_5xx: { value: 5 },
         consecutiveGatewayFailure: { value: 3 },
         enforcingConsecutiveGatewayFailure: { value: 100 },
@@ -145,13 +146,28 @@ const resilience: Case[] = [
     policy: { outlierDetection: { consecutiveGatewayErrors: 2, intervalMs: 1500 } },
     want: {
       outlierDetection: {
+        enforcingSuccessRate: { value: 0 },
         consecutiveGatewayFailure: { value: 2 },
         enforcingConsecutiveGatewayFailure: { value: 100 },
         interval: { seconds: 1, nanos: 500_000_000 },
       },
     },
   },
-  { name: 'outlier detection with Envoy defaults', policy: { outlierDetection: {} }, want: { outlierDetection: {} } },
+  {
+    name: 'failure-percentage ejection (what proxyless gRPC applies): enforced',
+    policy: { outlierDetection: { intervalMs: 500, failurePercentage: { threshold: 50, minimumHosts: 2, requestVolume: 10 } } },
+    want: {
+      outlierDetection: {
+        enforcingSuccessRate: { value: 0 },
+        interval: { seconds: 0, nanos: 500_000_000 },
+        failurePercentageThreshold: { value: 50 },
+        enforcingFailurePercentage: { value: 100 },
+        failurePercentageMinimumHosts: { value: 2 },
+        failurePercentageRequestVolume: { value: 10 },
+      },
+    },
+  },
+  { name: 'outlier detection with Envoy defaults, success-rate ejection off', policy: { outlierDetection: {} }, want: { outlierDetection: { enforcingSuccessRate: { value: 0 } } } },
 ];
 
 const healthChecks: Case[] = [
@@ -212,7 +228,7 @@ const healthChecks: Case[] = [
     want: {
       ...ringHash({ maximumRingSize: { value: 4096 } }),
       circuitBreakers: { thresholds: [{ priority: 'DEFAULT', maxRequests: { value: 64 } }] },
-      outlierDetection: { consecutive_5xx: { value: 7 } },
+      outlierDetection: { enforcingSuccessRate: { value: 0 }, consecutive_5xx: { value: 7 } },
       healthChecks: [{ ...CHECK_FIELDS, grpcHealthCheck: {} }],
     },
   },

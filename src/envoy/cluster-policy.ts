@@ -53,6 +53,21 @@ export function acceptedByProxylessGrpc(algorithm: LbAlgorithm): boolean {
  * Fields to spread into a service's Cluster; `{}` without a policy, so the cluster stays as it was.
  * `protocol` picks the codec of HTTP health checks (HTTP/2 for grpc and http2 upstreams).
  */
+/**
+ * Outlier detection that ejects nothing (every enforcement at 0%), set on clusters whose service asks
+ * for none. Envoy then behaves as without it; it is there for proxyless gRPC: grpc-js-xds 1.14
+ * compares a cluster update with the cached one only over the fields the cached one has, and a
+ * cluster without outlier detection caches none of its fields, so outlier detection added later
+ * would be ignored until the client restarts.
+ */
+export const NO_EJECTION: Plain = {
+  enforcingConsecutive_5xx: { value: 0 },
+  enforcingSuccessRate: { value: 0 },
+  enforcingConsecutiveGatewayFailure: { value: 0 },
+  enforcingFailurePercentage: { value: 0 },
+};
+
+/** The cluster fields of a traffic policy; `{}` for none. */
 export function clusterPolicy(policy: TrafficPolicy | undefined, protocol?: Protocol): Plain {
   if (!policy) return {};
   const out: Plain = { ...loadBalancing(policy.loadBalancer) };
@@ -148,7 +163,10 @@ function circuitBreakers(pool: ConnectionPoolPolicy): Plain | undefined {
 
 /** `envoy.config.cluster.v3.OutlierDetection`; unset fields keep Envoy's defaults. */
 function outlierDetection(od: OutlierDetectionPolicy): Plain {
-  const out: Plain = {};
+  // Success-rate ejection (on by default in Envoy) is not part of the policy, so it is turned off; it
+  // also keeps grpc-js 1.14 from a crash: its success-rate check divides by an empty list when the
+  // minimum host count arrives unset (an explicit undefined overrides its default).
+  const out: Plain = { enforcingSuccessRate: { value: 0 } };
   if (od.consecutive5xx !== undefined) out.consecutive_5xx = { value: od.consecutive5xx };
   if (od.consecutiveGatewayErrors !== undefined) {
     out.consecutiveGatewayFailure = { value: od.consecutiveGatewayErrors };
@@ -159,6 +177,15 @@ function outlierDetection(od: OutlierDetectionPolicy): Plain {
   if (od.baseEjectionTimeMs !== undefined) out.baseEjectionTime = duration(od.baseEjectionTimeMs);
   // A whole percent, rounded down so that a fractional maximum is never exceeded.
   if (od.maxEjectionPercent !== undefined) out.maxEjectionPercent = { value: Math.floor(od.maxEjectionPercent) };
+  const fp = od.failurePercentage;
+  if (fp) {
+    out.failurePercentageThreshold = { value: fp.threshold };
+    // Like gateway failures, failure-percentage ejection is off (0%) unless enforced.
+    out.enforcingFailurePercentage = { value: 100 };
+    // Envoy's defaults, spelled out: grpc-js 1.14 takes an unset value as "no minimum" instead.
+    out.failurePercentageMinimumHosts = { value: fp.minimumHosts ?? 5 };
+    out.failurePercentageRequestVolume = { value: fp.requestVolume ?? 50 };
+  }
   return out;
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_MESH_SETTINGS, type MeshSettings, type Protocol, type Service } from '../model/mesh.ts';
 import { expectValidEnvoy } from '../../test/support/envoy.ts';
 import { endpoint, service, uidOf } from '../../test/support/mesh-fixtures.ts';
+import { NO_EJECTION } from './cluster-policy.ts';
 import { cluster, discoveryType, originalDstCluster, staticCluster } from './cluster.ts';
 import type { Plain } from './common.ts';
 
@@ -223,8 +224,20 @@ const cases: Case[] = [
 describe('cluster', () => {
   it.each(cases)('$name', ({ svc, settings, want }) => {
     const got = cluster(service(svc), { ...DEFAULT_MESH_SETTINGS, ...settings });
-    expect(got).toEqual(want);
+    // Every service cluster without an outlier policy carries the no-ejection one (see NO_EJECTION).
+    expect(got).toEqual({ ...want, outlierDetection: NO_EJECTION });
     expectValidEnvoy(CLUSTER, got);
+  });
+
+  it('outlier detection that ejects nothing: every enforcement at 0%', () => {
+    expect(NO_EJECTION).toEqual({
+      enforcingConsecutive_5xx: { value: 0 },
+      enforcingSuccessRate: { value: 0 },
+      enforcingConsecutiveGatewayFailure: { value: 0 },
+      enforcingFailurePercentage: { value: 0 },
+    });
+    const withPolicy = cluster(service({ trafficPolicy: { outlierDetection: { consecutive5xx: 3 } } }), DEFAULT_MESH_SETTINGS);
+    expect(withPolicy.outlierDetection).toEqual({ enforcingSuccessRate: { value: 0 }, consecutive_5xx: { value: 3 } });
   });
 });
 

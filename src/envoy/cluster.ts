@@ -3,7 +3,7 @@ import type { MeshSettings, Protocol, Service } from '../model/mesh.ts';
 import { clusterName, edsServiceName, subsetClusterName, subsetEdsName } from '../model/names.ts';
 import { inSubset, subsetKey } from '../model/routing.ts';
 import type { Subset } from '../model/traffic.ts';
-import { clusterPolicy } from './cluster-policy.ts';
+import { clusterPolicy, NO_EJECTION } from './cluster-policy.ts';
 import { adsConfigSource, duration, origin, typed, type Plain } from './common.ts';
 import { clusterLoadAssignment, servesTraffic } from './endpoint.ts';
 
@@ -42,7 +42,7 @@ export function cluster(svc: Service, settings: MeshSettings, subset?: Subset): 
   };
   if (type === 'EDS') out.edsClusterConfig = { edsConfig: adsConfigSource(), serviceName: key ? subsetEdsName(svc, key) : edsServiceName(svc) };
   else out.loadAssignment = clusterLoadAssignment(name, subsetEndpoints(svc, subset));
-  return { ...out, ...upstreamProtocol(svc.protocol), ...clusterPolicy(svc.trafficPolicy, svc.protocol) };
+  return { ...out, ...upstreamProtocol(svc.protocol), outlierDetection: NO_EJECTION, ...clusterPolicy(svc.trafficPolicy, svc.protocol) };
 }
 
 /** HTTP/2 upstream for grpc and http2 (Envoy would otherwise speak HTTP/1.1 to them); nothing for the others. */

@@ -289,6 +289,8 @@ describe('checkTrafficPolicy', () => {
     ['0 consecutive 5xx', (p) => (p.outlierDetection!.consecutive5xx = 0), [is(`${P}.outlierDetection.consecutive5xx`, 'must be an integer from 1 to 4294967295')]],
     ['0 consecutive gateway errors', (p) => (p.outlierDetection!.consecutiveGatewayErrors = 0), [is(`${P}.outlierDetection.consecutiveGatewayErrors`, 'must be an integer from 1 to 4294967295')]],
     ['a zero outlier interval', (p) => (p.outlierDetection!.intervalMs = 0), [is(`${P}.outlierDetection.intervalMs`, 'must be a whole number of milliseconds from 1 to 86400000 (24 h)')]],
+    ['a failure percentage over 100', (p) => (p.outlierDetection!.failurePercentage = { threshold: 101 }), [is(`${P}.outlierDetection.failurePercentage.threshold`, 'must be an integer from 0 to 100')]],
+    ['a failure-percentage minimum of 0 hosts', (p) => (p.outlierDetection!.failurePercentage = { threshold: 50, minimumHosts: 0 }), [is(`${P}.outlierDetection.failurePercentage.minimumHosts`, 'must be an integer from 1 to 4294967295')]],
     ['a zero ejection time', (p) => (p.outlierDetection!.baseEjectionTimeMs = 0), [is(`${P}.outlierDetection.baseEjectionTimeMs`, 'must be a whole number of milliseconds from 1 to 86400000 (24 h)')]],
     ['an ejection percent over 100', (p) => (p.outlierDetection!.maxEjectionPercent = 101), [is(`${P}.outlierDetection.maxEjectionPercent`, 'must be an integer from 0 to 100')]],
     ['a health check of two kinds', (p) => (p.healthCheck!.tcp = {}), [is(HC, 'has http and tcp; give exactly one of http, grpc, tcp')]],

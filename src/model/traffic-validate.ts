@@ -392,6 +392,12 @@ export function checkTrafficPolicy(policy: TrafficPolicy, path: string): Issue[]
     millis(out, od.baseEjectionTimeMs, at(p, 'baseEjectionTimeMs'));
     // Envoy's max_ejection_percent is a whole number (UInt32Value).
     int(out, od.maxEjectionPercent, at(p, 'maxEjectionPercent'), 0, 100);
+    if (od.failurePercentage) {
+      const f = at(p, 'failurePercentage');
+      int(out, od.failurePercentage.threshold, at(f, 'threshold'), 0, 100);
+      int(out, od.failurePercentage.minimumHosts, at(f, 'minimumHosts'), 1, UINT32_MAX);
+      int(out, od.failurePercentage.requestVolume, at(f, 'requestVolume'), 1, UINT32_MAX);
+    }
   }
   if (policy.healthCheck) checkHealthCheck(out, policy.healthCheck, at(path, 'healthCheck'));
   if (policy.rateLimit) out.push(...checkRateLimit(policy.rateLimit, at(path, 'rateLimit')));

@@ -185,6 +185,12 @@ export interface OutlierDetectionPolicy {
   intervalMs?: number;
   baseEjectionTimeMs?: number;
   maxEjectionPercent?: number;
+  /**
+   * Eject endpoints whose share of failed requests in an interval reaches `threshold` percent, once
+   * `minimumHosts` endpoints (default 5) each saw `requestVolume` requests (default 50). The form of
+   * ejection proxyless gRPC applies (it ignores the consecutive-error counters).
+   */
+  failurePercentage?: { threshold: number; minimumHosts?: number; requestVolume?: number };
 }
 
 export interface HealthCheckPolicy {
