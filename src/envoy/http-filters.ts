@@ -3,8 +3,9 @@
  * network.http_connection_manager.v3.HttpFilter`): each optional filter with an inactive base config,
  * which a route's per-filter config (see route-action.ts) switches on for that route alone.
  */
-import type { RouteSpec } from '../model/traffic.ts';
+import type { RateLimitPolicy, RouteSpec } from '../model/traffic.ts';
 import { typed, type Plain } from './common.ts';
+import { inboundRateLimitFilter } from './service-rate-limit.ts';
 
 const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 
@@ -37,6 +38,8 @@ export interface HttpFilterNeeds {
   fault?: boolean;
   cors?: boolean;
   rateLimit?: boolean;
+  /** A limit on every request through the HCM: a service's own, on its sidecars' inbound side. */
+  limitAll?: { policy: RateLimitPolicy; statPrefix: string };
 }
 
 /** The optional filters the given routes use. */
@@ -61,7 +64,9 @@ export function httpFilters(needs: HttpFilterNeeds): Plain[] {
   // The CORS filter acts only on routes (or virtual hosts) that carry a CorsPolicy.
   if (needs.cors) out.push({ name: CORS_FILTER, typedConfig: typed(CORS_TYPE), isOptional: true });
   // Without filter_enabled the local rate limit filter is off (0%), and there is no bucket to take from.
-  if (needs.rateLimit) {
+  // A limit on everything comes with its bucket and is on for every request; routes need none of their own there.
+  if (needs.limitAll) out.push(inboundRateLimitFilter(needs.limitAll.policy, needs.limitAll.statPrefix));
+  else if (needs.rateLimit) {
     out.push({ name: LOCAL_RATELIMIT_FILTER, typedConfig: typed(LOCAL_RATELIMIT_TYPE, { statPrefix: BASE_RATELIMIT_STAT_PREFIX }), isOptional: true });
   }
   return [...out, routerFilter()];

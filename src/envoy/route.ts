@@ -1,14 +1,23 @@
 /** Builds `envoy.config.route.v3.RouteConfiguration` and its virtual hosts. */
 import type { Service } from '../model/mesh.ts';
 import { clusterName, serviceDomains, serviceHost, subsetClusterName } from '../model/names.ts';
-import { subsetKey, type AttachedRoute } from '../model/routing.ts';
+import { subsetKey, subsetOf, type AttachedRoute } from '../model/routing.ts';
 import { duration, type Plain } from './common.ts';
 import { hashPolicy, route, type ClusterOf } from './route-action.ts';
 
 /** Cluster names of route destinations: the service's cluster, or its subset's. */
-export const clusterOf: ClusterOf = (d) => (d.subset && Object.keys(d.subset).length ? subsetClusterName(d, subsetKey(d.subset)) : clusterName(d));
+export const clusterOf: ClusterOf = (d) => {
+  const subset = subsetOf(d);
+  return subset ? subsetClusterName(d, subsetKey(subset)) : clusterName(d);
+};
 
-/** Who a route configuration is for: proxyless gRPC rejects a whole configuration with a redirect or direct response in it. */
+/**
+ * Who a route configuration is for. Proxyless gRPC rejects a whole configuration with a redirect or
+ * a direct response in it, and gets no routes matching on query parameters either: gRPC requests
+ * have no query string, so under Envoy such a route never takes gRPC traffic, while grpc-js-xds
+ * would drop the query matcher and let the route take everything else it matches (gRFC A28 says
+ * to skip the route, as grpc-go does).
+ */
 export type RouteAudience = 'envoy' | 'grpc';
 
 /** The default route of a service: every path to its cluster, with Envoy's 15 s default timeout turned off (streams). */
@@ -24,7 +33,7 @@ export function defaultRoute(svc: Service): Plain {
 
 /** The Envoy routes of attached routes, in order, as `audience` accepts them. */
 export function attachedRoutes(routes: readonly AttachedRoute[], audience: RouteAudience): Plain[] {
-  const usable = audience === 'grpc' ? routes.filter((r) => r.spec.destinations?.length) : routes;
+  const usable = audience === 'grpc' ? routes.filter((r) => r.spec.destinations?.length && !r.spec.match.query?.length) : routes;
   return usable.map((r) => route(r.spec, clusterOf, { hashPolicy: r.hashPolicy }));
 }
 

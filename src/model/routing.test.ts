@@ -364,7 +364,7 @@ describe('attachRoutes: subsets', () => {
   // gets a second cluster named like its own ("greeter.default", built twice) and an EDS resource
   // "greeter.default~<uid>|" that nothing loads; and a route with `subset: {}` to a service without
   // endpoints is dropped ("has the labels " with nothing after it) where `subset` left out is not.
-  it.fails('an empty subset is no subset: no subset cluster, and not dropped for a service without endpoints', () => {
+  it('an empty subset is no subset: no subset cluster, and not dropped for a service without endpoints', () => {
     const route = spec({ destinations: [to('greeter', { subset: {} })] });
     expect(attachRoutes([greeter], [route]).subsets).toEqual(new Map());
     expect(attachRoutes([svc()], [route]).dropped).toEqual([]);

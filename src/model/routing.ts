@@ -57,6 +57,11 @@ export function compareRoutes(a: RouteSpec, b: RouteSpec): number {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** The subset a destination or mirror names; an empty label set means the whole service, so none. */
+export function subsetOf(ref: { subset?: Subset }): Subset | undefined {
+  return ref.subset && Object.keys(ref.subset).length > 0 ? ref.subset : undefined;
+}
+
 /** True when an endpoint's labels include every label of the subset. */
 export function inSubset(subset: Subset, labels: Record<string, string>): boolean {
   return Object.entries(subset).every(([k, v]) => labels[k] === v);
@@ -74,8 +79,9 @@ function missingReference(spec: RouteSpec, services: Map<string, RoutableService
   for (const ref of refs) {
     const svc = services.get(serviceKeyOf(ref));
     if (!svc) return `service ${serviceKeyOf(ref)} does not exist`;
-    if (ref.subset && !svc.endpoints.some((e) => inSubset(ref.subset!, e.labels))) {
-      return `no endpoint of ${serviceKeyOf(ref)} has the labels ${subsetKey(ref.subset)}`;
+    const subset = subsetOf(ref);
+    if (subset && !svc.endpoints.some((e) => inSubset(subset, e.labels))) {
+      return `no endpoint of ${serviceKeyOf(ref)} has the labels ${subsetKey(subset)}`;
     }
   }
   return undefined;
@@ -107,7 +113,8 @@ export function attachRoutes(services: readonly RoutableService[], routes: reado
       target.set(at, list);
     }
     for (const ref of [...(spec.destinations ?? []), ...(spec.mirror ? [spec.mirror] : [])]) {
-      if (ref.subset) addSubset(out.subsets, serviceKeyOf(ref), ref.subset);
+      const subset = subsetOf(ref);
+      if (subset) addSubset(out.subsets, serviceKeyOf(ref), subset);
     }
   }
   for (const list of out.subsets.values()) list.sort((a, b) => cmp(subsetKey(a), subsetKey(b)));

@@ -125,6 +125,28 @@ describe('passGate: resources that fail validation', () => {
         { path: 'endpoints[0].load_balancing_weight.value', message: 'must be >= 1' },
       ],
     },
+    {
+      name: 'a route configuration with a domain in two virtual hosts (Envoy NACKs it)',
+      bad: patched(good, 'route', 'gateway', (r) => {
+        const [vh] = r.virtualHosts as Plain[];
+        return { ...r, virtualHosts: [vh, { name: 'copy', domains: ['other', 'WEB.shop'], routes: [] }] };
+      }),
+      kind: 'route',
+      target: 'gateway',
+      issues: [{ path: 'virtualHosts[1].domains[1]', message: 'repeats the domain "WEB.shop" of virtualHosts[0].domains[0]' }],
+    },
+    {
+      name: 'an inline route configuration with a domain twice in one virtual host',
+      bad: patched(good, 'listener', 'web.shop', (r) => {
+        const copy = structuredClone(r) as { apiListener: { apiListener: { routeConfig: { virtualHosts: { domains: string[] }[] } } } };
+        const vh = copy.apiListener.apiListener.routeConfig.virtualHosts[0]!;
+        vh.domains = [...vh.domains, vh.domains[0]!];
+        return copy as unknown as Plain;
+      }),
+      kind: 'listener',
+      target: 'web.shop',
+      issues: [{ path: expect.stringMatching(/^apiListener\.apiListener\.routeConfig\.virtualHosts\[0\]\.domains\[\d+\]$/) as unknown as string, message: expect.stringMatching(/^repeats the domain "web\.shop.*" of apiListener\.apiListener\.routeConfig\.virtualHosts\[0\]\.domains\[0\]$/) as unknown as string }],
+    },
   ];
 
   it.each(cases)('$name: held back, naming type, name and field path; the previous version stays', ({ bad, kind, target = 'web.shop', issues }) => {

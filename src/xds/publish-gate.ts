@@ -103,11 +103,37 @@ function encodeChecked(
     return undefined;
   }
   if (validated.has(resource)) return resource;
-  const problems = validateEncoded(messageType(messageNameOf(typeUrl)), resource.encoded);
+  const problems = [...validateEncoded(messageType(messageNameOf(typeUrl)), resource.encoded), ...repeatedDomains(b.resource)];
   for (const p of problems) report(p.path, p.message);
   if (problems.length > 0) return undefined;
   validated.add(resource);
   return resource;
+}
+
+/**
+ * A rule Envoy enforces outside the `validate` annotations: within one route configuration (over RDS
+ * or inline in a listener), no domain may appear in two virtual hosts or twice in one. Envoy NACKs
+ * the whole configuration otherwise.
+ */
+export function repeatedDomains(plain: unknown, path = ''): { path: string; message: string }[] {
+  if (!plain || typeof plain !== 'object') return [];
+  if (Array.isArray(plain)) return plain.flatMap((v, i) => repeatedDomains(v, `${path}[${i}]`));
+  const obj = plain as Record<string, unknown>;
+  const at = (k: string) => (path ? `${path}.${k}` : k);
+  const out: { path: string; message: string }[] = [];
+  if (Array.isArray(obj.virtualHosts)) {
+    const seen = new Map<string, string>();
+    (obj.virtualHosts as { domains?: unknown[] }[]).forEach((vh, i) =>
+      (vh.domains ?? []).forEach((d, j) => {
+        const where = at(`virtualHosts[${i}].domains[${j}]`);
+        const first = seen.get(String(d).toLowerCase());
+        if (first) out.push({ path: where, message: `repeats the domain "${String(d)}" of ${first}` });
+        else seen.set(String(d).toLowerCase(), where);
+      }),
+    );
+  }
+  for (const [k, v] of Object.entries(obj)) if (k !== 'virtualHosts' && typeof v === 'object') out.push(...repeatedDomains(v, at(k)));
+  return out;
 }
 
 /** Names a resource points at, found by the fields Envoy resolves: EDS service names, RDS names, route clusters. */

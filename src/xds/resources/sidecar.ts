@@ -10,9 +10,10 @@ import { staticCluster, originalDstCluster } from '../../envoy/cluster.ts';
 import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
 import { httpFilterNeeds } from '../../envoy/http-filters.ts';
 import { hcmFilter, socketListener, tcpProxy, virtualOutboundListener } from '../../envoy/listener.ts';
+import { inboundConnectionRateLimitFilter } from '../../envoy/service-rate-limit.ts';
 import { catchAllVirtualHost, routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings, type Service } from '../../model/mesh.ts';
-import { clusterName, inboundName, outboundName, PASSTHROUGH_CLUSTER, serviceKeyOf, VIRTUAL_OUTBOUND_LISTENER } from '../../model/names.ts';
+import { clusterName, inboundName, outboundName, PASSTHROUGH_CLUSTER, serviceKeyOf, statPrefix, VIRTUAL_OUTBOUND_LISTENER } from '../../model/names.ts';
 import { perGroup, perService } from './memo.ts';
 import type { BuiltResource } from './types.ts';
 
@@ -70,13 +71,19 @@ export function sidecarListeners(mesh: Mesh, settings: MeshSettings): BuiltResou
   return out;
 }
 
-/** A service's inbound listener: everything redirected to the inbound port goes to the local application. */
+/**
+ * A service's inbound listener: everything redirected to the inbound port goes to the local
+ * application, through the service's own rate limit if it has one (per request for HTTP, per
+ * connection for TCP).
+ */
 function inboundListener(svc: Service, settings: MeshSettings): BuiltResource {
   const name = inboundName(svc);
-  const filter = isHttpProtocol(svc.protocol)
-    ? hcmFilter(httpConnectionManager(name, { inline: routeConfiguration(name, [catchAllVirtualHost(name)]) }))
-    : tcpProxy(name, name);
-  const resource = socketListener(name, '0.0.0.0', settings.inboundPort, [filter], { direction: 'INBOUND' });
+  const limit = svc.trafficPolicy?.rateLimit;
+  const limitStats = `${statPrefix(name)}_rate_limit`;
+  const filters = isHttpProtocol(svc.protocol)
+    ? [hcmFilter(httpConnectionManager(name, { inline: routeConfiguration(name, [catchAllVirtualHost(name)]) }, limit ? { limitAll: { policy: limit, statPrefix: limitStats } } : {}))]
+    : [...(limit ? [inboundConnectionRateLimitFilter(limit, limitStats)] : []), tcpProxy(name, name)];
+  const resource = socketListener(name, '0.0.0.0', settings.inboundPort, filters, { direction: 'INBOUND' });
   return { name, resource, roles: SIDECAR, owner: serviceKeyOf(svc) };
 }
 
