@@ -9,6 +9,8 @@ const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'xds-clie
 export interface XdsClientOptions {
   xdsPort: number;
   nodeId: string;
+  /** The node's locality: zone `z1` and no region unless told. */
+  region?: string;
   zone?: string;
   metadata?: Record<string, string>;
 }
@@ -24,7 +26,7 @@ export class XdsClientProcess {
   static async start(opts: XdsClientOptions): Promise<XdsClientProcess> {
     const bootstrap = {
       xds_servers: [{ server_uri: `127.0.0.1:${opts.xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: opts.nodeId, locality: { zone: opts.zone ?? 'z1' }, metadata: { role: 'grpc', ...opts.metadata } },
+      node: { id: opts.nodeId, locality: { ...(opts.region ? { region: opts.region } : {}), zone: opts.zone ?? 'z1' }, metadata: { role: 'grpc', ...opts.metadata } },
     };
     const child = fork(WORKER, [], {
       execArgv: ['--import', 'tsx'],

@@ -47,8 +47,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const schema of [...SHARED_SCHEMAS, ...TRAFFIC_SCHEMAS]) app.addSchema(schema);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('not-found', `no route ${req.method} ${req.url.split('?')[0]}`, undefined, req.url)));
-  serviceRoutes(app, deps.db);
-  endpointRoutes(app, deps.db);
+  serviceRoutes(app, deps.db, deps.previewWrite);
+  endpointRoutes(app, deps.db, deps.previewWrite);
   trafficRoutes(app, deps.db, deps.previewWrite);
   proxyRoutes(app, deps.proxies);
   systemRoutes(app, deps);

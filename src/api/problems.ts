@@ -127,7 +127,8 @@ export function handleError(error: FastifyError & { validation?: AjvError[]; val
   return sendProblem(reply, problem('internal', 'an unexpected error occurred; it has been logged', undefined, instance));
 }
 
-function dedupe(issues: Issue[]): Issue[] {
+/** The issues without repeats (same path and message), in their first order. */
+export function dedupe(issues: Issue[]): Issue[] {
   const seen = new Set<string>();
   return issues.filter((i) => {
     const k = `${i.path}\0${i.message}`;

@@ -37,7 +37,7 @@ const gatewayWithMetadata = {
   id: 'gw-1',
   cluster: 'edge',
   metadata: { role: 'gateway', service: 'ingress', namespace: 'infra' },
-  locality: { zone: 'eu-west-1a' },
+  locality: { region: 'eu-west', zone: 'eu-west-1a' },
   userAgentName: 'envoy',
 };
 
@@ -78,6 +78,7 @@ describe('GET /api/v1/proxies', () => {
       cluster: 'edge',
       service: 'ingress',
       namespace: 'infra',
+      region: 'eu-west',
       zone: 'eu-west-1a',
       userAgent: 'envoy',
       connectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
@@ -101,7 +102,7 @@ describe('GET /api/v1/proxies', () => {
       ackedVersion: null,
       lastNack: { version: eds.versionInfo, errorDetail: 'bad endpoint', at: expect.any(String) },
     });
-    expect(items[0]).toMatchObject({ id: 'client-1', role: 'grpc', service: null, zone: null, userAgent: null });
+    expect(items[0]).toMatchObject({ id: 'client-1', role: 'grpc', service: null, region: null, zone: null, userAgent: null });
     expect(items[0].streams[0]).toMatchObject({ variant: 'delta', types: { cds: { state: 'synced' } } });
   });
 });
@@ -177,6 +178,7 @@ describe('proxies held by other replicas', () => {
     cluster: 'web',
     service: 'web',
     namespace: 'shop',
+    region: null,
     zone: null,
     userAgent: 'envoy',
     connectedAt,

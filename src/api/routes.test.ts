@@ -19,6 +19,10 @@ beforeAll(async () => {
   await h.endpoint('default', 'echo', { address: '10.0.1.2', port: 8080, labels: { version: 'v2', track: 'canary' } });
   await h.endpoint('default', 'web', { address: '10.0.2.1', port: 8080, labels: { version: 'v1' } });
   await h.service({ namespace: 'shop', name: 'cart', port: 8080 });
+  // raw: a tcp service, which a split cannot route to.
+  await h.service({ name: 'raw', port: 9000, protocol: 'tcp' });
+  await h.endpoint('default', 'raw', { address: '10.0.3.1', port: 9000, labels: { version: 'v1' } });
+  await h.endpoint('default', 'raw', { address: '10.0.3.2', port: 9000, labels: { version: 'v2' } });
 });
 afterAll(async () => h?.close());
 
@@ -196,6 +200,11 @@ describe('PUT and DELETE /api/v1/routes/{namespace}/{name}', () => {
     await rejectedBoth('PUT', `${ROUTES}/default/edit-me`, { destinations: [dest('api', 50)] }, 400, 'validation-failed', ['body.destinations']);
   });
 
+  it('names the URL segment when the URL names no valid route, as the services API does', async () => {
+    await rejectedBoth('PUT', `${ROUTES}/Bad_NS/x`, direct, 400, 'validation-failed', ['params.namespace']);
+    await rejectedBoth('PUT', `${ROUTES}/default/Bad_Name`, direct, 400, 'validation-failed', ['params.name']);
+  });
+
   it('deletes a route with one change, and refuses a stale If-Match or a missing route', async () => {
     await post({ name: 'doomed', hosts: ['doomed.example.com'], ...direct });
     await rejectedBoth('DELETE', `${ROUTES}/default/doomed`, undefined, 412, 'precondition-failed', undefined, { 'if-match': '"2"' });
@@ -216,6 +225,9 @@ describe('dry runs', () => {
     const res = await h.call(method, `${url}?dryRun=true`, body);
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toEqual({ dryRun: true, route: expect.any(Object), changes: expect.any(Array), issues: [] });
+    // Nothing was stored, so there is no new revision to name in an ETag, and nothing at a Location.
+    expect(res.headers).not.toHaveProperty('etag');
+    expect(res.headers).not.toHaveProperty('location');
     expect(await dbState(h.db)).toEqual(state);
     expect(await routeRows()).toEqual(rows);
     return res.json();
@@ -315,14 +327,15 @@ describe('POST /api/v1/traffic/split', () => {
     expect(body.errors).toEqual([{ path: expect.stringMatching(/^body\.weights/), message: 'subset "version=v3" selects no endpoint of service default/echo' }]);
   });
 
-  // Bug: splitCheck drops the destination index when it renames `body.destinations[i]…` to
-  // `body.weights…`, so a subset issue names `body.weights.subset` (no such weight) and a missing
-  // service is reported once per weight under `body.weights` rather than once under `body.service`.
-  it.fails.each<[string, Record<string, unknown>, string[]]>([
+  // Destination i of the route is the weight of the i-th label value in sorted order; what is wrong
+  // with the service, which every destination repeats, is said once.
+  it.each<[string, Record<string, unknown>, string[]]>([
     ['the weight whose value no endpoint has', { weights: { v1: 90, v3: 10 } }, ['body.weights.v3']],
+    ['the weight whose value no endpoint has, whatever the order given', { weights: { v9: 10, v2: 80, v1: 10 } }, ['body.weights.v9']],
     ['the service that does not exist, once', { service: 'nobody', weights: { v1: 50, v2: 50 } }, ['body.service']],
+    ['the tcp service, once', { service: 'raw', weights: { v1: 50, v2: 50 } }, ['body.service']],
   ])('names %s', async (_what, body, paths) => {
-    expectProblem(await split({ name: 'bad-split', ...body }), 400, 'validation-failed', paths);
+    await rejectedBoth('POST', SPLIT, { service: 'echo', name: 'bad-split', ...body }, 400, 'validation-failed', paths);
   });
 });
 

@@ -184,7 +184,8 @@ export const Proxy = Type.Object(
     cluster: Type.String({ description: 'node.cluster' }),
     service: nullable(Type.String()),
     namespace: nullable(Type.String()),
-    zone: nullable(Type.String()),
+    region: Type.Optional(nullable(Type.String({ description: 'node.locality.region (absent in views from replicas of earlier versions)' }))),
+    zone: nullable(Type.String({ description: 'node.locality.zone' })),
     userAgent: nullable(Type.String()),
     connectedAt: DateTime,
     streams: Type.Array(Type.Ref('ProxyStream'), { description: 'oldest first; a proxy may hold several (reconnects, per-type services)' }),
@@ -231,4 +232,31 @@ export const SHARED_SCHEMAS: TSchema[] = [Service, ServiceList, Endpoint, Endpoi
 /** Problem responses for the given statuses, for route schemas. */
 export function problemResponses(...statuses: number[]): Record<number, TSchema> {
   return Object.fromEntries(statuses.map((s) => [s, Type.Ref('Problem')]));
+}
+
+const ResourceChange = Type.Object({
+  type: Type.String({ description: 'cds, eds, lds, rds or sds' }),
+  name: Type.String(),
+  change: stringEnum(['added', 'modified', 'removed'] as const),
+  resource: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the resource as Envoy JSON; absent for a removal' })),
+});
+
+/** The 200 of a write with `?dryRun=true`: the resource it would store, under `key`, and what it would change in the served config. */
+export function dryRunOf(key: string, ref: string) {
+  return Type.Object(
+    {
+      dryRun: Type.Literal(true),
+      [key]: Type.Ref(ref),
+      changes: Type.Array(ResourceChange, { description: 'the Envoy resources the write would add, modify or remove' }),
+      issues: Type.Array(Type.Object({ type: Type.String(), name: Type.String(), path: Type.String(), message: Type.String() }), {
+        description: 'resources the publish gate would hold back',
+      }),
+    },
+    { description: 'what the write would do; nothing was stored' },
+  );
+}
+
+/** The 200 of a write that answers 200 for real too: the resource it stored, or with `?dryRun=true` what it would do. */
+export function writtenOrDryRun(key: string, ref: string) {
+  return Type.Union([Type.Ref(ref), dryRunOf(key, ref)]);
 }

@@ -118,7 +118,32 @@ describe('GET /api/v1/openapi.json', () => {
     expect(create.requestBody.content['application/json'].schema).toMatchObject({ required: ['name', 'port'], additionalProperties: false });
     expect(create.responses['409'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
     const heartbeat = doc.paths['/api/v1/services/{namespace}/{name}/endpoints/{id}/heartbeat'].put;
-    expect(heartbeat.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['id', 'name', 'namespace']);
+    expect(heartbeat.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['dryRun', 'id', 'name', 'namespace']);
+  });
+
+  it('documents ?dryRun on every write, and the 200 it answers', () => {
+    const writes = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([method]) => method !== 'get')
+        .map(([method, op]) => ({ write: `${method} ${path}`, op })),
+    );
+    expect(writes).toHaveLength(11);
+    for (const { write, op } of writes) {
+      expect(op.parameters.find((p: { name: string }) => p.name === 'dryRun'), write).toMatchObject({ in: 'query', required: false, schema: { enum: ['true', 'false'] } });
+    }
+    const dryRun = (schema: Record<string, any>) => schema.anyOf?.[1] ?? schema;
+    for (const [path, method, key] of [
+      ['/api/v1/services', 'post', 'service'],
+      ['/api/v1/services/{namespace}/{name}', 'put', 'service'],
+      ['/api/v1/services/{namespace}/{name}', 'delete', 'service'],
+      ['/api/v1/services/{namespace}/{name}/endpoints', 'post', 'endpoint'],
+      ['/api/v1/services/{namespace}/{name}/endpoints/{id}', 'put', 'endpoint'],
+      ['/api/v1/services/{namespace}/{name}/endpoints/{id}', 'delete', 'endpoint'],
+      ['/api/v1/services/{namespace}/{name}/endpoints/{id}/heartbeat', 'put', 'endpoint'],
+    ] as const) {
+      const schema = dryRun(doc.paths[path][method].responses['200'].content['application/json'].schema);
+      expect(schema.required, `${method} ${path}`).toEqual(['dryRun', key, 'changes', 'issues']);
+    }
   });
 });
 

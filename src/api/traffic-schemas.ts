@@ -359,6 +359,12 @@ export const TrafficPolicySchema = Type.Object(
     outlierDetection: Type.Optional(OutlierDetectionPolicy),
     healthCheck: Type.Optional(HealthCheckPolicy),
     rateLimit: Type.Optional(RateLimitPolicy),
+    localityFailover: Type.Optional(
+      Type.Boolean({
+        description:
+          "prefer endpoints in the caller's zone, then in its region, then anywhere (by its node's locality); a nearer tier with no healthy endpoint fails over to the next",
+      }),
+    ),
   },
   {
     additionalProperties: false,

@@ -3,10 +3,10 @@ import { ClusterResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-ty
 import type { XdsDecodeContext } from '@grpc/grpc-js-xds/build/src/xds-resource-type/xds-resource-type.js';
 import { describe, expect, it } from 'vitest';
 import type { Protocol } from '../model/mesh.ts';
-import type { LbAlgorithm, TrafficPolicy } from '../model/traffic.ts';
+import type { TrafficPolicy } from '../model/traffic.ts';
 import { envoyRoot } from '../protos/loader.ts';
 import { expectValidEnvoy } from '../../test/support/envoy.ts';
-import { acceptedByProxylessGrpc, clusterPolicy } from './cluster-policy.ts';
+import { clusterPolicy } from './cluster-policy.ts';
 import type { Plain } from './common.ts';
 
 // The load-balancing extensions travel inside Anys; the shared root does not load them by default.
@@ -31,15 +31,17 @@ const lbEntry = (kind: string, message: string, fields: Plain = {}): Plain => ({
   typedExtensionConfig: { name: `envoy.load_balancing_policies.${kind}`, typedConfig: { '@type': `type.googleapis.com/${LB}.${kind}.v3.${message}`, ...fields } },
 });
 /** The least-request `load_balancing_policy` with the given LeastRequest fields, and its round robin fallback for gRPC. */
-const leastRequest = (config: Plain = {}): Plain => ({
+/** An Envoy load-balancing extension with gRPC's round robin fallback. */
+const withFallback = (name: string, message: string, config: Plain = {}): Plain => ({
   lbPolicy: 'ROUND_ROBIN',
   loadBalancingPolicy: {
     policies: [
-      lbEntry('least_request', 'LeastRequest', config),
+      lbEntry(name, message, config),
       lbEntry('wrr_locality', 'WrrLocality', { endpointPickingPolicy: { policies: [lbEntry('round_robin', 'RoundRobin')] } }),
     ],
   },
 });
+const leastRequest = (config: Plain = {}) => withFallback('least_request', 'LeastRequest', config);
 const ringHash = (sizes: Plain = {}): Plain => ({ lbPolicy: 'RING_HASH', ringHashLbConfig: { hashFunction: 'XX_HASH', ...sizes } });
 const CHECK = { intervalMs: 10_000, timeoutMs: 1_000, healthyThreshold: 2, unhealthyThreshold: 3 };
 const CHECK_FIELDS = { timeout: { seconds: 1 }, interval: { seconds: 10 }, healthyThreshold: { value: 2 }, unhealthyThreshold: { value: 3 } };
@@ -63,7 +65,7 @@ const loadBalancing: Case[] = [
   {
     name: 'zone-aware with Envoy defaults',
     policy: { loadBalancer: { algorithm: 'random', zoneAware: {} } },
-    want: { lbPolicy: 'RANDOM', commonLbConfig: { zoneAwareLbConfig: {} } },
+    want: withFallback('random', 'Random', { localityLbConfig: { zoneAwareLbConfig: {} } }),
   },
   { name: 'least request: load_balancing_policy with a round robin fallback', policy: { loadBalancer: { algorithm: 'least_request' } }, want: leastRequest() },
   {
@@ -102,8 +104,12 @@ const loadBalancing: Case[] = [
     policy: { loadBalancer: { algorithm: 'ring_hash', ringSize: { min: 100.9 }, zoneAware: { routingEnabledPercent: 100 } } },
     want: { ...ringHash({ minimumRingSize: { value: 100 } }), commonLbConfig: { zoneAwareLbConfig: { routingEnabled: { value: 100 } } } },
   },
-  { name: 'random', policy: { loadBalancer: { algorithm: 'random' } }, want: { lbPolicy: 'RANDOM' } },
-  { name: 'maglev (hashOn belongs to the routes)', policy: { loadBalancer: { algorithm: 'maglev', hashOn: [{ header: 'x-user' }] } }, want: { lbPolicy: 'MAGLEV' } },
+  { name: 'random: the extension, with a round robin fallback', policy: { loadBalancer: { algorithm: 'random' } }, want: withFallback('random', 'Random') },
+  {
+    name: 'maglev: the extension, with a round robin fallback (hashOn belongs to the routes)',
+    policy: { loadBalancer: { algorithm: 'maglev', hashOn: [{ header: 'x-user' }] } },
+    want: withFallback('maglev', 'Maglev'),
+  },
 ];
 
 const resilience: Case[] = [
@@ -246,19 +252,6 @@ describe.each([
   });
 });
 
-describe('acceptedByProxylessGrpc', () => {
-  const table: [LbAlgorithm, boolean][] = [
-    ['round_robin', true],
-    ['least_request', true],
-    ['ring_hash', true],
-    ['random', false],
-    ['maglev', false],
-  ];
-  it.each(table)('%s → %s', (algorithm, want) => {
-    expect(acceptedByProxylessGrpc(algorithm)).toBe(want);
-  });
-});
-
 describe('clusters as grpc-js-xds 1.14 validates them (its CDS resource type, no network)', () => {
   // register() fills its LB policy registry (wrr_locality, round_robin, ring_hash); it opens no connection.
   register();
@@ -278,6 +271,8 @@ describe('clusters as grpc-js-xds 1.14 validates them (its CDS resource type, no
       policy: { loadBalancer: { algorithm: 'least_request', choiceCount: 4, zoneAware: {} } },
       lb: WRR_ROUND_ROBIN,
     },
+    { name: 'random: the round robin fallback', policy: { loadBalancer: { algorithm: 'random', zoneAware: {} } }, lb: WRR_ROUND_ROBIN },
+    { name: 'maglev: the round robin fallback', policy: { loadBalancer: { algorithm: 'maglev' } }, lb: WRR_ROUND_ROBIN },
     { name: 'ring hash, default sizes', policy: { loadBalancer: { algorithm: 'ring_hash' } }, lb: [{ ring_hash: { min_ring_size: 1024, max_ring_size: 8_388_608 } }] },
     {
       name: 'ring hash, sizes above the cap held to it',
@@ -312,9 +307,9 @@ describe('clusters as grpc-js-xds 1.14 validates them (its CDS resource type, no
     expect(got.error).toBe('Cluster message validation failed: [load_balancing_policy unset and unsupported lb_policy: LEAST_REQUEST]');
   });
 
-  it.each(['random', 'maglev'] as const)('rejects the whole cluster for %s', (algorithm) => {
-    const got = decode({ loadBalancer: { algorithm } });
+  it.each(['RANDOM', 'MAGLEV'])('rejects the legacy %s enum, which is why random and maglev go through load_balancing_policy too', (lbPolicy) => {
+    const got = decodeCluster(withPolicy({ lbPolicy }));
     expect(got.value).toBeUndefined();
-    expect(got.error).toBe(`Cluster message validation failed: [load_balancing_policy unset and unsupported lb_policy: ${algorithm.toUpperCase()}]`);
+    expect(got.error).toBe(`Cluster message validation failed: [load_balancing_policy unset and unsupported lb_policy: ${lbPolicy}]`);
   });
 });

@@ -7,20 +7,20 @@
  * - load balancing: it takes `load_balancing_policy` when set (the first listed policy it knows),
  *   otherwise only `lb_policy` ROUND_ROBIN or RING_HASH (with `ring_hash_lb_config`: hash function
  *   XX_HASH, ring sizes at most 8388608). Any other `lb_policy` — LEAST_REQUEST, RANDOM, MAGLEV —
- *   makes it reject the whole cluster. It has no least-request balancer at all.
+ *   makes it reject the whole cluster. It has no least-request, random or maglev balancer at all,
+ *   so those three go through `load_balancing_policy` with round robin as gRPC's fallback.
  * - circuit breakers: only `max_requests` of the DEFAULT priority.
  * - outlier detection: only its success-rate and failure-percentage ejection; the consecutive-error
  *   counters are Envoy's alone (and success-rate ejection is on unless `enforcing_success_rate` is 0).
  * - health checks: ignored; gRPC does no active health checking.
  *
- * The least-request policy carries LeastRequest, WrrLocality and RoundRobin in Anys: the proto root
+ * Those policies carry LeastRequest, Random, Maglev, WrrLocality and RoundRobin in Anys: the proto root
  * that encodes clusters must hold those types, or protobufjs packs them as empty Anys without a word.
  */
 import type { Protocol } from '../model/mesh.ts';
 import type {
   ConnectionPoolPolicy,
   HealthCheckPolicy,
-  LbAlgorithm,
   LoadBalancerPolicy,
   OutlierDetectionPolicy,
   TrafficPolicy,
@@ -30,24 +30,16 @@ import { duration, typed, type Plain } from './common.ts';
 const LEAST_REQUEST = 'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest';
 const WRR_LOCALITY = 'envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality';
 const ROUND_ROBIN = 'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin';
+const RANDOM = 'envoy.extensions.load_balancing_policies.random.v3.Random';
+const MAGLEV = 'envoy.extensions.load_balancing_policies.maglev.v3.Maglev';
 
 /** Envoy's PGV limit on both ring sizes, and the size above which grpc-js-xds rejects the cluster. */
 export const MAX_RING_SIZE = 8_388_608;
 /** The minimum ring size Envoy and gRPC assume when `minimum_ring_size` is unset. */
 const DEFAULT_MIN_RING_SIZE = 1024;
 
-/** Legacy `lb_policy` values; least_request is absent because it goes through `load_balancing_policy`. */
-const LB_POLICY: Record<Exclude<LbAlgorithm, 'least_request'>, string> = {
-  round_robin: 'ROUND_ROBIN',
-  ring_hash: 'RING_HASH',
-  random: 'RANDOM',
-  maglev: 'MAGLEV',
-};
-
-/** True when proxyless gRPC accepts a cluster balanced with `algorithm` (least_request runs as round robin there); random and maglev clusters are rejected. */
-export function acceptedByProxylessGrpc(algorithm: LbAlgorithm): boolean {
-  return algorithm !== 'random' && algorithm !== 'maglev';
-}
+/** Legacy `lb_policy` values of the algorithms both peers know by it. */
+const LB_POLICY = { round_robin: 'ROUND_ROBIN', ring_hash: 'RING_HASH' } as const;
 
 /**
  * Fields to spread into a service's Cluster; `{}` without a policy, so the cluster stays as it was.
@@ -78,11 +70,20 @@ export function clusterPolicy(policy: TrafficPolicy | undefined, protocol?: Prot
   return out;
 }
 
-/** `lb_policy` and its config; least_request as a `load_balancing_policy` that gRPC can fall back from. */
+/** `lb_policy` and its config; least_request, random and maglev as a `load_balancing_policy` that gRPC can fall back from. */
 function loadBalancing(lb: LoadBalancerPolicy | undefined): Plain {
   if (!lb) return {};
   const zone = lb.zoneAware && zoneAwareLbConfig(lb.zoneAware);
-  if (lb.algorithm === 'least_request') return leastRequest(lb.choiceCount, zone);
+  // The extensions read their own locality config, not `common_lb_config`.
+  const locality = zone ? { localityLbConfig: { zoneAwareLbConfig: zone } } : {};
+  switch (lb.algorithm) {
+    case 'least_request':
+      return withGrpcFallback('least_request', LEAST_REQUEST, { ...(lb.choiceCount !== undefined ? { choiceCount: { value: lb.choiceCount } } : {}), ...locality });
+    case 'random':
+      return withGrpcFallback('random', RANDOM, locality);
+    case 'maglev':
+      return withGrpcFallback('maglev', MAGLEV, {});
+  }
   const out: Plain = { lbPolicy: LB_POLICY[lb.algorithm] };
   if (lb.algorithm === 'ring_hash') out.ringHashLbConfig = ringHashLbConfig(lb.ringSize);
   // Zone-aware routing only acts when the proxy's bootstrap names its local cluster
@@ -92,22 +93,19 @@ function loadBalancing(lb: LoadBalancerPolicy | undefined): Plain {
 }
 
 /**
- * Least request for Envoy, round robin for grpc-js-xds, which has no least-request balancer and
- * rejects `lb_policy: LEAST_REQUEST`. Both take the first policy in the list they implement; the
- * fallback wraps round robin in WrrLocality, which is what gRPC builds itself for `ROUND_ROBIN`.
- * Envoy reads the extension's own locality config here, not `common_lb_config`. `lb_policy` stays
- * ROUND_ROBIN for readers that predate `load_balancing_policy`.
+ * An Envoy load-balancing extension, with round robin for grpc-js-xds, which implements none of
+ * least request, random and maglev and rejects their `lb_policy` values. Both take the first policy
+ * in the list they implement; the fallback wraps round robin in WrrLocality, which is what gRPC
+ * builds itself for `ROUND_ROBIN` (so maglev's consistent hashing is Envoy's alone). `lb_policy`
+ * stays ROUND_ROBIN for readers that predate `load_balancing_policy`.
  */
-function leastRequest(choiceCount: number | undefined, zone: Plain | undefined): Plain {
-  const config: Plain = {};
-  if (choiceCount !== undefined) config.choiceCount = { value: choiceCount };
-  if (zone) config.localityLbConfig = { zoneAwareLbConfig: zone };
+function withGrpcFallback(name: string, messageName: string, config: Plain): Plain {
   const roundRobin = { policies: [lbPolicyEntry('envoy.load_balancing_policies.round_robin', ROUND_ROBIN, {})] };
   return {
     lbPolicy: 'ROUND_ROBIN',
     loadBalancingPolicy: {
       policies: [
-        lbPolicyEntry('envoy.load_balancing_policies.least_request', LEAST_REQUEST, config),
+        lbPolicyEntry(`envoy.load_balancing_policies.${name}`, messageName, config),
         lbPolicyEntry('envoy.load_balancing_policies.wrr_locality', WRR_LOCALITY, { endpointPickingPolicy: roundRobin }),
       ],
     },

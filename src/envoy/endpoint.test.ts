@@ -3,7 +3,7 @@ import type { Endpoint } from '../model/mesh.ts';
 import { expectValidEnvoy } from '../../test/support/envoy.ts';
 import { endpoint } from '../../test/support/mesh-fixtures.ts';
 import type { Plain } from './common.ts';
-import { clusterLoadAssignment, lbEndpoint, servesTraffic } from './endpoint.ts';
+import { clusterLoadAssignment, failoverLocalities, lbEndpoint, servesTraffic } from './endpoint.ts';
 
 const CLA = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
 const NO_LOCALITY = { region: '', zone: '', subZone: '' };
@@ -130,5 +130,60 @@ describe('lbEndpoint and servesTraffic', () => {
       expect(got).toEqual(lb('10.0.0.1', status, 7));
       expectValidEnvoy('envoy.config.endpoint.v3.LbEndpoint', got);
     }
+  });
+});
+
+describe('clusterLoadAssignment for a caller (locality failover)', () => {
+  const spread = [
+    endpoint({ address: '10.0.0.1', region: 'eu', zone: 'eu-a' }),
+    endpoint({ address: '10.0.0.2', region: 'eu', zone: 'eu-b' }),
+    endpoint({ address: '10.0.0.3', region: 'us', zone: 'us-a' }),
+    endpoint({ address: '10.0.0.4', region: 'eu', zone: 'eu-a', subZone: 'rack-2' }),
+  ];
+  const priorities = (cla: Plain) => (cla.endpoints as { locality: { zone: string; subZone: string }; priority?: number }[]).map((l) => [`${l.locality.zone}${l.locality.subZone ? '/' + l.locality.subZone : ''}`, l.priority ?? 0]);
+
+  const cases: { name: string; caller: { region: string; zone?: string }; endpoints: Endpoint[]; want: [string, number][] }[] = [
+    { name: 'its zone first (every sub-zone), then its region, then the rest', caller: { region: 'eu', zone: 'eu-a' }, endpoints: spread, want: [['eu-a', 0], ['eu-a/rack-2', 0], ['eu-b', 1], ['us-a', 2]] },
+    { name: 'another zone of the region', caller: { region: 'eu', zone: 'eu-b' }, endpoints: spread, want: [['eu-a', 1], ['eu-a/rack-2', 1], ['eu-b', 0], ['us-a', 2]] },
+    { name: 'a zone with no endpoint: the region first, without a gap in priorities', caller: { region: 'eu' }, endpoints: spread, want: [['eu-a', 0], ['eu-a/rack-2', 0], ['eu-b', 0], ['us-a', 1]] },
+    { name: 'a region with no endpoint: everything at priority 0', caller: { region: 'ap', zone: 'ap-a' }, endpoints: spread, want: [['eu-a', 0], ['eu-a/rack-2', 0], ['eu-b', 0], ['us-a', 0]] },
+    {
+      name: 'its zone has only unhealthy endpoints: the next tier becomes priority 0',
+      caller: { region: 'eu', zone: 'eu-a' },
+      endpoints: spread.map((e) => (e.zone === 'eu-a' ? { ...e, health: 'unhealthy' as const } : e)),
+      want: [['eu-b', 0], ['us-a', 1]],
+    },
+  ];
+
+  it.each(cases)('$name', ({ caller, endpoints, want }) => {
+    const cla = clusterLoadAssignment('greeter', endpoints, caller);
+    expect(priorities(cla)).toEqual(want);
+    expectValidEnvoy(CLA, cla);
+  });
+
+  it('without a caller, no priorities at all (what proxies without a locality get)', () => {
+    expect(priorities(clusterLoadAssignment('greeter', spread)).every(([, p]) => p === 0)).toBe(true);
+    expect(JSON.stringify(clusterLoadAssignment('greeter', spread))).not.toContain('priority');
+  });
+});
+
+describe('failoverLocalities', () => {
+  it('one variant per zone and per region of the serving endpoints, sorted by key', () => {
+    const got = failoverLocalities([
+      endpoint({ region: 'us', zone: 'us-a' }),
+      endpoint({ region: 'eu', zone: 'eu-a' }),
+      endpoint({ region: 'eu', zone: 'eu-a', address: '10.0.0.9' }),
+      endpoint({ region: 'eu', zone: 'eu-c', health: 'unhealthy' }),
+    ]);
+    expect(got).toEqual([
+      { key: 'region:eu', caller: { region: 'eu' } },
+      { key: 'region:us', caller: { region: 'us' } },
+      { key: 'zone:eu/eu-a', caller: { region: 'eu', zone: 'eu-a' } },
+      { key: 'zone:us/us-a', caller: { region: 'us', zone: 'us-a' } },
+    ]);
+  });
+
+  it('none without serving endpoints', () => {
+    expect(failoverLocalities([endpoint({ zone: 'a', health: 'unhealthy' })])).toEqual([]);
   });
 });

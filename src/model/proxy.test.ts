@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Result } from '../lib/result.ts';
-import { proxyFromNode, ROLES, type NodeLike, type ProxyIdentity } from './proxy.ts';
+import { localityKeys, proxyFromNode, ROLES, type NodeLike, type ProxyIdentity } from './proxy.ts';
 
 const ROLE_ISSUE = { ok: false, issues: [{ path: 'node.metadata.role', message: `must be one of ${ROLES.join(', ')}` }] };
 
@@ -45,5 +45,20 @@ describe('proxyFromNode', () => {
     ['a null locality', { id: 'n1', locality: null }, identity()],
   ])('%s', (_name, node, want) => {
     expect(proxyFromNode(node)).toEqual(want);
+  });
+});
+
+describe('localityKeys', () => {
+  it('zone first, then region; none without a locality', () => {
+    expect(localityKeys({ region: 'eu', zone: 'eu-a' })).toEqual(['zone:eu/eu-a', 'region:eu']);
+    expect(localityKeys({ zone: 'z1' })).toEqual(['zone:/z1', 'region:']);
+    expect(localityKeys({})).toEqual([]);
+  });
+
+  it('reads region and zone from the node', () => {
+    const got = proxyFromNode({ id: 'a', locality: { region: 'eu', zone: 'eu-a' } });
+    expect(got.ok && [got.value.region, got.value.zone]).toEqual(['eu', 'eu-a']);
+    const none = proxyFromNode({ id: 'a', locality: { region: '', zone: '' } });
+    expect(none.ok && [none.value.region, none.value.zone]).toEqual([undefined, undefined]);
   });
 });

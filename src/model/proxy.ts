@@ -15,6 +15,7 @@ export interface ProxyIdentity {
   role: Role;
   service?: string;
   namespace?: string;
+  region?: string;
   zone?: string;
   userAgent?: string;
 }
@@ -24,7 +25,7 @@ export interface NodeLike {
   id?: string;
   cluster?: string;
   metadata?: Record<string, unknown> | null;
-  locality?: { zone?: string } | null;
+  locality?: { region?: string; zone?: string } | null;
   userAgentName?: string;
 }
 
@@ -43,6 +44,7 @@ export function proxyFromNode(node: NodeLike): Result<ProxyIdentity> {
     role: role as Role,
     service: text('service'),
     namespace: text('namespace'),
+    region: node.locality?.region || undefined,
     zone: node.locality?.zone || undefined,
     userAgent: node.userAgentName || undefined,
   });
@@ -51,4 +53,17 @@ export function proxyFromNode(node: NodeLike): Result<ProxyIdentity> {
 /** The `<namespace>/<name>` of the service a proxy belongs to (namespace `default` if unsaid), if it said one. */
 export function serviceKey(proxy: Pick<ProxyIdentity, 'service' | 'namespace'>): string | undefined {
   return proxy.service ? `${proxy.namespace ?? DEFAULT_NAMESPACE}/${proxy.service}` : undefined;
+}
+
+/**
+ * Keys of a resource's locality variants (locality failover): one per zone, one per region for
+ * callers in a zone no endpoint is in.
+ */
+export const zoneLocalityKey = (region: string, zone: string) => `zone:${region}/${zone}`;
+export const regionLocalityKey = (region: string) => `region:${region}`;
+
+/** The variant keys that apply to a proxy, nearest first; none when its node gave no locality. */
+export function localityKeys(proxy: Pick<ProxyIdentity, 'region' | 'zone'>): string[] {
+  if (!proxy.region && !proxy.zone) return [];
+  return [zoneLocalityKey(proxy.region ?? '', proxy.zone ?? ''), regionLocalityKey(proxy.region ?? '')];
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Issue } from '../lib/result.ts';
 import type { RouteSpec, TrafficPolicy } from './traffic.ts';
-import { checkRoute, checkTrafficPolicy, routeConflicts, type RouteContext } from './traffic-validate.ts';
+import { checkRoute, checkTrafficPolicy, ENVOY_ERROR_STATUS_CODES, routeConflicts, type RouteContext } from './traffic-validate.ts';
+import { messageType } from '../protos/loader.ts';
 
 const ctx: RouteContext = {
   services: new Map<string, { port: number; protocol: string; endpointLabels: Record<string, string>[] }>([
@@ -76,6 +77,13 @@ describe('checkRoute', () => {
     expect(checkRoute(make(), ctx)).toEqual([]);
   });
 
+  it.each([
+    ['a redirect', redirectRoute, 'redirect'],
+    ['a direct response', directRoute, 'directResponse'],
+  ])('wants hosts on a route with %s (no destination to take them from)', (_, make, action) => {
+    expect(checkRoute({ ...make(), hosts: [] }, ctx)).toEqual([is('hosts', `a route with ${action} must claim hosts: it has no destination services to take them from`)]);
+  });
+
   it('finds nothing wrong with a minimal route', () => {
     const r: RouteSpec = { namespace: 'shop', name: 'r', hosts: [], priority: 0, match: {}, destinations: [{ namespace: 'shop', name: 'cart', weight: 100 }] };
     expect(checkRoute(r, ctx)).toEqual([]);
@@ -107,6 +115,7 @@ describe('checkRoute', () => {
     ['a subset with a bad label key', (r) => (r.destinations![1]!.subset = { 'bad key': 'x' }), [is('destinations[1].subset.bad key', 'is not a valid label key')]],
     // Hosts and priority.
     ['a bad host', (r) => (r.hosts = ['cart_example.com']), [is('hosts[0]', '"cart_example.com" is not a host name or *.suffix, with an optional :port (1-65535)')]],
+    ['a tcp service\'s host', (r) => (r.hosts = ['cart.shop', 'DB.shop:5432']), [is('hosts[1]', 'is the host of service shop/db, which speaks tcp: HTTP routes cannot apply to it')]],
     ['a bare * host', (r) => (r.hosts = ['*']), [is('hosts[0]', '"*" is not a host name or *.suffix, with an optional :port (1-65535)')]],
     ['a host with port 0', (r) => (r.hosts = ['cart.example.com:0']), [is('hosts[0]', '"cart.example.com:0" is not a host name or *.suffix, with an optional :port (1-65535)')]],
     ['a repeated host', (r) => r.hosts.push('Cart.Example.com'), [is('hosts[2]', 'repeats hosts[0] ("Cart.Example.com")')]],
@@ -175,7 +184,8 @@ describe('checkRoute', () => {
     ['a rate limit of 0 tokens', (r) => (r.rateLimit!.maxTokens = 0), [is('rateLimit.maxTokens', 'must be an integer from 1 to 4294967295')]],
     ['a rate limit adding 0 tokens', (r) => (r.rateLimit!.tokensPerFill = 0), [is('rateLimit.tokensPerFill', 'must be an integer from 1 to 4294967295')]],
     ['a fill interval under 50 ms', (r) => (r.rateLimit!.fillIntervalMs = 49), [is('rateLimit.fillIntervalMs', 'must be a whole number of milliseconds from 50 to 86400000 (24 h)')]],
-    ['a rate limit status of 200', (r) => (r.rateLimit!.status = 200), [is('rateLimit.status', 'must be an integer from 400 to 599')]],
+    ['a rate limit status of 200', (r) => (r.rateLimit!.status = 200), [is('rateLimit.status', 'must be a 4xx or 5xx code Envoy names (e.g. 429, 503); 200 is not one')]],
+    ['a rate limit status Envoy has no name for', (r) => (r.rateLimit!.status = 450), [is('rateLimit.status', 'must be a 4xx or 5xx code Envoy names (e.g. 429, 503); 450 is not one')]],
     ['a rate limit header that is a pseudo-header', (r) => (r.rateLimit!.responseHeaders = { ':status': '429' }), [is('rateLimit.responseHeaders.:status', '":status" is a pseudo-header, which cannot be changed')]],
   ])('reports %s', (_, change, want) => {
     const r = fullRoute();
@@ -305,7 +315,7 @@ describe('checkTrafficPolicy', () => {
     ['a healthy threshold of 0', (p) => (p.healthCheck!.healthyThreshold = 0), [is(`${HC}.healthyThreshold`, 'must be an integer from 1 to 4294967295')]],
     ['an unhealthy threshold of 0', (p) => (p.healthCheck!.unhealthyThreshold = 0), [is(`${HC}.unhealthyThreshold`, 'must be an integer from 1 to 4294967295')]],
     ['a rate limit fill interval under 50 ms', (p) => (p.rateLimit!.fillIntervalMs = 10), [is(`${P}.rateLimit.fillIntervalMs`, 'must be a whole number of milliseconds from 50 to 86400000 (24 h)')]],
-    ['a rate limit status of 600', (p) => (p.rateLimit!.status = 600), [is(`${P}.rateLimit.status`, 'must be an integer from 400 to 599')]],
+    ['a rate limit status of 600', (p) => (p.rateLimit!.status = 600), [is(`${P}.rateLimit.status`, 'must be a 4xx or 5xx code Envoy names (e.g. 429, 503); 600 is not one')]],
   ])('reports %s', (_, change, want) => {
     const p = fullPolicy();
     change(p);
@@ -361,5 +371,13 @@ describe('routeConflicts', () => {
     ],
   ])('%s', (_, routes, want) => {
     expect(routeConflicts(routes)).toEqual(want);
+  });
+});
+
+describe('ENVOY_ERROR_STATUS_CODES', () => {
+  it("is every 4xx and 5xx value of Envoy's StatusCode enum", () => {
+    const codeEnum = messageType('envoy.type.v3.HttpStatus').fields.code!.resolve().resolvedType as unknown as { values: Record<string, number> };
+    const named = Object.values(codeEnum.values);
+    expect(ENVOY_ERROR_STATUS_CODES).toEqual(named.filter((c) => c >= 400 && c < 600).sort((a, b) => a - b));
   });
 });

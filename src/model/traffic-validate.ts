@@ -34,6 +34,11 @@ const MIN_FILL_INTERVAL_MS = 50;
 /** Ring hash bounds Envoy accepts (`maximum_ring_size` lte 8M). */
 const MAX_RING_SIZE = 8_388_608;
 const REDIRECT_CODES = [301, 302, 303, 307, 308];
+/** The 4xx and 5xx codes `envoy.type.v3.StatusCode` names: a rate limit's status is that enum, so no other code encodes. */
+export const ENVOY_ERROR_STATUS_CODES = [
+  400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 426, 428, 429, 431,
+  500, 501, 502, 503, 504, 505, 506, 507, 508, 510, 511,
+];
 /** RFC 9110 token: header names and methods. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MATCHABLE_PSEUDO = new Set([':authority', ':method', ':path']);
@@ -274,7 +279,9 @@ export function checkRateLimit(r: RateLimitPolicy, path: string): Issue[] {
   int(out, r.maxTokens, at(path, 'maxTokens'), 1, UINT32_MAX);
   int(out, r.tokensPerFill, at(path, 'tokensPerFill'), 1, UINT32_MAX);
   millis(out, r.fillIntervalMs, at(path, 'fillIntervalMs'), MIN_FILL_INTERVAL_MS);
-  int(out, r.status, at(path, 'status'), 400, 599);
+  if (r.status !== undefined && !ENVOY_ERROR_STATUS_CODES.includes(r.status)) {
+    out.push(issue(at(path, 'status'), `must be a 4xx or 5xx code Envoy names (e.g. 429, 503); ${r.status} is not one`));
+  }
   checkHeaderMap(out, r.responseHeaders, at(path, 'responseHeaders'));
   return out;
 }
@@ -285,9 +292,21 @@ function checkAction(out: Issue[], spec: RouteSpec): void {
   if (actions.length === 0) out.push(issue('destinations', 'a route needs one of destinations, redirect and directResponse'));
   else if (actions.length > 1) out.push(issue(actions[1]!, `cannot be combined with ${actions[0]}; give exactly one of destinations, redirect and directResponse`));
   if (spec.destinations || actions.length === 0) return;
+  if (spec.hosts.length === 0) out.push(issue('hosts', `a route with ${actions[0]} must claim hosts: it has no destination services to take them from`));
   // These are fields of Envoy's RouteAction, which a redirect or a direct response does not have.
   for (const k of ['timeoutMs', 'retries', 'mirror', 'rewrite'] as const) {
     if (spec[k] !== undefined) out.push(issue(k, 'applies only to routes with destinations'));
+  }
+}
+
+/** A host that is a TCP service's (`<name>.<namespace>`, any port) has no HTTP virtual host for a route to join. */
+function checkNotTcpHost(out: Issue[], host: string, path: string, ctx: RouteContext): void {
+  const hostname = host.toLowerCase().replace(/:\d+$/, '');
+  for (const [key, svc] of ctx.services) {
+    const [namespace, name] = key.split('/');
+    if (svc.protocol === 'tcp' && hostname === `${name}.${namespace}`) {
+      return void out.push(issue(path, `is the host of service ${key}, which speaks tcp: HTTP routes cannot apply to it`));
+    }
   }
 }
 
@@ -296,6 +315,7 @@ export function checkRoute(spec: RouteSpec, ctx: RouteContext): Issue[] {
   const out: Issue[] = [];
   checkAction(out, spec);
   checkUnique(out, spec.hosts, 'hosts', (h, p) => checkHost(h, p), (h) => h.toLowerCase());
+  spec.hosts.forEach((h, i) => checkNotTcpHost(out, h, `hosts[${i}]`, ctx));
   int(out, spec.priority, 'priority', -MAX_PRIORITY, MAX_PRIORITY);
   checkMatch(out, spec.match);
   if (spec.destinations) checkDestinations(out, spec.destinations, ctx);

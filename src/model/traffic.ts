@@ -212,4 +212,10 @@ export interface TrafficPolicy {
   outlierDetection?: OutlierDetectionPolicy;
   healthCheck?: HealthCheckPolicy;
   rateLimit?: RateLimitPolicy;
+  /**
+   * Locality failover: each caller gets the endpoints as priorities by nearness to its node's
+   * locality (its zone, then its region, then anywhere), so it stays in its zone while that has a
+   * healthy endpoint and fails over tier by tier. EDS-discovered services only (see endpoints.ts).
+   */
+  localityFailover?: boolean;
 }

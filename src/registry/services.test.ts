@@ -113,7 +113,7 @@ describe('writes', () => {
     const svc = okValue(await createService(db, serviceInput('gone', { namespace: 'w' })));
     okValue(await createEndpoint(db, 'w', 'gone', endpointInput('10.2.0.1')));
     okValue(await createEndpoint(db, 'w', 'gone', endpointInput('10.2.0.2')));
-    expect(await deleteService(db, 'w', 'gone', 1)).toEqual({ ok: true, value: { endpoints: 2 } });
+    expect(await deleteService(db, 'w', 'gone', 1)).toMatchObject({ ok: true, value: { namespace: 'w', name: 'gone', endpointCount: 2 } });
     expect(await db.select().from(endpoints).where(eq(endpoints.serviceId, svc.id))).toEqual([]);
     expect(await getService(db, 'w', 'gone')).toBeUndefined();
   });

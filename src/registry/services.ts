@@ -158,15 +158,16 @@ export async function updateService(
   });
 }
 
-/** Deletes a service and (by cascade, in the same transaction) its endpoints. */
-export async function deleteService(db: Db, namespace: string, name: string, ifRevision?: number): Promise<WriteResult<{ endpoints: number }>> {
+/** Deletes a service and (in the same transaction) its endpoints; its value is the service as it was. */
+export async function deleteService(db: Db, namespace: string, name: string, ifRevision?: number): Promise<WriteResult<ServiceView>> {
   return db.transaction(async (tx) => {
     const locked = await lockService(tx, namespace, name, ifRevision);
     if (!locked.ok) return locked;
-    const current = locked.value;
-    const removed = await tx.delete(endpoints).where(eq(endpoints.serviceId, current.id)).returning({ id: endpoints.id });
-    await tx.delete(services).where(eq(services.id, current.id));
+    // Read under the lock: the service as it was, endpoint count included, is what was deleted.
+    const deleted = (await getService(tx, namespace, name))!;
+    await tx.delete(endpoints).where(eq(endpoints.serviceId, locked.value.id));
+    await tx.delete(services).where(eq(services.id, locked.value.id));
     await recordChange(tx, { kind: 'service', op: 'delete', namespace, name });
-    return { ok: true, value: { endpoints: removed.length } };
+    return { ok: true, value: deleted };
   });
 }

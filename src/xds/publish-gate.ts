@@ -9,7 +9,7 @@ import { messageType } from '../protos/loader.ts';
 import { messageNameOf, TYPE_URLS, type ResourceKind, type TypeUrl } from '../protos/type-urls.ts';
 import { validateEncoded } from '../protos/validate.ts';
 import type { CachedResource, ResourceEncoder } from './cache/resource.ts';
-import type { Snapshot } from './cache/snapshot-cache.ts';
+import type { Snapshot, Variants } from './cache/snapshot-cache.ts';
 import type { BuiltResource, ResourceSet } from './resources/types.ts';
 
 export interface GateIssue extends Issue {
@@ -49,7 +49,32 @@ export function passGate(built: ResourceSet, encoder: ResourceEncoder, previous:
     }
     resources.set(typeUrl, out);
   }
-  return { snapshot: { revision, resources }, issues };
+  const variants = encodeVariants(built, encoder, resources, issues);
+  return { snapshot: { revision, resources, ...(variants.size > 0 ? { variants } : {}) }, issues };
+}
+
+/**
+ * Encodes the locality variants of published resources. A variant that fails is left out (its
+ * callers get the resource everyone else gets) and reported with its locality.
+ */
+function encodeVariants(built: ResourceSet, encoder: ResourceEncoder, published: Map<TypeUrl, Map<string, CachedResource>>, issues: GateIssue[]): Variants {
+  const variants = new Map<TypeUrl, Map<string, Map<string, CachedResource>>>();
+  for (const kind of KINDS) {
+    const typeUrl = TYPE_URLS[kind];
+    const byName = new Map<string, Map<string, CachedResource>>();
+    for (const b of built[kind]) {
+      if (!b.variants?.length || !published.get(typeUrl)!.has(b.name)) continue;
+      const byLocality = new Map<string, CachedResource>();
+      for (const v of b.variants) {
+        const report = (path: string, message: string) => issues.push({ type: kind, name: b.name, path, message: `(locality ${v.locality}) ${message}` });
+        const encoded = encodeChecked(encoder, typeUrl, { ...b, resource: v.resource }, report, v.locality);
+        if (encoded) byLocality.set(v.locality, encoded);
+      }
+      if (byLocality.size > 0) byName.set(b.name, byLocality);
+    }
+    if (byName.size > 0) variants.set(typeUrl, byName);
+  }
+  return variants;
 }
 
 /**
@@ -94,10 +119,11 @@ function encodeChecked(
   typeUrl: TypeUrl,
   b: BuiltResource,
   report: (path: string, message: string) => void,
+  variant?: string,
 ): CachedResource | undefined {
   let resource: CachedResource;
   try {
-    resource = encoder.encode(typeUrl, b.name, b.resource, b.roles, { owner: b.owner, edsName: b.edsName });
+    resource = encoder.encode(typeUrl, b.name, b.resource, b.roles, { owner: b.owner, edsName: b.edsName, variant });
   } catch (err) {
     report('', `cannot be encoded: ${(err as Error).message}`);
     return undefined;

@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_MESH_SETTINGS } from '../model/mesh.ts';
 import { TYPE_URLS } from '../protos/type-urls.ts';
-import { createEndpoint } from '../registry/endpoints.ts';
+import { createEndpoint, deleteEndpoint } from '../registry/endpoints.ts';
+import { createRoute } from '../registry/routes.ts';
 import { createService, deleteService } from '../registry/services.ts';
 import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
@@ -93,6 +94,26 @@ describe('Reconciler', () => {
     expect(broken.status.lastError?.message).toBe('connection refused');
     expect(log.error).toHaveBeenCalledWith({ err: 'connection refused' }, expect.stringContaining('last good config'));
     await broken.stop();
+  });
+
+  it('reports a route left out because the subset it sends to lost its last endpoint, and takes it back when one returns', async () => {
+    const v2 = await createEndpoint(t.database.db, 'default', 'greeter', { ...ep('10.0.1.1'), labels: { version: 'v2' } });
+    if (!v2.ok) throw new Error('endpoint not created');
+    const spec = { match: {}, destinations: [{ namespace: 'default', name: 'greeter', subset: { version: 'v2' }, weight: 100 }] };
+    const created = await createRoute(t.database.db, { namespace: 'default', name: 'to-v2', hosts: [], priority: 0, spec }, () => ({ issues: [] }));
+    expect(created.ok).toBe(true);
+    await vi.waitFor(() => expect(names(cache, TYPE_URLS.cluster)).toContain('greeter.default|version=v2'), { timeout: 5000 });
+    expect(reconciler.status.droppedRoutes).toEqual([]);
+
+    log.warn.mockClear();
+    await deleteEndpoint(t.database.db, 'default', 'greeter', v2.value.id);
+    const dropped = [{ route: 'default/to-v2', reason: 'no endpoint of default/greeter has the labels version=v2' }];
+    await vi.waitFor(() => expect(reconciler.status.droppedRoutes).toEqual(dropped), { timeout: 5000 });
+    expect(names(cache, TYPE_URLS.cluster)).not.toContain('greeter.default|version=v2');
+    expect(log.warn).toHaveBeenCalledWith({ routes: dropped }, expect.stringContaining('routes left out'));
+
+    await createEndpoint(t.database.db, 'default', 'greeter', { ...ep('10.0.1.2'), labels: { version: 'v2' } });
+    await vi.waitFor(() => expect(reconciler.status.droppedRoutes).toEqual([]), { timeout: 5000 });
   });
 
   it('removes the resources of a deleted service', async () => {

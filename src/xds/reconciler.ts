@@ -11,7 +11,7 @@ import { routeSpecOf } from '../registry/routes.ts';
 import { loadRegistry } from '../registry/snapshot.ts';
 import { SHORT_NAMES } from '../protos/type-urls.ts';
 import { ResourceEncoder } from './cache/resource.ts';
-import type { SnapshotCache } from './cache/snapshot-cache.ts';
+import { encoderKeys, type SnapshotCache } from './cache/snapshot-cache.ts';
 import { passGate, type GateIssue } from './publish-gate.ts';
 import { buildResources } from './resources/index.ts';
 
@@ -37,6 +37,8 @@ export interface BuildStatus {
   durationMs?: number;
   resources: Record<string, number>;
   issues: GateIssue[];
+  /** Routes left out of the config because a service or subset they name is gone (they come back with it). */
+  droppedRoutes: { route: string; reason: string }[];
   lastError?: { message: string; at: Date };
 }
 
@@ -47,7 +49,7 @@ export class Reconciler {
   private readonly encoder = new ResourceEncoder();
   /** The last mesh built: unchanged services are reused from it, and so is everything derived from them. */
   private lastMesh: Mesh | undefined;
-  private lastStatus: BuildStatus = { revision: 0, resources: {}, issues: [] };
+  private lastStatus: BuildStatus = { revision: 0, resources: {}, issues: [], droppedRoutes: [] };
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.coalescer = new Coalescer(() => this.rebuild(), opts.debounceMs, opts.maxDelayMs, Date.now, true);
@@ -85,7 +87,7 @@ export class Reconciler {
       const gated = passGate(built, this.encoder, this.opts.cache.current, registry.revision);
       const snapshot = { ...gated.snapshot, committedAt: registry.committedAt };
       const issues = gated.issues;
-      this.encoder.retain(new Set([...snapshot.resources].flatMap(([t, m]) => [...m.keys()].map((n) => t + '\0' + n))));
+      this.encoder.retain(encoderKeys(snapshot));
       const changed = this.opts.cache.publish(snapshot);
       const durationMs = performance.now() - started;
       this.lastStatus = {
@@ -94,9 +96,11 @@ export class Reconciler {
         durationMs,
         resources: Object.fromEntries([...snapshot.resources].map(([t, m]) => [SHORT_NAMES[t], m.size])),
         issues,
+        droppedRoutes: mesh.droppedRoutes,
       };
       this.opts.onBuild?.(durationMs);
       if (issues.length > 0) this.opts.log.warn({ issues: issues.slice(0, 20) }, 'resources held back by the publish gate');
+      if (mesh.droppedRoutes.length > 0) this.opts.log.warn({ routes: mesh.droppedRoutes.slice(0, 20) }, 'routes left out: a service or subset they name is gone');
       if (changed.size > 0) this.opts.log.info({ revision: registry.revision, ms: Math.round(durationMs) }, 'published xDS snapshot');
     } catch (err) {
       this.lastStatus = { ...this.lastStatus, lastError: { message: (err as Error).message, at: new Date() } };

@@ -1,4 +1,4 @@
-/** `/api/v1/services/{namespace}/{name}/endpoints`: a service's instances, their health and heartbeats. */
+/** `/api/v1/services/{namespace}/{name}/endpoints`: a service's instances, their health and heartbeats; every write takes `?dryRun=true`. */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { checkAddress, checkLabels } from '../../model/specs.ts';
@@ -13,10 +13,10 @@ import {
   type EndpointInput,
 } from '../../registry/endpoints.ts';
 import type { EndpointRow } from '../../registry/schema.ts';
-import { ifMatchRevision } from '../preconditions.ts';
+import { ifMatchRevision, writeSender, type PreviewWrite, type Shown } from '../preconditions.ts';
 import { problem, sendIssues, sendProblem } from '../problems.ts';
-import { EndpointPath, EndpointSpec, Heartbeat, problemResponses, ServicePath } from '../schemas.ts';
-import { sendWrite } from './services.ts';
+import { dryRunOf, EndpointPath, EndpointSpec, Heartbeat, problemResponses, ServicePath, writtenOrDryRun } from '../schemas.ts';
+import { DRY_RUN_QUERY, isDryRun } from '../traffic-schemas.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -55,20 +55,29 @@ function toInput(body: EndpointSpec) {
   return { input, issues: [...checkAddress(input.address, 'body.address'), ...checkLabels(input.labels, 'body.labels')] };
 }
 
+/** How an endpoint write is answered: as `endpoint` in a dry run. */
+const asEndpoint = { key: 'endpoint', view: endpointView } satisfies Shown<EndpointRow>;
+
 /** Registers the endpoint routes. */
-export function endpointRoutes(app: FastifyInstance, db: Db): void {
+export function endpointRoutes(app: FastifyInstance, db: Db, previewWrite: PreviewWrite): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['endpoints'];
   const base = '/api/v1/services/:namespace/:name/endpoints';
   const notFound = (url: string, what: string) => problem('not-found', `${what} does not exist`, undefined, url);
+  const sendWrite = writeSender(db, previewWrite);
+  const querystring = DRY_RUN_QUERY;
 
-  api.post(base, { schema: { tags, params: ServicePath, body: EndpointSpec, response: { 201: { $ref: 'Endpoint' }, ...problemResponses(400, 404, 409, 503) } } }, async (req, reply) => {
-    const { input, issues } = toInput(req.body);
-    if (issues.length) return sendIssues(reply, issues, req.url);
-    const result = await createEndpoint(db, req.params.namespace, req.params.name, input);
-    if (result.ok) reply.header('location', `${(req.url.split('?')[0] ?? '').replace(/\/$/, '')}/${result.value.id}`);
-    return sendWrite(reply, result, 201, endpointView);
-  });
+  api.post(
+    base,
+    { schema: { tags, params: ServicePath, body: EndpointSpec, querystring, response: { 201: { $ref: 'Endpoint' }, 200: dryRunOf('endpoint', 'Endpoint'), ...problemResponses(400, 404, 409, 503) } } },
+    async (req, reply) => {
+      const { input, issues } = toInput(req.body);
+      if (issues.length) return sendIssues(reply, issues, req.url);
+      const location = (e: EndpointRow) => `${(req.url.split('?')[0] ?? '').replace(/\/$/, '')}/${e.id}`;
+      const run = (d: Db) => createEndpoint(d, req.params.namespace, req.params.name, input);
+      return sendWrite(reply, isDryRun(req.query), { ...asEndpoint, status: 201, run, location });
+    },
+  );
 
   api.get(base, { schema: { tags, params: ServicePath, response: { 200: { $ref: 'EndpointList' }, ...problemResponses(404) } } }, async (req, reply) => {
     const rows = await listEndpoints(db, req.params.namespace, req.params.name);
@@ -86,7 +95,7 @@ export function endpointRoutes(app: FastifyInstance, db: Db): void {
 
   api.put(
     `${base}/:id`,
-    { schema: { tags, params: EndpointPath, body: EndpointSpec, response: { 200: { $ref: 'Endpoint' }, ...problemResponses(400, 404, 409, 412, 503) } } },
+    { schema: { tags, params: EndpointPath, body: EndpointSpec, querystring, response: { 200: writtenOrDryRun('endpoint', 'Endpoint'), ...problemResponses(400, 404, 409, 412, 503) } } },
     async (req, reply) => {
       const { namespace, name, id } = req.params;
       if (!UUID.test(id)) return sendProblem(reply, notFound(req.url, `endpoint ${id}`));
@@ -94,27 +103,33 @@ export function endpointRoutes(app: FastifyInstance, db: Db): void {
       const ifRevision = ifMatchRevision(req.headers['if-match']);
       if (!ifRevision.ok) issues.push(...ifRevision.issues);
       if (issues.length || !ifRevision.ok) return sendIssues(reply, issues, req.url);
-      return sendWrite(reply, await updateEndpoint(db, namespace, name, id, input, ifRevision.value), 200, endpointView);
+      const run = (d: Db) => updateEndpoint(d, namespace, name, id, input, ifRevision.value);
+      return sendWrite(reply, isDryRun(req.query), { ...asEndpoint, status: 200, run });
     },
   );
 
-  api.delete(`${base}/:id`, { schema: { tags, params: EndpointPath, response: problemResponses(400, 404, 412, 503) } }, async (req, reply) => {
-    const { namespace, name, id } = req.params;
-    if (!UUID.test(id)) return sendProblem(reply, notFound(req.url, `endpoint ${id}`));
-    const ifRevision = ifMatchRevision(req.headers['if-match']);
-    if (!ifRevision.ok) return sendIssues(reply, ifRevision.issues, req.url);
-    const result = await deleteEndpoint(db, namespace, name, id, ifRevision.value);
-    if (!result.ok) return sendWrite(reply, result, 204, endpointView);
-    return reply.code(204).send();
-  });
-
-  api.put(
-    `${base}/:id/heartbeat`,
-    { schema: { tags, params: EndpointPath, body: Heartbeat, response: { 200: { $ref: 'Endpoint' }, ...problemResponses(400, 404, 503) } } },
+  api.delete(
+    `${base}/:id`,
+    { schema: { tags, params: EndpointPath, querystring, response: { 200: dryRunOf('endpoint', 'Endpoint'), ...problemResponses(400, 404, 412, 503) } } },
     async (req, reply) => {
       const { namespace, name, id } = req.params;
       if (!UUID.test(id)) return sendProblem(reply, notFound(req.url, `endpoint ${id}`));
-      return sendWrite(reply, await heartbeat(db, namespace, name, id, req.body?.health), 200, endpointView);
+      const ifRevision = ifMatchRevision(req.headers['if-match']);
+      if (!ifRevision.ok) return sendIssues(reply, ifRevision.issues, req.url);
+      const run = (d: Db) => deleteEndpoint(d, namespace, name, id, ifRevision.value);
+      return sendWrite(reply, isDryRun(req.query), { ...asEndpoint, status: 204, run });
+    },
+  );
+
+  // A heartbeat is a write too: the health it records can change what proxies are sent.
+  api.put(
+    `${base}/:id/heartbeat`,
+    { schema: { tags, params: EndpointPath, body: Heartbeat, querystring, response: { 200: writtenOrDryRun('endpoint', 'Endpoint'), ...problemResponses(400, 404, 503) } } },
+    async (req, reply) => {
+      const { namespace, name, id } = req.params;
+      if (!UUID.test(id)) return sendProblem(reply, notFound(req.url, `endpoint ${id}`));
+      const run = (d: Db) => heartbeat(d, namespace, name, id, req.body?.health);
+      return sendWrite(reply, isDryRun(req.query), { ...asEndpoint, status: 200, run });
     },
   );
 }

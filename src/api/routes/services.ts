@@ -1,5 +1,5 @@
-/** `/api/v1/services`: register, list, read, replace and delete services. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+/** `/api/v1/services`: register, list, read, replace and delete services; every write takes `?dryRun=true`. */
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Issue } from '../../lib/result.ts';
 import { DEFAULT_NAMESPACE } from '../../model/names.ts';
@@ -19,8 +19,9 @@ import {
   type WriteResult,
 } from '../../registry/services.ts';
 import { problem, sendIssues, sendProblem } from '../problems.ts';
-import { ifMatchRevision } from '../preconditions.ts';
-import { problemResponses, ServiceCreate, ServicePath, ServiceQuery, ServiceUpdate } from '../schemas.ts';
+import { ifMatchRevision, writeSender, type PreviewWrite, type Shown } from '../preconditions.ts';
+import { dryRunOf, problemResponses, ServiceCreate, ServicePath, ServiceQuery, ServiceUpdate, writtenOrDryRun } from '../schemas.ts';
+import { DRY_RUN_QUERY, isDryRun } from '../traffic-schemas.ts';
 
 /** The API view of a service. */
 export function serviceView(s: ServiceView) {
@@ -67,27 +68,30 @@ function toInput(namespace: string, name: string, body: Spec, at: 'body' | 'para
   return { input, issues };
 }
 
-/** Sends a repository result: the value (with its ETag), or the problem its reason maps to. */
-export function sendWrite<T>(reply: FastifyReply, result: WriteResult<T>, status: number, view: (v: T) => object & { revision?: number }) {
-  if (!result.ok) return sendProblem(reply, problem(result.reason, result.detail, undefined, reply.request.url));
-  const body = view(result.value);
-  if (body.revision !== undefined) reply.header('etag', `"${body.revision}"`);
-  return reply.code(status).send(body);
-}
+/** How a service write is answered: as `service` in a dry run, with a Location when created. */
+const asService = {
+  key: 'service',
+  view: serviceView,
+  location: (s: ServiceView) => `/api/v1/services/${s.namespace}/${s.name}`,
+} satisfies Shown<ServiceView>;
 
 /** Registers the service routes. */
-export function serviceRoutes(app: FastifyInstance, db: Db): void {
+export function serviceRoutes(app: FastifyInstance, db: Db, previewWrite: PreviewWrite): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['services'];
+  const sendWrite = writeSender(db, previewWrite);
+  const querystring = DRY_RUN_QUERY;
 
-  api.post('/api/v1/services', { schema: { tags, body: ServiceCreate, response: { 201: { $ref: 'Service' }, ...problemResponses(400, 409, 503) } } }, async (req, reply) => {
-    const { namespace = DEFAULT_NAMESPACE, name, ...spec } = req.body;
-    const { input, issues } = toInput(namespace, name, spec, 'body');
-    if (issues.length) return sendIssues(reply, issues, req.url);
-    const result = await createService(db, input);
-    if (result.ok) reply.header('location', `/api/v1/services/${namespace}/${name}`);
-    return sendWrite(reply, result, 201, serviceView);
-  });
+  api.post(
+    '/api/v1/services',
+    { schema: { tags, body: ServiceCreate, querystring, response: { 201: { $ref: 'Service' }, 200: dryRunOf('service', 'Service'), ...problemResponses(400, 409, 503) } } },
+    async (req, reply) => {
+      const { namespace = DEFAULT_NAMESPACE, name, ...spec } = req.body;
+      const { input, issues } = toInput(namespace, name, spec, 'body');
+      if (issues.length) return sendIssues(reply, issues, req.url);
+      return sendWrite(reply, isDryRun(req.query), { ...asService, status: 201, run: (d) => createService(d, input) });
+    },
+  );
 
   api.get('/api/v1/services', { schema: { tags, querystring: ServiceQuery, response: { 200: { $ref: 'ServiceList' }, ...problemResponses(400) } } }, async (req, reply) => {
     const q = req.query;
@@ -107,7 +111,7 @@ export function serviceRoutes(app: FastifyInstance, db: Db): void {
 
   api.put(
     '/api/v1/services/:namespace/:name',
-    { schema: { tags, params: ServicePath, body: ServiceUpdate, response: { 200: { $ref: 'Service' }, ...problemResponses(400, 404, 409, 412, 503) } } },
+    { schema: { tags, params: ServicePath, body: ServiceUpdate, querystring, response: { 200: writtenOrDryRun('service', 'Service'), ...problemResponses(400, 404, 409, 412, 503) } } },
     async (req, reply) => {
       const { namespace, name } = req.params;
       const { namespace: bodyNs, name: bodyName, ...spec } = req.body;
@@ -118,15 +122,17 @@ export function serviceRoutes(app: FastifyInstance, db: Db): void {
       const ifRevision = ifMatchRevision(req.headers['if-match']);
       if (!ifRevision.ok) return sendIssues(reply, ifRevision.issues, req.url);
       const { namespace: _n, name: _m, ...fields } = input;
-      return sendWrite(reply, await updateService(db, namespace, name, fields, ifRevision.value), 200, serviceView);
+      return sendWrite(reply, isDryRun(req.query), { ...asService, status: 200, run: (d) => updateService(d, namespace, name, fields, ifRevision.value) });
     },
   );
 
-  api.delete('/api/v1/services/:namespace/:name', { schema: { tags, params: ServicePath, response: problemResponses(400, 404, 412, 503) } }, async (req, reply) => {
-    const ifRevision = ifMatchRevision(req.headers['if-match']);
-    if (!ifRevision.ok) return sendIssues(reply, ifRevision.issues, req.url);
-    const result = await deleteService(db, req.params.namespace, req.params.name, ifRevision.value);
-    if (!result.ok) return sendWrite(reply, result, 204, () => ({}));
-    return reply.code(204).send();
-  });
+  api.delete(
+    '/api/v1/services/:namespace/:name',
+    { schema: { tags, params: ServicePath, querystring, response: { 200: dryRunOf('service', 'Service'), ...problemResponses(400, 404, 412, 503) } } },
+    async (req, reply) => {
+      const ifRevision = ifMatchRevision(req.headers['if-match']);
+      if (!ifRevision.ok) return sendIssues(reply, ifRevision.issues, req.url);
+      return sendWrite(reply, isDryRun(req.query), { ...asService, status: 204, run: (d) => deleteService(d, req.params.namespace, req.params.name, ifRevision.value) });
+    },
+  );
 }

@@ -4,7 +4,7 @@
  * a second route may not claim the same host, priority and match: 409 naming both) and takes
  * `?dryRun=true`, which stores nothing and answers with the Envoy resources the write would change.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Issue } from '../../lib/result.ts';
 import { DEFAULT_NAMESPACE, serviceKeyOf } from '../../model/names.ts';
@@ -12,18 +12,16 @@ import { effectiveHosts } from '../../model/routing.ts';
 import { checkDnsLabel } from '../../model/specs.ts';
 import type { RouteSpec } from '../../model/traffic.ts';
 import { checkRoute, routeConflicts } from '../../model/traffic-validate.ts';
-import type { Db, Tx } from '../../registry/db.ts';
-import { dryRun } from '../../registry/dry-run.ts';
-import { createRoute, deleteRoute, getRoute, listRoutes, routeSpecOf, updateRoute, type RouteCheck, type RouteWriteResult } from '../../registry/routes.ts';
+import type { Db } from '../../registry/db.ts';
+import { createRoute, deleteRoute, getRoute, listRoutes, routeSpecOf, updateRoute, type RouteCheck } from '../../registry/routes.ts';
 import type { RouteRow } from '../../registry/schema.ts';
-import type { Preview } from '../../xds/preview.ts';
-import { problem, sendIssues, sendProblem } from '../problems.ts';
-import { ifMatchRevision } from '../preconditions.ts';
+import { dedupe, problem, sendIssues, sendProblem } from '../problems.ts';
+import { ifMatchRevision, writeSender, type PreviewWrite, type Shown } from '../preconditions.ts';
 import { problemResponses } from '../schemas.ts';
 import { DRY_RUN_QUERY, isDryRun, RouteBody, RoutePath, RouteQuery, RouteUpdate, TrafficSplitBody } from '../traffic-schemas.ts';
 
-/** What a dry run answers with: the Envoy resources the write would change, computed in its transaction. */
-export type PreviewWrite = (tx: Tx) => Promise<Preview>;
+// app.ts imports the type of the dry-run preview from here.
+export type { PreviewWrite };
 
 /** The API view of a route: its spec, revision and timestamps. */
 export function routeView(row: RouteRow) {
@@ -52,29 +50,14 @@ function specOf(namespace: string, name: string, body: Omit<RouteBody, 'namespac
   return { ...body, namespace, name, hosts: body.hosts ?? [], priority: body.priority ?? 0, match: body.match ?? {} } as RouteSpec;
 }
 
+/** How a route write is answered: as `route` in a dry run, with a Location when created. */
+const asRoute = { key: 'route', view: routeView, location: (r: RouteRow) => `/api/v1/routes/${r.namespace}/${r.name}` } satisfies Shown<RouteRow>;
+
 /** Registers the route and traffic-split endpoints. */
 export function trafficRoutes(app: FastifyInstance, db: Db, previewWrite: PreviewWrite): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['routes'];
-
-  /** Runs a write, for real or as a dry run, and sends its result. */
-  async function send(reply: FastifyReply, dry: boolean, status: number, write: (db: Db) => Promise<RouteWriteResult>) {
-    if (!dry) return sendResult(reply, await write(db), status);
-    const { result, preview } = await dryRun(db, write, previewWrite);
-    if (!result.ok) return sendResult(reply, result, status);
-    return reply.code(200).send({ dryRun: true, route: routeView(result.value), ...preview });
-  }
-
-  function sendResult(reply: FastifyReply, result: RouteWriteResult, status: number) {
-    if (!result.ok) {
-      if (result.reason === 'invalid') return sendIssues(reply, result.issues, reply.request.url);
-      return sendProblem(reply, problem(result.reason, result.detail, undefined, reply.request.url));
-    }
-    const view = routeView(result.value);
-    reply.header('etag', `"${view.revision}"`);
-    if (status === 201) reply.header('location', `/api/v1/routes/${view.namespace}/${view.name}`);
-    return reply.code(status).send(view);
-  }
+  const sendWrite = writeSender(db, previewWrite);
 
   api.post(
     '/api/v1/routes',
@@ -85,7 +68,7 @@ export function trafficRoutes(app: FastifyInstance, db: Db, previewWrite: Previe
       if (issues.length) return sendIssues(reply, issues, req.url);
       const spec = specOf(namespace, name, body);
       const { namespace: _n, name: _m, hosts, priority, ...rest } = spec;
-      return send(reply, isDryRun(req.query), 201, (d) => createRoute(d, { namespace, name, hosts, priority, spec: rest }, routeCheck(spec)));
+      return sendWrite(reply, isDryRun(req.query), { ...asRoute, status: 201, run: (d) => createRoute(d, { namespace, name, hosts, priority, spec: rest }, routeCheck(spec)) });
     },
   );
 
@@ -106,7 +89,7 @@ export function trafficRoutes(app: FastifyInstance, db: Db, previewWrite: Previe
     async (req, reply) => {
       const { namespace, name } = req.params;
       const { namespace: bodyNs, name: bodyName, ...body } = req.body;
-      const issues: Issue[] = [];
+      const issues = [...checkDnsLabel(namespace, 'params.namespace'), ...checkDnsLabel(name, 'params.name')];
       if (bodyNs !== undefined && bodyNs !== namespace) issues.push({ path: 'body.namespace', message: `must match the URL (${namespace})` });
       if (bodyName !== undefined && bodyName !== name) issues.push({ path: 'body.name', message: `must match the URL (${name}); rename by creating a new route` });
       const ifRevision = ifMatchRevision(req.headers['if-match']);
@@ -115,7 +98,7 @@ export function trafficRoutes(app: FastifyInstance, db: Db, previewWrite: Previe
       const spec = specOf(namespace, name, body);
       const { namespace: _n, name: _m, hosts, priority, ...rest } = spec;
       const input = { namespace, name, hosts, priority, spec: rest };
-      return send(reply, isDryRun(req.query), 200, (d) => updateRoute(d, input, routeCheck(spec), { ifRevision: ifRevision.value }));
+      return sendWrite(reply, isDryRun(req.query), { ...asRoute, status: 200, run: (d) => updateRoute(d, input, routeCheck(spec), { ifRevision: ifRevision.value }) });
     },
   );
 
@@ -125,11 +108,8 @@ export function trafficRoutes(app: FastifyInstance, db: Db, previewWrite: Previe
     async (req, reply) => {
       const ifRevision = ifMatchRevision(req.headers['if-match']);
       if (!ifRevision.ok) return sendIssues(reply, ifRevision.issues, req.url);
-      const write = (d: Db) => deleteRoute(d, req.params.namespace, req.params.name, { ifRevision: ifRevision.value });
-      if (isDryRun(req.query)) return send(reply, true, 200, write);
-      const result = await write(db);
-      if (!result.ok) return sendResult(reply, result, 204);
-      return reply.code(204).send();
+      const run = (d: Db) => deleteRoute(d, req.params.namespace, req.params.name, { ifRevision: ifRevision.value });
+      return sendWrite(reply, isDryRun(req.query), { ...asRoute, status: 204, run });
     },
   );
 
@@ -141,24 +121,37 @@ export function trafficRoutes(app: FastifyInstance, db: Db, previewWrite: Previe
       const name = req.body.name ?? `${service}-split`;
       const issues = [...checkDnsLabel(namespace, 'body.namespace'), ...checkDnsLabel(service, 'body.service'), ...checkDnsLabel(name, 'body.name')];
       if (issues.length) return sendIssues(reply, issues, req.url);
-      const destinations = Object.entries(weights)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([value, weight]) => ({ namespace, name: service, subset: { [subsetLabel]: value }, weight }));
+      const weighted = Object.entries(weights).sort(([a], [b]) => (a < b ? -1 : 1));
+      const destinations = weighted.map(([value, weight]) => ({ namespace, name: service, subset: { [subsetLabel]: value }, weight }));
       const spec: RouteSpec = { namespace, name, hosts: [], priority: 0, match: {}, destinations };
       const stored = { namespace, name, hosts: [], priority: 0, spec: { match: {}, destinations } };
-      const check = splitCheck(routeCheck(spec));
+      const check = splitCheck(routeCheck(spec), weighted.map(([value]) => value));
       // Create or replace: a split is "the" weighting of the service, set again whenever it changes.
       const exists = await getRoute(db, namespace, name);
-      if (exists) return send(reply, isDryRun(req.query), 200, (d) => updateRoute(d, stored, check));
-      return send(reply, isDryRun(req.query), 201, (d) => createRoute(d, stored, check));
+      const write = exists ? { status: 200 as const, run: (d: Db) => updateRoute(d, stored, check) } : { status: 201 as const, run: (d: Db) => createRoute(d, stored, check) };
+      return sendWrite(reply, isDryRun(req.query), { ...asRoute, ...write });
     },
   );
 }
 
-/** The split's issues name its own fields: `destinations[i]` of the route is the i-th weight (sorted by label value). */
-function splitCheck(check: RouteCheck): RouteCheck {
+/**
+ * The split's issues name its own fields: destination i of the route is the weight of `values[i]`
+ * (the label values, sorted), and what is wrong with the service itself (missing, or tcp), which
+ * every destination repeats, is said once at `body.service`.
+ */
+function splitCheck(check: RouteCheck, values: string[]): RouteCheck {
   return (ctx) => {
     const verdict = check(ctx);
-    return { ...verdict, issues: verdict.issues.map((i) => ({ ...i, path: i.path.replace(/^body\.destinations(\[\d+\])?(\.weight)?/, 'body.weights') })) };
+    return { ...verdict, issues: dedupe(verdict.issues.map((i) => ({ ...i, path: splitPath(i.path, values) }))) };
   };
+}
+
+/** `body.destinations` → `body.weights`; `body.destinations[i]` → `body.service`; `body.destinations[i].…` → `body.weights.<values[i]>`. */
+function splitPath(path: string, values: string[]): string {
+  const m = /^body\.destinations(?:\[(\d+)\](\..+)?)?$/.exec(path);
+  if (!m) return path;
+  if (m[1] === undefined) return 'body.weights';
+  // The only issues at a destination itself are about its service: the label values are distinct, so none repeats another.
+  if (m[2] === undefined) return 'body.service';
+  return `body.weights.${values[Number(m[1])]}`;
 }

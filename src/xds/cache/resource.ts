@@ -61,10 +61,10 @@ export class ResourceEncoder {
     name: string,
     plain: Record<string, unknown>,
     roles: readonly Role[],
-    extra: { owner?: string; edsName?: string } = {},
+    extra: { owner?: string; edsName?: string; variant?: string } = {},
   ): CachedResource {
-    const { owner, edsName } = extra;
-    const memoKey = typeUrl + '\0' + name;
+    const { owner, edsName, variant } = extra;
+    const memoKey = encoderKey(typeUrl, name, variant);
     const hit = this.memo.get(memoKey);
     // The translators hand back the same plain object for an unchanged service: no need to compare content.
     if (hit && hit.plain === plain && sameRoles(hit.resource, roles, owner)) return hit.resource;
@@ -100,6 +100,11 @@ export class ResourceEncoder {
   retain(live: Set<string>): void {
     for (const k of this.memo.keys()) if (!live.has(k)) this.memo.delete(k);
   }
+}
+
+/** The encoder's key of a resource (and of one of its locality variants): what `retain` is given. */
+export function encoderKey(typeUrl: TypeUrl, name: string, variant?: string): string {
+  return typeUrl + '\0' + name + (variant === undefined ? '' : '\0' + variant);
 }
 
 function sameRoles(r: CachedResource, roles: readonly Role[], owner: string | undefined): boolean {

@@ -241,3 +241,56 @@ describe('SnapshotCache visibility by owner (per-service sidecar views)', () => 
     expect(names(c.visible(L, 'sidecar', 'shop/db'))).toEqual(['inbound:db.shop', 'inbound:web.shop', 'virtualOutbound']);
   });
 });
+
+describe('SnapshotCache locality variants (locality failover)', () => {
+  const NEAR_A = ['zone:eu/eu-a', 'region:eu'];
+  const NEAR_B = ['zone:eu/eu-b', 'region:eu'];
+  const ELSEWHERE = ['zone:us/us-a', 'region:us'];
+  /** A snapshot whose load assignment `greeter` has variants for zone eu-a and region eu. */
+  function withVariants(revision: number, versions: { base: string; a?: string; region?: string }): Snapshot {
+    const s = snap([res(E, 'greeter', versions.base), res(E, 'other', 'v1'), res(C, 'greeter')], revision);
+    const byLocality = new Map<string, CachedResource>();
+    if (versions.a) byLocality.set('zone:eu/eu-a', res(E, 'greeter', versions.a));
+    if (versions.region) byLocality.set('region:eu', res(E, 'greeter', versions.region));
+    return { ...s, variants: new Map([[E, new Map([['greeter', byLocality]])]]) };
+  }
+  const versionsOf = (rs: readonly CachedResource[]) => rs.map((r) => `${r.name}@${r.version}`);
+
+  it('a proxy sees the variant of its zone, else of its region, else the resource everyone sees', () => {
+    const cache = new SnapshotCache();
+    cache.publish(withVariants(1, { base: 'all', a: 'near-a', region: 'near-eu' }));
+    expect(versionsOf(cache.visible(E, 'grpc', undefined, NEAR_A))).toEqual(['greeter@near-a', 'other@v1']);
+    expect(versionsOf(cache.visible(E, 'grpc', undefined, NEAR_B))).toEqual(['greeter@near-eu', 'other@v1']);
+    expect(versionsOf(cache.visible(E, 'grpc', undefined, ELSEWHERE))).toEqual(['greeter@all', 'other@v1']);
+    expect(versionsOf(cache.visible(E, 'grpc'))).toEqual(['greeter@all', 'other@v1']);
+    expect(cache.get(E, 'greeter', 'grpc', undefined, NEAR_A)?.version).toBe('near-a');
+    expect(cache.get(E, 'greeter', 'grpc', undefined, NEAR_B)?.version).toBe('near-eu');
+    expect(cache.get(E, 'greeter', 'grpc', undefined, ELSEWHERE)?.version).toBe('all');
+    expect(cache.get(E, 'other', 'grpc', undefined, NEAR_A)?.version).toBe('v1');
+  });
+
+  it('proxies whose locality changes nothing share the role\'s list; those of one locality share theirs', () => {
+    const cache = new SnapshotCache();
+    cache.publish(withVariants(1, { base: 'all', a: 'near-a' }));
+    expect(cache.visible(E, 'grpc', undefined, ELSEWHERE)).toBe(cache.visible(E, 'grpc'));
+    expect(cache.visible(C, 'grpc', undefined, NEAR_A)).toBe(cache.visible(C, 'grpc'));
+    expect(cache.visible(E, 'grpc', undefined, NEAR_A)).toBe(cache.visible(E, 'grpc', undefined, NEAR_A));
+    expect(cache.visible(E, 'grpc', undefined, NEAR_A)).not.toBe(cache.visible(E, 'grpc'));
+  });
+
+  it('a change of one variant alone is a change of that name, and of the type version', () => {
+    const cache = new SnapshotCache();
+    cache.publish(withVariants(1, { base: 'all', a: 'near-a' }));
+    const before = cache.typeVersion(E);
+    const changed = cache.publish(withVariants(2, { base: 'all', a: 'near-a-2' }));
+    expect(plain(changed)).toEqual({ [E]: ['greeter'] });
+    expect(cache.typeVersion(E)).not.toBe(before);
+    expect(cache.get(E, 'greeter', 'grpc', undefined, NEAR_A)?.version).toBe('near-a-2');
+  });
+
+  it('a variant that appears or goes away is a change too; equal variants are none', () => {
+    expect(plain(diffSnapshots(withVariants(1, { base: 'all' }), withVariants(2, { base: 'all', region: 'eu' })))).toEqual({ [E]: ['greeter'] });
+    expect(plain(diffSnapshots(withVariants(1, { base: 'all', region: 'eu' }), withVariants(2, { base: 'all' })))).toEqual({ [E]: ['greeter'] });
+    expect(plain(diffSnapshots(withVariants(1, { base: 'all', a: 'x' }), withVariants(2, { base: 'all', a: 'x' })))).toEqual({});
+  });
+});

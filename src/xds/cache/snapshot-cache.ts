@@ -4,10 +4,13 @@
  */
 import type { Role } from '../../model/proxy.ts';
 import { PUSH_ORDER, type TypeUrl } from '../../protos/type-urls.ts';
-import type { CachedResource } from './resource.ts';
+import { encoderKey, type CachedResource } from './resource.ts';
 import { composeVersion, versionOf } from './version.ts';
 
 export type TypeResources = ReadonlyMap<string, CachedResource>;
+
+/** Per type, per resource name, the resource as callers in a locality see it (by locality key). */
+export type Variants = ReadonlyMap<TypeUrl, ReadonlyMap<string, ReadonlyMap<string, CachedResource>>>;
 
 export interface Snapshot {
   /** Registry revision the snapshot was built from. */
@@ -15,6 +18,8 @@ export interface Snapshot {
   /** When the write of that revision committed: the start of convergence (commit → proxy ACK). */
   readonly committedAt?: Date;
   readonly resources: ReadonlyMap<TypeUrl, TypeResources>;
+  /** Locality variants of some of `resources` (locality failover): a proxy sees its locality's instead. */
+  readonly variants?: Variants;
 }
 
 /** Names whose resource was added, changed or removed, per type. */
@@ -72,16 +77,33 @@ export class SnapshotCache {
   /**
    * The resources of one type that a role (of a service: `service` is `<namespace>/<name>`) may see,
    * sorted by name. The list is built once per snapshot and shared by every stream with the same
-   * role and service (so is its version), and must not be modified.
+   * role and service (so is its version), and must not be modified. With `localities` (the proxy's
+   * locality keys, nearest first), resources with a variant for one of them are that variant; a
+   * proxy in a locality that changes nothing shares the list of its role and service.
    */
-  visible(typeUrl: TypeUrl, role: Role, service?: string): readonly CachedResource[] {
+  visible(typeUrl: TypeUrl, role: Role, service?: string, localities: readonly string[] = []): readonly CachedResource[] {
     let views = this.views.get(typeUrl);
     if (!views) this.views.set(typeUrl, (views = new Map()));
-    const shared = this.view(views, role, '', () => this.filter(typeUrl, (r) => r.owner === undefined && r.roles.has(role)));
+    const base = this.roleView(views, typeUrl, role, service);
+    const variants = this.snapshot.variants?.get(typeUrl);
+    if (!variants || localities.length === 0) return base;
+    return this.view(views, `${role}|${service ?? ''}|${localities.join('|')}`, () => {
+      let swapped = false;
+      const list = base.map((r) => {
+        const v = pickVariant(variants.get(r.name), localities);
+        if (v) swapped = true;
+        return v ?? r;
+      });
+      return swapped ? list : base;
+    });
+  }
+
+  private roleView(views: Map<string, readonly CachedResource[]>, typeUrl: TypeUrl, role: Role, service: string | undefined): readonly CachedResource[] {
+    const shared = this.view(views, `${role}|`, () => this.filter(typeUrl, (r) => r.owner === undefined && r.roles.has(role)));
     const own = service ? this.ownedIndex(typeUrl).get(service)?.filter((r) => r.roles.has(role)) : undefined;
     // A service with nothing of its own sees the role's shared list: one list and one version for all of them.
     if (!own?.length) return shared;
-    return this.view(views, role, service!, () => {
+    return this.view(views, `${role}|${service!}`, () => {
       // Merging two sorted lists keeps the order without sorting the whole view again.
       const mine = own.sort(byName);
       const list = mergeSorted(shared, mine);
@@ -90,8 +112,7 @@ export class SnapshotCache {
     });
   }
 
-  private view(views: Map<string, readonly CachedResource[]>, role: Role, service: string, build: () => CachedResource[]) {
-    const key = `${role}|${service}`;
+  private view(views: Map<string, readonly CachedResource[]>, key: string, build: () => readonly CachedResource[]) {
     let list = views.get(key);
     if (!list) views.set(key, (list = build()));
     return list;
@@ -124,16 +145,18 @@ export class SnapshotCache {
   typeVersion(typeUrl: TypeUrl): string {
     let v = this.typeVersions.get(typeUrl);
     if (v === undefined) {
-      v = versionOf([...(this.snapshot.resources.get(typeUrl)?.values() ?? [])]);
+      const variants = [...(this.snapshot.variants?.get(typeUrl)?.values() ?? [])].flatMap((m) => [...m.values()]);
+      v = versionOf([...(this.snapshot.resources.get(typeUrl)?.values() ?? []), ...variants]);
       this.typeVersions.set(typeUrl, v);
     }
     return v;
   }
 
-  /** One resource by name if the role (of the service) may see it. */
-  get(typeUrl: TypeUrl, name: string, role: Role, service?: string): CachedResource | undefined {
+  /** One resource by name if the role (of the service) may see it: the variant of the nearest of `localities` that has one. */
+  get(typeUrl: TypeUrl, name: string, role: Role, service?: string, localities: readonly string[] = []): CachedResource | undefined {
     const r = this.snapshot.resources.get(typeUrl)?.get(name);
-    return r && maySee(r, role, service) ? r : undefined;
+    if (!r || !maySee(r, role, service)) return undefined;
+    return (localities.length > 0 && pickVariant(this.snapshot.variants?.get(typeUrl)?.get(name), localities)) || r;
   }
 }
 
@@ -146,6 +169,12 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot): ChangedNames {
     const names = new Set<string>();
     for (const [name, r] of b) if (!sameResource(a.get(name), r)) names.add(name);
     for (const name of a.keys()) if (!b.has(name)) names.add(name);
+    // A changed, new or dropped locality variant changes the resource for the proxies of that locality.
+    const va = prev.variants?.get(typeUrl);
+    const vb = next.variants?.get(typeUrl);
+    for (const name of new Set([...(va?.keys() ?? []), ...(vb?.keys() ?? [])])) {
+      if (!sameVariants(va?.get(name), vb?.get(name))) names.add(name);
+    }
     if (names.size > 0) changed.set(typeUrl, names);
   }
   return changed;
@@ -160,6 +189,32 @@ function mergeSorted(a: readonly CachedResource[], b: readonly CachedResource[])
   let j = 0;
   while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && byName(a[i]!, b[j]!) <= 0) ? a[i++]! : b[j++]!);
   return out;
+}
+
+/** The variant of the first locality that has one. */
+function pickVariant(byLocality: ReadonlyMap<string, CachedResource> | undefined, localities: readonly string[]): CachedResource | undefined {
+  if (!byLocality) return undefined;
+  for (const key of localities) {
+    const v = byLocality.get(key);
+    if (v) return v;
+  }
+  return undefined;
+}
+
+function sameVariants(a: ReadonlyMap<string, CachedResource> | undefined, b: ReadonlyMap<string, CachedResource> | undefined): boolean {
+  if ((a?.size ?? 0) !== (b?.size ?? 0)) return false;
+  for (const [key, r] of a ?? []) if (b?.get(key)?.version !== r.version) return false;
+  return true;
+}
+
+/** The encoder keys of everything a snapshot holds, variants included (what the encoder keeps memos of). */
+export function encoderKeys(snapshot: Snapshot): Set<string> {
+  const keys = new Set<string>();
+  for (const [typeUrl, byName] of snapshot.resources) for (const name of byName.keys()) keys.add(encoderKey(typeUrl, name));
+  for (const [typeUrl, byName] of snapshot.variants ?? []) {
+    for (const [name, byLocality] of byName) for (const locality of byLocality.keys()) keys.add(encoderKey(typeUrl, name, locality));
+  }
+  return keys;
 }
 
 /** Per-proxy views: the resource is for the proxy's role, and for its service if it has an owner. */

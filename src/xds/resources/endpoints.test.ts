@@ -63,3 +63,28 @@ describe('buildEndpoints', () => {
     expect(nameFor('aaaaaaaa-0000-4000-8000-000000000001')).toBe('greeter.default~aaaaaaaa');
   });
 });
+
+describe('buildEndpoints with locality failover', () => {
+  const endpoints = [
+    endpoint({ address: '10.0.0.1', port: 50051, region: 'eu', zone: 'eu-a', labels: { version: 'v1' } }),
+    endpoint({ address: '10.0.0.2', port: 50051, region: 'eu', zone: 'eu-b', labels: { version: 'v2' } }),
+  ];
+  const priorities = (cla: unknown) => (cla as { endpoints: { locality: { zone: string }; priority?: number }[] }).endpoints.map((l) => `${l.locality.zone}:${l.priority ?? 0}`);
+
+  it('gives each load assignment a variant per zone and region of its endpoints, with priorities by nearness', () => {
+    const [lbs] = [buildEndpoints(meshOf([service({ endpoints, trafficPolicy: { localityFailover: true } })]))];
+    expect(lbs).toHaveLength(1);
+    const { resource, variants } = lbs![0]!;
+    expect(priorities(resource)).toEqual(['eu-a:0', 'eu-b:0']);
+    expect(Object.fromEntries(variants!.map((v) => [v.locality, priorities(v.resource)]))).toEqual({
+      'region:eu': ['eu-a:0', 'eu-b:0'],
+      'zone:eu/eu-a': ['eu-a:0', 'eu-b:1'],
+      'zone:eu/eu-b': ['eu-a:1', 'eu-b:0'],
+    });
+    for (const v of variants!) expectValidEnvoy('envoy.config.endpoint.v3.ClusterLoadAssignment', v.resource);
+  });
+
+  it('no variants without the policy', () => {
+    expect(buildEndpoints(meshOf([service({ endpoints })]))[0]!.variants).toBeUndefined();
+  });
+});

@@ -1,6 +1,11 @@
-/** EDS: one load assignment per EDS cluster (a service's, or a subset's), named by its EDS service name (DNS clusters carry theirs inline). */
+/**
+ * EDS: one load assignment per EDS cluster (a service's, or a subset's), named by its EDS service
+ * name (DNS clusters carry theirs inline). A service with locality failover also gets, per caller
+ * locality that sees it differently, a variant of each load assignment with priorities by nearness;
+ * the cache hands a proxy the variant of its own locality under the same name.
+ */
 import { discoveryType, subsetEndpoints } from '../../envoy/cluster.ts';
-import { clusterLoadAssignment } from '../../envoy/endpoint.ts';
+import { clusterLoadAssignment, failoverLocalities } from '../../envoy/endpoint.ts';
 import type { Mesh } from '../../model/mesh.ts';
 import { edsServiceName, subsetEdsName } from '../../model/names.ts';
 import { subsetKey } from '../../model/routing.ts';
@@ -15,7 +20,12 @@ export function buildEndpoints(mesh: Mesh): BuiltResource[] {
       perService('load-assignments', svc, undefined, () =>
         [undefined, ...svc.subsets].map((subset): BuiltResource => {
           const name = subset ? subsetEdsName(svc, subsetKey(subset)) : edsServiceName(svc);
-          return { name, resource: clusterLoadAssignment(name, subsetEndpoints(svc, subset)), roles: ALL_ROLES };
+          const endpoints = subsetEndpoints(svc, subset);
+          const built: BuiltResource = { name, resource: clusterLoadAssignment(name, endpoints), roles: ALL_ROLES };
+          if (svc.trafficPolicy?.localityFailover) {
+            built.variants = failoverLocalities(endpoints).map(({ key, caller }) => ({ locality: key, resource: clusterLoadAssignment(name, endpoints, caller) }));
+          }
+          return built;
         }),
       ),
     );

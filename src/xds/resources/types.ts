@@ -12,6 +12,11 @@ export interface BuiltResource {
   owner?: string;
   /** For an EDS cluster: the EDS resource it loads (re-sent after the cluster changes, rule O2). */
   edsName?: string;
+  /**
+   * The same resource as callers in particular localities see it (locality failover), by locality
+   * key (`zoneLocalityKey`, `regionLocalityKey`); callers elsewhere get `resource`.
+   */
+  variants?: { locality: string; resource: Plain }[];
 }
 
 export type ResourceSet = Record<ResourceKind, BuiltResource[]>;

@@ -76,7 +76,7 @@ function nodeOf(p: ProxyIdentity) {
     id: p.id,
     cluster: p.cluster,
     metadata: plainToStruct(metadata),
-    ...(p.zone ? { locality: { zone: p.zone } } : {}),
+    ...(p.region || p.zone ? { locality: { ...(p.region ? { region: p.region } : {}), ...(p.zone ? { zone: p.zone } : {}) } } : {}),
     ...(p.userAgent ? { userAgentName: p.userAgent } : {}),
   };
 }

@@ -8,7 +8,7 @@ import { TYPE_URLS, type TypeUrl } from '../../protos/type-urls.ts';
 /** A decoded DiscoveryRequest, the fields we read (protobufjs camelCase). */
 export interface DiscoveryRequest {
   versionInfo?: string;
-  node?: { id?: string; cluster?: string; metadata?: unknown; locality?: { zone?: string }; userAgentName?: string } | null;
+  node?: { id?: string; cluster?: string; metadata?: unknown; locality?: { region?: string; zone?: string }; userAgentName?: string } | null;
   resourceNames?: string[];
   /** The raw bytes of `resource_names`, when the decoder kept them: equal bytes, equal subscription. */
   namesKey?: Buffer;

@@ -37,6 +37,7 @@ export interface ProxyView {
   cluster: string;
   service: string | null;
   namespace: string | null;
+  region: string | null;
   zone: string | null;
   userAgent: string | null;
   connectedAt: string;
@@ -101,6 +102,7 @@ function proxyView(id: string, streams: Identified[]): ProxyView {
     cluster: p.cluster,
     service: p.service ?? null,
     namespace: p.namespace ?? null,
+    region: p.region ?? null,
     zone: p.zone ?? null,
     userAgent: p.userAgent ?? null,
     connectedAt: streams[0]!.connectedAt.toISOString(),

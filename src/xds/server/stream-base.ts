@@ -2,7 +2,7 @@
  * What the SotW and Delta streams share: admitting a request (type URL, node, limits), the proxy
  * identity, nonces, and how a stream reports to the rest of the server.
  */
-import { proxyFromNode, serviceKey, type ProxyIdentity } from '../../model/proxy.ts';
+import { localityKeys, proxyFromNode, serviceKey, type ProxyIdentity } from '../../model/proxy.ts';
 import { structToPlain, type StructMsg } from '../../protos/struct.ts';
 import { isServedTypeUrl, type TypeUrl } from '../../protos/type-urls.ts';
 import type { CachedResource } from '../cache/resource.ts';
@@ -53,7 +53,7 @@ export interface StreamDeps {
 /** The fields every xDS request has, whatever the variant (protobufjs camelCase). */
 export interface RequestHead {
   typeUrl?: string;
-  node?: { id?: string; cluster?: string; metadata?: unknown; locality?: { zone?: string }; userAgentName?: string } | null;
+  node?: { id?: string; cluster?: string; metadata?: unknown; locality?: { region?: string; zone?: string }; userAgentName?: string } | null;
 }
 
 const INVALID_ARGUMENT = 3;
@@ -76,6 +76,8 @@ export function indexOf(list: readonly CachedResource[]): Map<string, CachedReso
 /** The part of a stream that does not depend on the protocol variant. */
 export abstract class StreamBase {
   protected proxy: ProxyIdentity | undefined;
+  /** The proxy's locality keys, nearest first: which locality variants of resources it gets. */
+  private localities: readonly string[] = [];
   protected closed = false;
   private nonces = 0;
 
@@ -123,6 +125,7 @@ export abstract class StreamBase {
       return false;
     }
     this.proxy = parsed.value;
+    this.localities = localityKeys(parsed.value);
     this.deps.observer.connected(this.deps.streamId, parsed.value);
     return true;
   }
@@ -134,7 +137,7 @@ export abstract class StreamBase {
 
   /** The resources of a type the proxy may see (shared by proxies of its role and service, sorted by name). */
   protected visible(typeUrl: TypeUrl): readonly CachedResource[] {
-    return this.deps.cache.visible(typeUrl, this.proxy!.role, serviceKey(this.proxy!));
+    return this.deps.cache.visible(typeUrl, this.proxy!.role, serviceKey(this.proxy!), this.localities);
   }
 
   /** The resources a subscription covers, sorted by name; a wildcard-only one is the role's shared view. */
@@ -160,7 +163,7 @@ export abstract class StreamBase {
 
   /** One resource by name, if the proxy may see it. */
   protected lookup(typeUrl: TypeUrl, name: string): CachedResource | undefined {
-    return this.deps.cache.get(typeUrl, name, this.proxy!.role, serviceKey(this.proxy!));
+    return this.deps.cache.get(typeUrl, name, this.proxy!.role, serviceKey(this.proxy!), this.localities);
   }
 
   protected fail(message: string): undefined {
