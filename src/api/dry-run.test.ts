@@ -196,3 +196,17 @@ describe('refused writes', () => {
     await expectRejected(h, () => h.call('DELETE', `${EPS}/${kept.id}?dryRun=1`), 400, 'validation-failed', ['query.dryRun']);
   });
 });
+
+describe('a dry run of turning on locality failover', () => {
+  it('shows the load assignment variants each locality would get, named by locality', async () => {
+    await h.service({ name: 'geo', port: 8080 });
+    await h.endpoint('default', 'geo', { address: '10.9.0.1', port: 8080, region: 'eu', zone: 'eu-a' });
+    await h.endpoint('default', 'geo', { address: '10.9.0.2', port: 8080, region: 'eu', zone: 'eu-b' });
+    const preview = await dryRun('service', 'PUT', `${SERVICES}/default/geo`, { protocol: 'http', port: 8080, trafficPolicy: { localityFailover: true } });
+    expect(preview.changes.map((c: { change: string; type: string; locality?: string }) => `${c.change} ${c.type} ${c.locality}`)).toEqual([
+      'added eds region:eu',
+      'added eds zone:eu/eu-a',
+      'added eds zone:eu/eu-b',
+    ]);
+  });
+});

@@ -150,6 +150,14 @@ describe('POST /api/v1/routes', () => {
   it('finds a conflict on the hosts of the destination services when hosts are empty', async () => {
     await rejectedBoth('POST', ROUTES, { name: 'to-web-again', destinations: [dest('web')] }, 409, 'conflict');
   });
+
+  it.each([['its port', 'web.default:8080'], ['another port (the gateway\'s)', 'WEB.default:10000']])(
+    'finds a conflict with a route that claims the service host with %s: both land in its virtual host',
+    async (_what, host) => {
+      const body = await rejectedBoth('POST', ROUTES, { name: 'to-web-port', hosts: [host], destinations: [dest('web')] }, 409, 'conflict');
+      expect(body.detail).toBe('route default/to-web-port and route default/to-web both claim host web.default with the same priority and match');
+    },
+  );
 });
 
 describe('GET /api/v1/routes', () => {

@@ -238,6 +238,7 @@ const ResourceChange = Type.Object({
   type: Type.String({ description: 'cds, eds, lds, rds or sds' }),
   name: Type.String(),
   change: stringEnum(['added', 'modified', 'removed'] as const),
+  locality: Type.Optional(Type.String({ description: 'set for the variant of the resource that proxies of one locality get (locality failover): zone:<region>/<zone> or region:<region>' })),
   resource: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the resource as Envoy JSON; absent for a removal' })),
 });
 

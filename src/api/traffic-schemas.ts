@@ -155,6 +155,12 @@ const RetryPolicy = Type.Object(
         { additionalProperties: false, description: 'exponential backoff between retries' },
       ),
     ),
+    retriableStatusCodes: Type.Optional(
+      Type.Array(int(100, 599), { maxItems: 64, description: 'statuses to retry; required by, and only with, retryOn retriable-status-codes' }),
+    ),
+    retriableHeaders: Type.Optional(
+      Type.Array(HeaderMatch, { maxItems: 16, description: 'responses to retry when any matches; required by, and only with, retryOn retriable-headers' }),
+    ),
   },
   { additionalProperties: false },
 );

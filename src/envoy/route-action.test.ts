@@ -122,6 +122,20 @@ const forwarding: Case[] = [
     want: want({ retryPolicy: { retryOn: 'unavailable', numRetries: { value: 1 } } }),
   },
   {
+    name: 'retries on listed statuses and on a response header',
+    spec: spec({
+      retries: { attempts: 2, retryOn: ['retriable-status-codes', 'retriable-headers'], retriableStatusCodes: [409, 503], retriableHeaders: [{ name: 'x-retry', exact: 'yes' }] },
+    }),
+    want: want({
+      retryPolicy: {
+        retryOn: 'retriable-status-codes,retriable-headers',
+        numRetries: { value: 2 },
+        retriableStatusCodes: [409, 503],
+        retriableHeaders: [{ name: 'x-retry', stringMatch: { exact: 'yes' } }],
+      },
+    }),
+  },
+  {
     name: 'back-off without a max (Envoy takes 10 × base)',
     spec: spec({ retries: { attempts: 2, retryOn: ['5xx'], backoff: { baseMs: 100 } } }),
     want: want({ retryPolicy: { retryOn: '5xx', numRetries: { value: 2 }, retryBackOff: { baseInterval: { seconds: 0, nanos: 100_000_000 } } } }),

@@ -22,7 +22,7 @@ import { duration, typed, type Plain } from './common.ts';
 import { CORS_FILTER, CORS_POLICY_TYPE, FAULT_FILTER, FAULT_TYPE, LOCAL_RATELIMIT_FILTER } from './http-filters.ts';
 import { localRateLimitConfig } from './service-rate-limit.ts';
 import { fractionalPercent } from './percent.ts';
-import { regexMatcher, routeMatch, stringMatcher } from './route-match.ts';
+import { headerMatcher, regexMatcher, routeMatch, stringMatcher } from './route-match.ts';
 
 /** Names the cluster of a service, or of a subset of its endpoints: cluster naming belongs to the caller. */
 export type ClusterOf = (d: { namespace: string; name: string; subset?: Subset }) => string;
@@ -96,6 +96,8 @@ export function retryPolicy(r: RetryPolicy): Plain {
     const max = r.backoff.maxMs !== undefined ? { maxInterval: duration(r.backoff.maxMs) } : {};
     out.retryBackOff = { baseInterval: duration(r.backoff.baseMs), ...max };
   }
+  if (r.retriableStatusCodes) out.retriableStatusCodes = r.retriableStatusCodes;
+  if (r.retriableHeaders) out.retriableHeaders = r.retriableHeaders.map(headerMatcher);
   return out;
 }
 

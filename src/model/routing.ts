@@ -50,6 +50,16 @@ export function effectiveHosts(spec: Pick<RouteSpec, 'hosts' | 'destinations'>):
   return [...new Set((spec.destinations ?? []).map((d) => serviceHost(d)))];
 }
 
+/**
+ * The virtual host a claimed host lands in, for telling whether two routes compete: a service's host
+ * with any port (its own, or a gateway's) is the service's virtual host; any other host is its own.
+ */
+export function virtualHostOf(host: string, serviceHosts: ReadonlySet<string>): string {
+  const lower = host.toLowerCase();
+  const bare = lower.replace(/:\d+$/, '');
+  return serviceHosts.has(bare) ? bare : lower;
+}
+
 /** Route order: priority descending, then namespace and name (the documented tie-break). */
 export function compareRoutes(a: RouteSpec, b: RouteSpec): number {
   return b.priority - a.priority || cmp(a.namespace, b.namespace) || cmp(a.name, b.name);

@@ -147,6 +147,21 @@ describe('checkRoute', () => {
     ['a zero per-try timeout', (r) => (r.retries!.perTryTimeoutMs = 0), [is('retries.perTryTimeoutMs', 'must be a whole number of milliseconds from 1 to 86400000 (24 h)')]],
     ['an unknown retry condition', (r) => r.retries!.retryOn.push('5xx-ish'), [is('retries.retryOn[3]', '"5xx-ish" is not a retry condition (one of 5xx, gateway-error, reset, connect-failure, envoy-ratelimited, retriable-4xx, refused-stream, retriable-status-codes, retriable-headers, http3-post-connect-failure, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable)')]],
     ['a repeated retry condition', (r) => r.retries!.retryOn.push('reset'), [is('retries.retryOn[3]', 'repeats retries.retryOn[1] ("reset")')]],
+    ['retriable status codes without their condition', (r) => (r.retries!.retriableStatusCodes = [503]), [is('retries.retriableStatusCodes', 'applies only with the retry condition retriable-status-codes')]],
+    ['the retriable-status-codes condition without codes', (r) => r.retries!.retryOn.push('retriable-status-codes'), [is('retries.retriableStatusCodes', 'is required by the retry condition retriable-status-codes')]],
+    ['a retriable status code out of range', (r) => {
+      r.retries!.retryOn.push('retriable-status-codes');
+      r.retries!.retriableStatusCodes = [503, 99];
+    }, [is('retries.retriableStatusCodes[1]', 'must be an integer from 100 to 599')]],
+    ['an empty list of retriable status codes', (r) => {
+      r.retries!.retryOn.push('retriable-status-codes');
+      r.retries!.retriableStatusCodes = [];
+    }, [is('retries.retriableStatusCodes', 'must not be empty')]],
+    ['the retriable-headers condition without headers', (r) => r.retries!.retryOn.push('retriable-headers'), [is('retries.retriableHeaders', 'is required by the retry condition retriable-headers')]],
+    ['a retriable header with an upper-case name', (r) => {
+      r.retries!.retryOn.push('retriable-headers');
+      r.retries!.retriableHeaders = [{ name: 'X-Retry', present: true }];
+    }, [is('retries.retriableHeaders[0].name', '"X-Retry" must be lower-case')]],
     ['retries with no condition', (r) => (r.retries!.retryOn = []), [is('retries.retryOn', 'names no condition, so nothing would be retried')]],
     ['a zero backoff', (r) => (r.retries!.backoff = { baseMs: 0 }), [is('retries.backoff.baseMs', 'must be a whole number of milliseconds from 1 to 86400000 (24 h)')]],
     ['a backoff max below its base', (r) => (r.retries!.backoff = { baseMs: 100, maxMs: 50 }), [is('retries.backoff.maxMs', 'must be at least baseMs (100)')]],
@@ -241,7 +256,6 @@ function fullPolicy(): TrafficPolicy {
       algorithm: 'ring_hash',
       hashOn: [{ header: 'x-user' }, { cookie: { name: 'session', ttlSeconds: 3600, path: '/' } }, { sourceIp: true, terminal: true }, { queryParameter: 'user' }],
       ringSize: { min: 1024, max: 8_388_608 },
-      zoneAware: { minClusterSize: 6, routingEnabledPercent: 50.5 },
     },
     connectionPool: { maxConnections: 1024, maxPendingRequests: 1, maxRequests: 4_294_967_295, maxRetries: 3 },
     outlierDetection: { consecutive5xx: 5, consecutiveGatewayErrors: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 100 },
@@ -292,7 +306,8 @@ describe('checkTrafficPolicy', () => {
     ['a hash cookie path without /', (p) => (p.loadBalancer!.hashOn![1] = { cookie: { name: 's', path: 'x' } }), [is(`${LB}.hashOn[1].cookie.path`, 'must start with "/"')]],
     ['a choice count of 1', (p) => (p.loadBalancer = { algorithm: 'least_request', choiceCount: 1 }), [is(`${LB}.choiceCount`, 'must be an integer from 2 to 4294967295')]],
     ['a choice count without least_request', (p) => (p.loadBalancer = { algorithm: 'random', choiceCount: 3 }), [is(`${LB}.choiceCount`, 'applies only to least_request')]],
-    ['a zone-aware percent over 100', (p) => (p.loadBalancer!.zoneAware!.routingEnabledPercent = 120), [is(`${LB}.zoneAware.routingEnabledPercent`, 'must be a percentage from 0 to 100')]],
+    ['a zone-aware percent over 100', (p) => (p.loadBalancer = { algorithm: 'least_request', zoneAware: { minClusterSize: 6, routingEnabledPercent: 120 } }), [is(`${LB}.zoneAware.routingEnabledPercent`, 'must be a percentage from 0 to 100')]],
+    ['zone-aware routing with ring_hash', (p) => (p.loadBalancer!.zoneAware = {}), [is(`${LB}.zoneAware`, 'applies only to round_robin, least_request and random')]],
     ['a pool of 0 connections', (p) => (p.connectionPool!.maxConnections = 0), [is(`${P}.connectionPool.maxConnections`, 'must be an integer from 1 to 4294967295')]],
     ['a pool limit over 2^32-1', (p) => (p.connectionPool!.maxPendingRequests = 4_294_967_296), [is(`${P}.connectionPool.maxPendingRequests`, 'must be an integer from 1 to 4294967295')]],
     ['a fractional pool limit', (p) => (p.connectionPool!.maxRetries = 1.5), [is(`${P}.connectionPool.maxRetries`, 'must be an integer from 1 to 4294967295')]],

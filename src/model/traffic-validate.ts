@@ -207,12 +207,31 @@ function checkDestinations(out: Issue[], dests: Destination[], ctx: RouteContext
   if (Number.isFinite(sum) && sum !== 100) out.push(issue('destinations', `weights must add up to 100; they add up to ${sum}`));
 }
 
+/** A list that a retry condition needs (status codes, header matches): present exactly when the condition is, and not empty. */
+function checkRetryList<K extends 'retriableStatusCodes' | 'retriableHeaders'>(
+  out: Issue[],
+  r: RetryPolicy,
+  key: K,
+  condition: string,
+  each: (item: NonNullable<RetryPolicy[K]>[number], path: string) => void,
+): void {
+  const path = `retries.${key}`;
+  const list = r[key];
+  const wanted = r.retryOn.includes(condition);
+  if (!list) return void (wanted && out.push(issue(path, `is required by the retry condition ${condition}`)));
+  if (!wanted) return void out.push(issue(path, `applies only with the retry condition ${condition}`));
+  if (list.length === 0) return void out.push(issue(path, 'must not be empty'));
+  list.forEach((item, i) => each(item as NonNullable<RetryPolicy[K]>[number], `${path}[${i}]`));
+}
+
 function checkRetries(out: Issue[], r: RetryPolicy): void {
   int(out, r.attempts, 'retries.attempts', 0, 10);
   millis(out, r.perTryTimeoutMs, 'retries.perTryTimeoutMs');
   const known: readonly string[] = RETRY_ON;
   checkUnique(out, r.retryOn, 'retries.retryOn', (v, p) => (known.includes(v) ? [] : [issue(p, `${quote(v)} is not a retry condition (one of ${RETRY_ON.join(', ')})`)]));
   if (r.attempts > 0 && r.retryOn.length === 0) out.push(issue('retries.retryOn', 'names no condition, so nothing would be retried'));
+  checkRetryList(out, r, 'retriableStatusCodes', 'retriable-status-codes', (code, p) => int(out, code, p, 100, 599));
+  checkRetryList(out, r, 'retriableHeaders', 'retriable-headers', (h, p) => out.push(...checkMatchHeaderName(h.name, at(p, 'name')), ...checkStringMatch(h, p, true)));
   if (r.backoff) {
     millis(out, r.backoff.baseMs, 'retries.backoff.baseMs');
     millis(out, r.backoff.maxMs, 'retries.backoff.maxMs');
@@ -371,6 +390,8 @@ function checkLoadBalancer(out: Issue[], lb: LoadBalancerPolicy, path: string): 
   if (lb.choiceCount !== undefined && lb.algorithm !== 'least_request') out.push(issue(at(path, 'choiceCount'), 'applies only to least_request'));
   int(out, lb.choiceCount, at(path, 'choiceCount'), 2, UINT32_MAX);
   if (lb.zoneAware) {
+    // Envoy's hashing balancers know no zone-aware routing; the maglev extension has no field for it.
+    if (hashing) out.push(issue(at(path, 'zoneAware'), 'applies only to round_robin, least_request and random'));
     int(out, lb.zoneAware.minClusterSize, at(path, 'zoneAware.minClusterSize'), 0, UINT32_MAX);
     percent(out, lb.zoneAware.routingEnabledPercent, at(path, 'zoneAware.routingEnabledPercent'));
   }

@@ -63,6 +63,10 @@ export interface RetryPolicy {
   /** Envoy retry-on conditions: `5xx`, `gateway-error`, `reset`, `connect-failure`, `retriable-4xx`, `refused-stream`, and for gRPC `cancelled`, `deadline-exceeded`, `internal`, `resource-exhausted`, `unavailable`. */
   retryOn: string[];
   backoff?: { baseMs: number; maxMs?: number };
+  /** Response statuses to retry on; required by, and only with, the condition `retriable-status-codes`. */
+  retriableStatusCodes?: number[];
+  /** Responses to retry when any of these matches; required by, and only with, the condition `retriable-headers`. */
+  retriableHeaders?: HeaderMatch[];
 }
 
 export interface FaultPolicy {

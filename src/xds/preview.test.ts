@@ -256,3 +256,31 @@ describe('previewChanges: what the publish gate rejects', () => {
     ]);
   });
 });
+
+describe('previewChanges: locality failover', () => {
+  const zoned = ENDPOINTS.map((e, i) => ({ ...e, region: 'eu', zone: i % 2 ? 'eu-b' : 'eu-a' }));
+  const failover = serviceRow('default', 'greeter', 'grpc', 50051, { trafficPolicy: { localityFailover: true } });
+  const served = published(registry(20, { endpoints: zoned }));
+
+  it('turning it on adds the locality variants of the load assignment, each with its locality and priorities', () => {
+    const { changes, issues } = previewChanges(registry(21, { services: [failover, WEB], endpoints: zoned }), DEFAULT_MESH_SETTINGS, served);
+    expect(issues).toEqual([]);
+    expect(changes.map(({ type, name, change, locality }) => `${change} ${type} ${name} ${locality}`)).toEqual([
+      `added eds ${GREETER_EDS} region:eu`,
+      `added eds ${GREETER_EDS} zone:eu/eu-a`,
+      `added eds ${GREETER_EDS} zone:eu/eu-b`,
+    ]);
+    const inB = changes.find((c) => c.locality === 'zone:eu/eu-b')!.resource as { endpoints: { locality: { zone: string }; priority?: number }[] };
+    expect(inB.endpoints.map((l) => [l.locality.zone, l.priority ?? 0])).toEqual([['eu-a', 1], ['eu-b', 0]]);
+  });
+
+  it('turning it off removes them', () => {
+    const on = published(registry(22, { services: [failover, WEB], endpoints: zoned }));
+    const { changes } = previewChanges(registry(23, { endpoints: zoned }), DEFAULT_MESH_SETTINGS, on);
+    expect(changes.map(({ change, locality, resource }) => [change, locality, resource])).toEqual([
+      ['removed', 'region:eu', undefined],
+      ['removed', 'zone:eu/eu-a', undefined],
+      ['removed', 'zone:eu/eu-b', undefined],
+    ]);
+  });
+});

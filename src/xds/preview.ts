@@ -18,6 +18,8 @@ export interface ResourceChange {
   type: string;
   name: string;
   change: 'added' | 'modified' | 'removed';
+  /** Set for the variant of a resource that proxies in one locality get (locality failover). */
+  locality?: string;
   /** The resource as Envoy JSON (absent for a removal). */
   resource?: Plain;
 }
@@ -43,6 +45,31 @@ export function previewChanges(registry: RegistrySnapshot, settings: MeshSetting
     }
     for (const name of before?.keys() ?? []) if (!next.has(name)) changes.push({ type, name, change: 'removed' });
   }
-  changes.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  changes.push(...variantChanges(current, snapshot));
+  changes.sort((a, b) => cmp(a.type, b.type) || cmp(a.name, b.name) || cmp(a.locality ?? '', b.locality ?? ''));
   return { changes, issues };
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Locality variants added, modified or removed between two snapshots. */
+function variantChanges(current: Snapshot, next: Snapshot): ResourceChange[] {
+  const out: ResourceChange[] = [];
+  const types = new Set([...(current.variants?.keys() ?? []), ...(next.variants?.keys() ?? [])]);
+  for (const typeUrl of types) {
+    const type = SHORT_NAMES[typeUrl];
+    const before = current.variants?.get(typeUrl);
+    const after = next.variants?.get(typeUrl);
+    for (const [name, byLocality] of after ?? []) {
+      for (const [locality, r] of byLocality) {
+        const old = before?.get(name)?.get(locality);
+        if (old?.version === r.version) continue;
+        out.push({ type, name, locality, change: old ? 'modified' : 'added', resource: decodeToPlain(messageType(messageNameOf(typeUrl)), r.encoded) });
+      }
+    }
+    for (const [name, byLocality] of before ?? []) {
+      for (const locality of byLocality.keys()) if (!after?.get(name)?.has(locality)) out.push({ type, name, locality, change: 'removed' });
+    }
+  }
+  return out;
 }

@@ -7,8 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Issue } from '../../lib/result.ts';
-import { DEFAULT_NAMESPACE, serviceKeyOf } from '../../model/names.ts';
-import { effectiveHosts } from '../../model/routing.ts';
+import { DEFAULT_NAMESPACE, serviceHost, serviceKeyOf } from '../../model/names.ts';
+import { effectiveHosts, virtualHostOf } from '../../model/routing.ts';
 import { checkDnsLabel } from '../../model/specs.ts';
 import type { RouteSpec } from '../../model/traffic.ts';
 import { checkRoute, routeConflicts } from '../../model/traffic-validate.ts';
@@ -37,7 +37,13 @@ function routeCheck(spec: RouteSpec): RouteCheck {
     const issues = inBody(checkRoute(spec, ctx));
     if (issues.length) return { issues };
     const others = ctx.routes.map(routeSpecOf);
-    const withHosts = (r: RouteSpec) => ({ ...r, hosts: effectiveHosts(r) });
+    const serviceHosts = new Set(
+      [...ctx.services.keys()].map((key) => {
+        const [namespace, name] = key.split('/') as [string, string];
+        return serviceHost({ namespace, name });
+      }),
+    );
+    const withHosts = (r: RouteSpec) => ({ ...r, hosts: effectiveHosts(r).map((h) => virtualHostOf(h, serviceHosts)) });
     const clash = routeConflicts([withHosts(spec), ...others.map(withHosts)]).find((c) => [c.a, c.b].includes(serviceKeyOf(spec)));
     if (!clash) return { issues: [] };
     const other = clash.a === serviceKeyOf(spec) ? clash.b : clash.a;
