@@ -34,6 +34,8 @@ const POLICY: TrafficPolicy = {
   connectionPool: { maxConnections: 100, maxPendingRequests: 50, maxRequests: 200, maxRetries: 3 },
   outlierDetection: { consecutive5xx: 5, consecutiveGatewayErrors: 3, intervalMs: 10_000, baseEjectionTimeMs: 30_000, maxEjectionPercent: 50 },
   healthCheck: { http: { path: '/healthz', expectedStatuses: [{ start: 200, end: 299 }] }, intervalMs: 5000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3 },
+  rateLimit: { maxTokens: 100, tokensPerFill: 50, fillIntervalMs: 1000, responseHeaders: { 'retry-after': '1' } },
+  localityFailover: true,
 };
 
 /** greeter.default (grpc, two v1 endpoints and one v2), shadow.default on the same port (the mirror), web.shop (http). */
@@ -61,7 +63,13 @@ const split = (v1 = 90): RouteSpec =>
     match: { path: { prefix: '/helloworld.Greeter/' } },
     destinations: [greeter({ version: 'v1' }, v1), greeter({ version: 'v2' }, 100 - v1)],
     timeoutMs: 2000,
-    retries: { attempts: 3, perTryTimeoutMs: 300, retryOn: ['unavailable', 'cancelled', 'reset'], backoff: { baseMs: 25, maxMs: 250 } },
+    retries: {
+      attempts: 3,
+      perTryTimeoutMs: 300,
+      retryOn: ['unavailable', 'cancelled', 'reset', 'retriable-status-codes'],
+      backoff: { baseMs: 25, maxMs: 250 },
+      retriableStatusCodes: [503],
+    },
     mirror: { namespace: 'default', name: 'shadow', percent: 10 },
     requestHeaders: { set: { 'x-mesh-route': 'split' }, add: { 'x-via': 'apg' }, remove: ['x-internal-token'] },
     responseHeaders: { set: { 'x-served-by': 'greeter' }, remove: ['server'] },
@@ -225,10 +233,11 @@ describe('the gateway', () => {
       timeout: { seconds: 2 },
       maxStreamDuration: { maxStreamDuration: { seconds: 2 } },
       retryPolicy: {
-        retryOn: 'unavailable,cancelled,reset',
+        retryOn: 'unavailable,cancelled,reset,retriable-status-codes',
         numRetries: { value: 3 },
         perTryTimeout: { seconds: 0, nanos: 300_000_000 },
         retryBackOff: { baseInterval: { seconds: 0, nanos: 25_000_000 }, maxInterval: { seconds: 0, nanos: 250_000_000 } },
+        retriableStatusCodes: [503],
       },
       requestMirrorPolicies: [{ cluster: 'shadow.default', runtimeFraction: { defaultValue: { numerator: 10, denominator: 'HUNDRED' } } }],
       hashPolicy: [{ header: { headerName: 'x-user' } }],
@@ -331,8 +340,12 @@ describe('a proxyless gRPC client', () => {
 describe('clusters and load assignments', () => {
   const shared = (kind: ResourceKind) => set[kind].filter((b) => !sidecarOnly(b));
 
-  it('golden: the service and subset clusters, and their load assignments', () => {
-    expectGolden(golden('traffic-clusters.json'), { clusters: shared('cluster').map((b) => b.resource), endpoints: shared('endpoint').map((b) => b.resource) });
+  it('golden: the service and subset clusters, and their load assignments with their locality variants', () => {
+    expectGolden(golden('traffic-clusters.json'), {
+      clusters: shared('cluster').map((b) => b.resource),
+      endpoints: shared('endpoint').map((b) => b.resource),
+      endpointVariants: shared('endpoint').flatMap((b) => (b.variants ?? []).map((v) => ({ locality: v.locality, ...v.resource }))),
+    });
   });
 
   it('a subset cluster is its service\'s cluster with its own name and EDS name: the whole policy spread in', () => {
