@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/main.ts';
+import { testConfig } from '../test/support/config.ts';
 import { startEchoServer, type EchoServer } from './support/echo.ts';
 import type { CallResult } from './support/xds-client-worker.ts';
 import { XdsClientProcess } from './support/xds-client.ts';
@@ -42,21 +43,7 @@ describe('locality failover through proxyless gRPC clients', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'apg-locality-'));
-    server = await startServer({
-      host: '127.0.0.1',
-      apiPort: 0,
-      xdsPort: 0,
-      dataDir,
-      logLevel: 'silent',
-      debounceMs: 20,
-      maxDelayMs: 200,
-      catchUpIntervalMs: 5000,
-      leaderRetryMs: 5000,
-      dbTimeoutMs: 10_000,
-      gatewayPort: 10000,
-      replicaId: 'locality-it',
-      statusSyncMs: 2000,
-    });
+    server = await startServer(testConfig({ dataDir, catchUpIntervalMs: 5000, leaderRetryMs: 5000, replicaId: 'locality-it' }));
     expect((await api('POST', '/api/v1/services', { name: 'geo', ...service({}) })).status).toBe(201);
     for (const [name, zone] of [['eu-a', 'eu-a'], ['eu-b', 'eu-b'], ['us-a', 'us-a']] as const) {
       echo[name] = await startEchoServer(name);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.ts';
+import { testConfig } from '../test/support/config.ts';
 import { startServer, type RunningServer } from '../src/main.ts';
 import { createPostgresDatabase, onPostgres } from '../test/support/test-db.ts';
 import { startEchoServer, type EchoServer } from './support/echo.ts';
@@ -54,22 +55,7 @@ describe.each(engines)('a proxyless gRPC client follows the registry (%s)', (eng
       databaseUrl = created.url;
       dropDatabase = created.drop;
     }
-    config = {
-      host: '127.0.0.1',
-      apiPort: 0,
-      xdsPort: 0,
-      databaseUrl,
-      dataDir,
-      logLevel: 'silent',
-      debounceMs: 20,
-      maxDelayMs: 200,
-      catchUpIntervalMs: 5000,
-      leaderRetryMs: 5000,
-      dbTimeoutMs: 10_000,
-      gatewayPort: 10000,
-      replicaId: `it-${engine}`,
-      statusSyncMs: 2000,
-    };
+    config = testConfig({ databaseUrl, dataDir, catchUpIntervalMs: 5000, leaderRetryMs: 5000, replicaId: `it-${engine}` });
     server = await startServer(config);
     a = await startEchoServer('backend-a');
     b = await startEchoServer('backend-b');

@@ -9,7 +9,7 @@
 import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../src/config.ts';
+import { testConfig } from '../test/support/config.ts';
 import { startServer, type RunningServer } from '../src/main.ts';
 import { CHANGES_CHANNEL } from '../src/registry/changes.ts';
 import { LOCK_KEYS } from '../src/registry/migrate.ts';
@@ -156,20 +156,13 @@ describe.skipIf(!onPostgres())('replicas on one PostgreSQL', () => {
     admin.on('error', () => {});
     await admin.connect();
 
-    const base: Omit<Config, 'replicaId' | 'databaseUrl'> = {
-      host: '127.0.0.1',
-      apiPort: 0,
-      xdsPort: 0,
+    const base = testConfig({
       dataDir: tmpdir(), // unused on PostgreSQL
-      logLevel: 'silent',
-      debounceMs: 20,
-      maxDelayMs: 200,
       catchUpIntervalMs: CATCH_UP_MS,
       leaderRetryMs: LEADER_RETRY_MS,
       dbTimeoutMs: DB_TIMEOUT_MS,
-      gatewayPort: 10000,
       statusSyncMs: 200,
-    };
+    });
     const direct = new URL(created.url);
     proxy = await startTcpProxy(Number(direct.port || 5432), direct.hostname);
     for (const name of ['a', 'b'] as const) {

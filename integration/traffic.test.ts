@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/main.ts';
+import { testConfig } from '../test/support/config.ts';
 import { startEchoServer, type EchoServer } from './support/echo.ts';
 import type { CallResult } from './support/xds-client-worker.ts';
 import { XdsClientProcess } from './support/xds-client.ts';
@@ -36,21 +37,7 @@ describe('traffic management through a proxyless gRPC client', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'apg-traffic-'));
-    server = await startServer({
-      host: '127.0.0.1',
-      apiPort: 0,
-      xdsPort: 0,
-      dataDir,
-      logLevel: 'silent',
-      debounceMs: 20,
-      maxDelayMs: 200,
-      catchUpIntervalMs: 5000,
-      leaderRetryMs: 5000,
-      dbTimeoutMs: 10_000,
-      gatewayPort: 10000,
-      replicaId: 'traffic-it',
-      statusSyncMs: 2000,
-    });
+    server = await startServer(testConfig({ dataDir, catchUpIntervalMs: 5000, leaderRetryMs: 5000, replicaId: 'traffic-it' }));
     expect((await api('POST', '/api/v1/services', { name: 'greeter', protocol: 'grpc', port: 50051 })).status).toBe(201);
     for (const [name, version] of [['v1-a', 'v1'], ['v2-a', 'v2']] as const) {
       echo[name] = await startEchoServer(name);

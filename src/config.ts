@@ -7,6 +7,10 @@ import { fail, issue, ok, type Issue, type Result } from './lib/result.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const MODES = ['development', 'production'] as const;
+export type Mode = (typeof MODES)[number];
+export const CA_ALGORITHMS = ['ecdsa-p256', 'rsa-2048'] as const;
+export type CaAlgorithm = (typeof CA_ALGORITHMS)[number];
 
 export interface Config {
   host: string;
@@ -29,6 +33,17 @@ export interface Config {
   statusSyncMs: number;
   /** The API address other replicas use to reach this one; unset: derived from HOST and the API port. */
   advertiseUrl?: string;
+  /** `production` refuses to start without a CA key; `development` warns and uses a built-in one. */
+  mode: Mode;
+  /** The SPIFFE trust domain of workload identities. */
+  trustDomain: string;
+  /** The key that seals the CA's private keys at rest (32 bytes, base64 or hex), or a file holding it. */
+  caKey?: string;
+  caKeyFile?: string;
+  /** Key algorithm of a generated CA and of workload certificates. */
+  caAlgorithm: CaAlgorithm;
+  /** Lifetime of workload certificates (ms). */
+  certTtlMs: number;
 }
 
 interface Setting {
@@ -50,6 +65,11 @@ const millis = (min: number, max: number) => (raw: string) => {
   if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new Error(`must be a whole number of milliseconds from ${min} to ${max}`);
   return n;
 };
+const oneOf = <T extends string>(values: readonly T[]) => (raw: string) => {
+  if (!(values as readonly string[]).includes(raw)) throw new Error(`must be one of ${values.join(', ')}`);
+  return raw as T;
+};
+const HOUR_MS = 3_600_000;
 const text = (raw: string) => {
   if (raw.trim() === '') throw new Error('must not be empty');
   return raw;
@@ -76,10 +96,7 @@ export const SETTINGS: Setting[] = [
     env: 'LOG_LEVEL',
     flag: '--log-level',
     help: LOG_LEVELS.join('|'),
-    parse: (raw) => {
-      if (!(LOG_LEVELS as readonly string[]).includes(raw)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
-      return raw;
-    },
+    parse: oneOf(LOG_LEVELS),
     default: 'info',
   },
   { key: 'debounceMs', env: 'XDS_DEBOUNCE_MS', flag: '--debounce-ms', help: 'quiet time before a registry change is pushed', parse: millis(0, 10_000), default: 100 },
@@ -99,6 +116,30 @@ export const SETTINGS: Setting[] = [
       if (!/^https?:\/\/[^/\s]+\/?$/.test(raw)) throw new Error('must be an http:// or https:// URL with no path');
       return raw;
     },
+  },
+  { key: 'mode', env: 'MODE', flag: '--mode', help: 'production refuses to start without CA_KEY or CA_KEY_FILE', parse: oneOf(MODES), default: 'development' },
+  {
+    key: 'trustDomain',
+    env: 'TRUST_DOMAIN',
+    flag: '--trust-domain',
+    help: 'SPIFFE trust domain of workload identities',
+    parse: (raw) => {
+      // SPIFFE: lower-case letters, digits, dots, dashes and underscores; no port, no scheme.
+      if (!/^[a-z0-9._-]{1,255}$/.test(raw)) throw new Error('must be a SPIFFE trust domain (lower-case letters, digits, ".", "-", "_")');
+      return raw;
+    },
+    default: 'mesh.local',
+  },
+  { key: 'caKey', env: 'CA_KEY', flag: '--ca-key', help: 'key sealing the CA private keys: 32 bytes as base64 or hex', parse: text },
+  { key: 'caKeyFile', env: 'CA_KEY_FILE', flag: '--ca-key-file', help: 'file holding the CA sealing key (instead of CA_KEY)', parse: text },
+  { key: 'caAlgorithm', env: 'CA_ALGORITHM', flag: '--ca-algorithm', help: CA_ALGORITHMS.join('|'), parse: oneOf(CA_ALGORITHMS), default: 'ecdsa-p256' },
+  {
+    key: 'certTtlMs',
+    env: 'CERT_TTL_MS',
+    flag: '--cert-ttl-ms',
+    help: 'lifetime of workload certificates',
+    parse: millis(10 * 60_000, 90 * 24 * HOUR_MS),
+    default: 24 * HOUR_MS,
   },
 ];
 
@@ -137,6 +178,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Result<Conf
   }
   if (issues.length) return fail(...issues);
   out.replicaId ??= `${hostname()}-${process.pid}`;
+  if (out.caKey !== undefined && out.caKeyFile !== undefined) {
+    return fail(issue(names.caKeyFile ?? 'CA_KEY_FILE', `cannot be combined with ${names.caKey ?? 'CA_KEY'}; give one of them`));
+  }
   if ((out.maxDelayMs as number) < (out.debounceMs as number)) {
     return fail(issue(names.maxDelayMs ?? 'XDS_MAX_DELAY_MS', `must be at least ${names.debounceMs ?? 'XDS_DEBOUNCE_MS'} (${out.debounceMs as number})`));
   }
