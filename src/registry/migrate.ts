@@ -6,7 +6,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { Database } from './db.ts';
 
 /** Advisory lock keys used by the registry (one namespace of 64-bit keys for the whole product). */
-export const LOCK_KEYS = { migrations: 7_410_001, leader: 7_410_002, routes: 7_410_003 } as const;
+export const LOCK_KEYS = { migrations: 7_410_001, leader: 7_410_002, routes: 7_410_003, ca: 7_410_004 } as const;
 
 /** The folder holding drizzle-kit's generated SQL. */
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');

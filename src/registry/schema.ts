@@ -127,8 +127,69 @@ export const replicas = pgTable('replicas', {
   proxies: jsonb('proxies').$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
 });
 
+/**
+ * The mesh CA's own certificates: the root(s) and the intermediate(s) that sign workload
+ * certificates, generated at first start or provided by the user. Private keys are stored sealed
+ * (AES-256-GCM, see src/ca/sealed-key.ts); `status` moves active → retiring (still in the trust
+ * bundle during a rotation's overlap) → retired.
+ */
+export const caAuthorities = pgTable(
+  'ca_authorities',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    role: text('role').$type<'root' | 'intermediate'>().notNull(),
+    source: text('source').$type<'generated' | 'provided'>().notNull(),
+    algorithm: text('algorithm').notNull(),
+    certPem: text('cert_pem').notNull(),
+    /** Null for a provided root whose key stays with its owner (only its intermediate signs). */
+    sealedKey: text('sealed_key'),
+    parentId: uuid('parent_id'),
+    notBefore: timestamp('not_before', { withTimezone: true, mode: 'date' }).notNull(),
+    notAfter: timestamp('not_after', { withTimezone: true, mode: 'date' }).notNull(),
+    status: text('status').$type<'active' | 'retiring' | 'retired'>().notNull().default('active'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('ca_authorities_role_check', sql`${t.role} in ('root', 'intermediate')`),
+    check('ca_authorities_status_check', sql`${t.status} in ('active', 'retiring', 'retired')`),
+  ],
+);
+
+/**
+ * Workload certificates the CA issued: the inventory (`GET /api/v1/certificates`), and for the ones
+ * delivered over SDS their sealed keys, so every replica serves the same secret for an identity.
+ */
+export const certificates = pgTable(
+  'certificates',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    namespace: text('namespace').notNull(),
+    service: text('service').notNull(),
+    spiffeId: text('spiffe_id').notNull(),
+    serial: text('serial').notNull(),
+    issuerId: uuid('issuer_id').notNull(),
+    /** How it was asked for: pushed over SDS, a signed CSR, or written to disk by the CLI. */
+    channel: text('channel').$type<'sds' | 'csr' | 'cli'>().notNull(),
+    certPem: text('cert_pem').notNull(),
+    sealedKey: text('sealed_key'),
+    notBefore: timestamp('not_before', { withTimezone: true, mode: 'date' }).notNull(),
+    notAfter: timestamp('not_after', { withTimezone: true, mode: 'date' }).notNull(),
+    status: text('status').$type<'active' | 'superseded' | 'revoked'>().notNull().default('active'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('certificates_serial_key').on(t.serial),
+    index('certificates_identity_idx').on(t.namespace, t.service, t.status),
+    index('certificates_not_after_idx').on(t.notAfter),
+    check('certificates_channel_check', sql`${t.channel} in ('sds', 'csr', 'cli')`),
+    check('certificates_status_check', sql`${t.status} in ('active', 'superseded', 'revoked')`),
+  ],
+);
+
 export type ServiceRow = typeof services.$inferSelect;
 export type EndpointRow = typeof endpoints.$inferSelect;
 export type ChangeRow = typeof changes.$inferSelect;
 export type ReplicaRow = typeof replicas.$inferSelect;
 export type RouteRow = typeof routes.$inferSelect;
+export type CaAuthorityRow = typeof caAuthorities.$inferSelect;
+export type CertificateRow = typeof certificates.$inferSelect;

@@ -1,0 +1,83 @@
+/**
+ * The mesh CA's tables: its authorities (roots and intermediates, keys sealed) and the inventory of
+ * workload certificates it issued. Sealing and signing are the CA's (src/ca/); this file only stores.
+ */
+import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import type { Db, Tx } from './db.ts';
+import { LOCK_KEYS } from './migrate.ts';
+import { caAuthorities, certificates, type CaAuthorityRow, type CertificateRow } from './schema.ts';
+
+export type NewAuthority = Omit<typeof caAuthorities.$inferInsert, 'id' | 'createdAt' | 'status'>;
+export type NewCertificate = Omit<typeof certificates.$inferInsert, 'id' | 'createdAt' | 'status'>;
+
+/**
+ * Runs `work` in a transaction holding the CA lock, so replicas starting together create one CA,
+ * and issuing for one identity never races another replica issuing for it.
+ */
+export async function inCaTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_KEYS.ca})`);
+    return work(tx);
+  });
+}
+
+/** The authorities in the given states (all by default), oldest first. */
+export async function listAuthorities(db: Db | Tx, statuses?: CaAuthorityRow['status'][]): Promise<CaAuthorityRow[]> {
+  const where = statuses ? inArray(caAuthorities.status, statuses) : undefined;
+  return db.select().from(caAuthorities).where(where).orderBy(asc(caAuthorities.createdAt), asc(caAuthorities.id));
+}
+
+/** Stores a new active authority. */
+export async function insertAuthority(tx: Db | Tx, row: NewAuthority): Promise<CaAuthorityRow> {
+  const [created] = await tx.insert(caAuthorities).values(row).returning();
+  return created!;
+}
+
+/** Moves an authority to another state (a rotation retires the old one after its overlap). */
+export async function setAuthorityStatus(tx: Db | Tx, id: string, status: CaAuthorityRow['status']): Promise<void> {
+  await tx.update(caAuthorities).set({ status }).where(eq(caAuthorities.id, id));
+}
+
+/** Records an issued certificate; an earlier active one of the same identity and channel is superseded. */
+export async function recordCertificate(tx: Db | Tx, row: NewCertificate): Promise<CertificateRow> {
+  if (row.channel === 'sds') {
+    await tx
+      .update(certificates)
+      .set({ status: 'superseded' })
+      .where(and(eq(certificates.namespace, row.namespace), eq(certificates.service, row.service), eq(certificates.channel, 'sds'), eq(certificates.status, 'active')));
+  }
+  const [created] = await tx.insert(certificates).values(row).returning();
+  return created!;
+}
+
+export interface CertificateFilter {
+  namespace?: string;
+  service?: string;
+  status?: CertificateRow['status'];
+  /** Only certificates that expire at or before this time. */
+  expiringBy?: Date;
+}
+
+/** The inventory, newest first. */
+export async function listCertificates(db: Db | Tx, filter: CertificateFilter = {}, limit = 500): Promise<CertificateRow[]> {
+  const where: SQL[] = [];
+  if (filter.namespace !== undefined) where.push(eq(certificates.namespace, filter.namespace));
+  if (filter.service !== undefined) where.push(eq(certificates.service, filter.service));
+  if (filter.status !== undefined) where.push(eq(certificates.status, filter.status));
+  if (filter.expiringBy !== undefined) where.push(lte(certificates.notAfter, filter.expiringBy));
+  return db
+    .select()
+    .from(certificates)
+    .where(and(...where))
+    .orderBy(desc(certificates.createdAt), asc(certificates.serial))
+    .limit(limit);
+}
+
+/** The active SDS certificates of every identity (what the secrets are built from). */
+export async function activeSdsCertificates(db: Db | Tx): Promise<CertificateRow[]> {
+  return db
+    .select()
+    .from(certificates)
+    .where(and(eq(certificates.channel, 'sds'), eq(certificates.status, 'active')))
+    .orderBy(asc(certificates.namespace), asc(certificates.service));
+}
