@@ -21,10 +21,12 @@ export async function inCaTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): 
   });
 }
 
-/** The authorities in the given states (all by default), oldest first. */
+/** The authorities in the given states (all by default), oldest first; a root before the intermediate made with it. */
 export async function listAuthorities(db: Db | Tx, statuses?: CaAuthorityRow['status'][]): Promise<CaAuthorityRow[]> {
   const where = statuses ? inArray(caAuthorities.status, statuses) : undefined;
-  return db.select().from(caAuthorities).where(where).orderBy(asc(caAuthorities.createdAt), asc(caAuthorities.id));
+  // Rows made in one transaction share created_at (now() is the transaction's start).
+  const rootFirst = sql`case when ${caAuthorities.role} = 'root' then 0 else 1 end`;
+  return db.select().from(caAuthorities).where(where).orderBy(asc(caAuthorities.createdAt), rootFirst, asc(caAuthorities.id));
 }
 
 /** Stores a new active authority. */
