@@ -1,8 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../test/support/config.ts';
+import { hasOpenssl, opensslVerify } from '../test/support/openssl.ts';
 import { run } from './cli.ts';
+import { startServer, type RunningServer } from './main.ts';
 import { SETTINGS } from './config.ts';
 import { openDatabase } from './registry/db.ts';
 import { MIGRATIONS_DIR } from './registry/migrate.ts';
@@ -121,6 +125,77 @@ describe('apg-mesh migrate', () => {
       expect(await appliedMigrations(other)).toBe(journal.entries.length);
     } finally {
       rmSync(other, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('apg-mesh cert issue', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'apg-mesh-cert-'));
+  const outDir = path.join(dataDir, 'certs');
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer(testConfig({ dataDir: path.join(dataDir, 'db'), replicaId: 'cli-cert' }));
+    const res = await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/services`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ namespace: 'shop', name: 'web', port: 8080 }),
+    });
+    expect(res.status).toBe(201);
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const api = () => `http://127.0.0.1:${server.apiPort}`;
+
+  it('writes cert.pem (with its chain), an owner-only key.pem and ca.pem that verify together', async () => {
+    const { code, out, err } = await cli(['cert', 'issue', '--service', 'web', '--namespace', 'shop', '--out', outDir, '--api', api()]);
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out).toMatch(/^issued spiffe:\/\/mesh\.local\/ns\/shop\/sa\/web \(serial [0-9a-f]{32}, valid until .+\) into .+: cert\.pem, key\.pem, ca\.pem\n$/);
+    const [cert, key, bundle] = ['cert.pem', 'key.pem', 'ca.pem'].map((f) => readFileSync(path.join(outDir, f), 'utf8'));
+    expect(statSync(path.join(outDir, 'key.pem')).mode & 0o777).toBe(0o600);
+    const leaf = new X509Certificate(cert!);
+    expect(leaf.subjectAltName).toBe('URI:spiffe://mesh.local/ns/shop/sa/web');
+    expect(leaf.checkPrivateKey(createPrivateKey(key!))).toBe(true);
+    if (hasOpenssl) expect(opensslVerify(bundle!, cert!, cert!, 'sslclient')).toMatchObject({ ok: true });
+  });
+
+  it('takes the API address from APG_API_URL', async () => {
+    const { code } = await cli(['cert', 'issue', '--service=web', '--namespace=shop', `--out=${outDir}`], { APG_API_URL: api() });
+    expect(code).toBe(0);
+  });
+
+  it.each<[string, string[], Record<string, string>, number, RegExp]>([
+    ['no --service', ['--out', '/tmp/x'], {}, 2, /^apg-mesh: invalid option: --service is required\n$/],
+    ['an unknown option', ['--service', 'web', '--out', '/tmp/x', '--ttl', '1h'], {}, 2, /--ttl is not an option of cert issue/],
+    ['a bad API address', ['--service', 'web', '--out', '/tmp/x', '--api', 'ftp://cp'], {}, 2, /--api must be an http:\/\/ or https:\/\/ URL/],
+    ['a bad APG_API_URL', ['--service', 'web', '--out', '/tmp/x'], { APG_API_URL: 'cp:8080' }, 2, /APG_API_URL must be an http/],
+  ])('refuses %s with exit %i', async (_what, argv, env, wantCode, message) => {
+    const { code, err } = await cli(['cert', 'issue', ...argv], env);
+    expect(code).toBe(wantCode);
+    expect(err).toMatch(message);
+  });
+
+  it('says why the API refused (a service that does not exist) and writes nothing', async () => {
+    const empty = path.join(dataDir, 'none');
+    const { code, err } = await cli(['cert', 'issue', '--service', 'ghost', '--out', empty, '--api', api()]);
+    expect(code).toBe(1);
+    expect(err).toBe('apg-mesh: cert issue failed: the API refused (404): service default/ghost does not exist\n');
+    expect(existsSync(empty)).toBe(false);
+  });
+
+  it('an unknown cert command exits 2', async () => {
+    expect(await cli(['cert', 'renew'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown cert command "renew"') });
+  });
+});
+
+describe('apg-mesh serve in production mode', () => {
+  it('refuses to start without a CA key, naming the settings', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'apg-mesh-prod-'));
+    try {
+      await expect(run(['serve'], { MODE: 'production', DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, sink(), sink())).rejects.toThrow(/cannot start the mesh CA: CA_KEY is not set \(nor CA_KEY_FILE\)/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

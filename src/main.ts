@@ -3,7 +3,9 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { buildApp } from './api/app.ts';
+import { MeshCa, sealingKeyOf } from './ca/mesh-ca.ts';
 import type { Config } from './config.ts';
+import type { Issue } from './lib/result.ts';
 import { hostname } from 'node:os';
 import { MeshProxyDirectory } from './api/proxy-directory.ts';
 import { startHousekeeping } from './jobs/heartbeat-expiry.ts';
@@ -46,8 +48,22 @@ export function openConfiguredDatabase(config: Config): Promise<Database> {
 
 /** Starts every part of the control plane and returns handles to them. */
 export async function startServer(config: Config, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  const sealing = sealingKeyOf(config);
+  if (!sealing.ok) throw new Error(`cannot start the mesh CA: ${issueText(sealing.issues)}`);
+  if (sealing.value.warning) log.warn(sealing.value.warning);
   const database = await openConfiguredDatabase(config);
   await runMigrations(database);
+  const ca = await MeshCa.open({
+    db: database.db,
+    trustDomain: config.trustDomain,
+    algorithm: config.caAlgorithm,
+    certTtlMs: config.certTtlMs,
+    sealingKey: sealing.value.key,
+  });
+  if (!ca.ok) {
+    await database.close();
+    throw new Error(`cannot open the mesh CA: ${issueText(ca.issues)}`);
+  }
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const buildSeconds = new Histogram({ name: 'apg_xds_build_seconds', help: 'Time to rebuild the xDS snapshot', registers: [metrics] });
@@ -87,6 +103,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     db: database.db,
     proxies: new MeshProxyDirectory(config.replicaId, views, others),
     previewWrite: async (tx) => previewChanges(await readRegistry(tx), settings, cache.current),
+    ca: ca.value,
     metrics,
     logger: log.child({ component: 'api' }),
     readiness: () => (cache.ready ? { ready: true } : { ready: false, reason: 'the first xDS snapshot has not been built yet' }),
@@ -127,6 +144,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     }),
   };
 }
+
+const issueText = (issues: Issue[]) => issues.map((i) => `${i.path} ${i.message}`).join('; ');
 
 /** A replica silent for this long is taken for dead: its row is pruned and its proxies no longer listed. */
 function replicaStaleMs(config: Config): number {

@@ -9,6 +9,7 @@ import { serviceRoutes } from './routes/services.ts';
 import { systemRoutes, type SystemDeps } from './routes/system.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 import { trafficRoutes, type PreviewWrite } from './routes/traffic.ts';
+import { caRoutes, type CaService } from './routes/ca.ts';
 import { TRAFFIC_SCHEMAS } from './traffic-schemas.ts';
 
 export interface AppDeps extends SystemDeps {
@@ -17,6 +18,8 @@ export interface AppDeps extends SystemDeps {
   proxies: ProxyDirectory;
   /** For `?dryRun=true`: the Envoy resources a write would change, read inside its transaction. */
   previewWrite: PreviewWrite;
+  /** The mesh CA: trust bundle, inventory, issuing. */
+  ca: CaService;
   /** A pino logger to log requests with; none by default (tests). */
   logger?: FastifyBaseLogger;
   /** Largest accepted request body, in bytes. */
@@ -50,6 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   serviceRoutes(app, deps.db, deps.previewWrite);
   endpointRoutes(app, deps.db, deps.previewWrite);
   trafficRoutes(app, deps.db, deps.previewWrite);
+  caRoutes(app, deps.db, deps.ca);
   proxyRoutes(app, deps.proxies);
   systemRoutes(app, deps);
   await app.ready();

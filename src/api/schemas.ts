@@ -5,7 +5,7 @@ import { ROLES } from '../model/proxy.ts';
 import { TrafficPolicySchema } from './traffic-schemas.ts';
 
 /** A string enum as JSON Schema `{ type: string, enum }`, which gives one clear error instead of anyOf noise. */
-function stringEnum<T extends string>(values: readonly T[], options: Record<string, unknown> = {}) {
+export function stringEnum<T extends string>(values: readonly T[], options: Record<string, unknown> = {}) {
   return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 }
 
@@ -142,7 +142,7 @@ export const Problem = Type.Object(
   { $id: 'Problem' },
 );
 
-const DateTime = Type.String({ format: 'date-time' });
+export const DateTime = Type.String({ format: 'date-time' });
 const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const SyncState = stringEnum(['synced', 'stale', 'error'] as const, {
   description: 'synced: the proxy ACKed what it was sent; stale: sent, not answered yet; error: the proxy NACKed it',

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.ts';
 import { openDatabase } from '../registry/db.ts';
 import { runMigrations } from '../registry/migrate.ts';
-import { apiHarness, dbState, expectProblem, noProxies, type ApiHarness } from '../../test/support/api.ts';
+import { apiHarness, dbState, expectProblem, noProxies, openTestCa, type ApiHarness } from '../../test/support/api.ts';
 import { createPostgresDatabase, onPostgres } from '../../test/support/test-db.ts';
 
 let h: ApiHarness;
@@ -75,6 +75,8 @@ describe('GET /api/v1/openapi.json', () => {
       '/api/v1/routes': ['get', 'post'],
       '/api/v1/routes/{namespace}/{name}': ['delete', 'get', 'put'],
       '/api/v1/traffic/split': ['post'],
+      '/api/v1/ca/roots': ['get'],
+      '/api/v1/certificates': ['get', 'post'],
       '/api/v1/proxies': ['get'],
       '/api/v1/proxies/{id}': ['get'],
       '/api/v1/proxies/{id}/config': ['get'],
@@ -127,7 +129,7 @@ describe('GET /api/v1/openapi.json', () => {
         .filter(([method]) => method !== 'get')
         .map(([method, op]) => ({ write: `${method} ${path}`, op })),
     );
-    expect(writes).toHaveLength(11);
+    expect(writes).toHaveLength(12);
     for (const { write, op } of writes) {
       expect(op.parameters.find((p: { name: string }) => p.name === 'dryRun'), write).toMatchObject({ in: 'query', required: false, schema: { enum: ['true', 'false'] } });
     }
@@ -168,6 +170,7 @@ describe.skipIf(!onPostgres())('when the database is unavailable (PostgreSQL)', 
       metrics: new Registry(),
       proxies: noProxies,
       previewWrite: async () => ({ changes: [], issues: [] }),
+      ca: await openTestCa(database.db),
       readiness: () => ({ ready: true }),
       buildStatus: () => ({}),
     });

@@ -7,6 +7,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import { expect } from 'vitest';
 import { buildApp, type AppDeps } from '../../src/api/app.ts';
+import { DEVELOPMENT_SEALING_KEY, MeshCa } from '../../src/ca/mesh-ca.ts';
 import type { ProxyDirectory } from '../../src/api/routes/proxies.ts';
 import { currentRevision } from '../../src/registry/changes.ts';
 import type { Db } from '../../src/registry/db.ts';
@@ -45,6 +46,13 @@ export interface ApiHarness {
 /** A proxy directory with no proxies connected (tests that are not about proxies). */
 export const noProxies: ProxyDirectory = { list: async () => ({ items: [], complete: true }), get: async () => undefined, config: async () => undefined };
 
+/** The mesh CA of a test database (made on first use, sealed with the development key). */
+export async function openTestCa(db: Db): Promise<MeshCa> {
+  const ca = await MeshCa.open({ db, trustDomain: 'mesh.local', algorithm: 'ecdsa-p256', certTtlMs: 24 * 3_600_000, sealingKey: DEVELOPMENT_SEALING_KEY });
+  if (!ca.ok) throw new Error(`test CA: ${JSON.stringify(ca.issues)}`);
+  return ca.value;
+}
+
 /** Builds the app over a fresh migrated database. */
 export async function apiHarness(overrides: Partial<AppDeps> = {}): Promise<ApiHarness> {
   const testDb = await testDatabase();
@@ -54,7 +62,8 @@ export async function apiHarness(overrides: Partial<AppDeps> = {}): Promise<ApiH
   // Dry runs compare with `served`: nothing until syncServed() builds it from the database.
   let served: Snapshot = new SnapshotCache().current;
   const previewWrite: AppDeps['previewWrite'] = async (tx) => previewChanges(await readRegistry(tx), DEFAULT_MESH_SETTINGS, served);
-  const app = await buildApp({ db, metrics, proxies: noProxies, previewWrite, readiness: () => readiness, buildStatus: () => ({ revision: 7 }), ...overrides });
+  const ca = overrides.ca ?? (await openTestCa(db));
+  const app = await buildApp({ db, metrics, proxies: noProxies, previewWrite, ca, readiness: () => readiness, buildStatus: () => ({ revision: 7 }), ...overrides });
   const call: ApiHarness['call'] = (method, url, body, headers = {}) =>
     app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: body as string }) });
   return {
