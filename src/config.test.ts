@@ -25,6 +25,7 @@ const DEFAULTS: Config = {
   caKeyFile: undefined,
   caAlgorithm: 'ecdsa-p256',
   certTtlMs: 86_400_000,
+  authzDefault: 'allow',
 };
 
 /** The config for the given flags and environment, or the issues; `want` lists only what differs from the defaults. */
@@ -62,6 +63,7 @@ describe('parseConfig: values', () => {
         CA_KEY_FILE: '/etc/mesh/ca.key',
         CA_ALGORITHM: 'rsa-2048',
         CERT_TTL_MS: '3600000',
+        AUTHZ_DEFAULT: 'deny',
       },
       {
         host: '127.0.0.1',
@@ -84,6 +86,7 @@ describe('parseConfig: values', () => {
         caKeyFile: '/etc/mesh/ca.key',
         caAlgorithm: 'rsa-2048',
         certTtlMs: 3_600_000,
+        authzDefault: 'deny',
       },
     ],
     [
@@ -148,6 +151,7 @@ describe('parseConfig: issues name the setting', () => {
     ['an unknown mode', [], { MODE: 'prod' }, [{ path: 'MODE', message: 'must be one of development, production, got "prod"' }]],
     ['a trust domain with a port', [], { TRUST_DOMAIN: 'mesh.local:443' }, [{ path: 'TRUST_DOMAIN', message: 'must be a SPIFFE trust domain (lower-case letters, digits, ".", "-", "_"), got "mesh.local:443"' }]],
     ['an upper-case trust domain', ['--trust-domain', 'Mesh.Local'], {}, [{ path: '--trust-domain', message: 'must be a SPIFFE trust domain (lower-case letters, digits, ".", "-", "_"), got "Mesh.Local"' }]],
+    ['an unknown authorization default', [], { AUTHZ_DEFAULT: 'maybe' }, [{ path: 'AUTHZ_DEFAULT', message: 'must be one of allow, deny, got "maybe"' }]],
     ['an unknown CA algorithm', [], { CA_ALGORITHM: 'ed25519' }, [{ path: 'CA_ALGORITHM', message: 'must be one of ecdsa-p256, rsa-2048, got "ed25519"' }]],
     ['a certificate lifetime under 10 minutes', [], { CERT_TTL_MS: '60000' }, [{ path: 'CERT_TTL_MS', message: 'must be a whole number of milliseconds from 600000 to 7776000000, got "60000"' }]],
     ['a CA key and a CA key file', ['--ca-key-file', '/k'], { CA_KEY: 'x' }, [{ path: '--ca-key-file', message: 'cannot be combined with CA_KEY; give one of them' }]],

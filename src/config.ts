@@ -9,6 +9,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const MODES = ['development', 'production'] as const;
 export type Mode = (typeof MODES)[number];
+export const AUTHZ_DEFAULTS = ['allow', 'deny'] as const;
+export type AuthzDefault = (typeof AUTHZ_DEFAULTS)[number];
 export const CA_ALGORITHMS = ['ecdsa-p256', 'rsa-2048'] as const;
 export type CaAlgorithm = (typeof CA_ALGORITHMS)[number];
 
@@ -44,6 +46,8 @@ export interface Config {
   caAlgorithm: CaAlgorithm;
   /** Lifetime of workload certificates (ms). */
   certTtlMs: number;
+  /** What happens to a request no authorization policy speaks for. */
+  authzDefault: AuthzDefault;
 }
 
 interface Setting {
@@ -140,6 +144,14 @@ export const SETTINGS: Setting[] = [
     help: 'lifetime of workload certificates',
     parse: millis(10 * 60_000, 90 * 24 * HOUR_MS),
     default: 24 * HOUR_MS,
+  },
+  {
+    key: 'authzDefault',
+    env: 'AUTHZ_DEFAULT',
+    flag: '--authz-default',
+    help: 'allow|deny: what happens to a request no authorization policy speaks for',
+    parse: oneOf(AUTHZ_DEFAULTS),
+    default: 'allow',
   },
 ];
 

@@ -104,6 +104,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     proxies: new MeshProxyDirectory(config.replicaId, views, others),
     previewWrite: async (tx) => previewChanges(await readRegistry(tx), settings, cache.current),
     ca: ca.value,
+    authzDefault: config.authzDefault,
     metrics,
     logger: log.child({ component: 'api' }),
     readiness: () => (cache.ready ? { ready: true } : { ready: false, reason: 'the first xDS snapshot has not been built yet' }),

@@ -10,6 +10,8 @@ import { systemRoutes, type SystemDeps } from './routes/system.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
 import { trafficRoutes, type PreviewWrite } from './routes/traffic.ts';
 import { caRoutes, type CaService } from './routes/ca.ts';
+import { authzRoutes } from './routes/authz.ts';
+import type { AuthzDefault } from '../model/authz.ts';
 import { TRAFFIC_SCHEMAS } from './traffic-schemas.ts';
 
 export interface AppDeps extends SystemDeps {
@@ -20,6 +22,8 @@ export interface AppDeps extends SystemDeps {
   previewWrite: PreviewWrite;
   /** The mesh CA: trust bundle, inventory, issuing. */
   ca: CaService;
+  /** What happens to a request no authorization policy speaks for (default allow). */
+  authzDefault?: AuthzDefault;
   /** A pino logger to log requests with; none by default (tests). */
   logger?: FastifyBaseLogger;
   /** Largest accepted request body, in bytes. */
@@ -54,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   endpointRoutes(app, deps.db, deps.previewWrite);
   trafficRoutes(app, deps.db, deps.previewWrite);
   caRoutes(app, deps.db, deps.ca);
+  authzRoutes(app, deps.db, deps.previewWrite, deps.authzDefault ?? 'allow');
   proxyRoutes(app, deps.proxies);
   systemRoutes(app, deps);
   await app.ready();

@@ -77,6 +77,9 @@ describe('GET /api/v1/openapi.json', () => {
       '/api/v1/traffic/split': ['post'],
       '/api/v1/ca/roots': ['get'],
       '/api/v1/certificates': ['get', 'post'],
+      '/api/v1/authorization-policies': ['get', 'post'],
+      '/api/v1/authorization-policies/{namespace}/{name}': ['delete', 'get', 'put'],
+      '/api/v1/authorization/check': ['get'],
       '/api/v1/proxies': ['get'],
       '/api/v1/proxies/{id}': ['get'],
       '/api/v1/proxies/{id}/config': ['get'],
@@ -129,7 +132,7 @@ describe('GET /api/v1/openapi.json', () => {
         .filter(([method]) => method !== 'get')
         .map(([method, op]) => ({ write: `${method} ${path}`, op })),
     );
-    expect(writes).toHaveLength(12);
+    expect(writes).toHaveLength(15);
     for (const { write, op } of writes) {
       expect(op.parameters.find((p: { name: string }) => p.name === 'dryRun'), write).toMatchObject({ in: 'query', required: false, schema: { enum: ['true', 'false'] } });
     }

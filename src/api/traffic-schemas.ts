@@ -79,7 +79,7 @@ const PathMatch = Type.Object(
   { additionalProperties: false, description: 'exactly one of prefix, exact and regex' },
 );
 
-const HeaderMatch = Type.Object(
+export const HeaderMatch = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256, description: 'lower-case header name, or one of the pseudo-headers :authority, :method and :path' }),
     ...stringForms,

@@ -10,7 +10,7 @@ import { changes, meshRevision } from './schema.ts';
 export const CHANGES_CHANNEL = 'apg_changes';
 
 export interface ChangeInput {
-  kind: 'service' | 'endpoint' | 'route';
+  kind: 'service' | 'endpoint' | 'route' | 'authz';
   op: 'create' | 'update' | 'delete';
   namespace: string;
   name: string;

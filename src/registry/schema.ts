@@ -1,5 +1,6 @@
 /** The registry's tables (drizzle). Migrations in `migrations/` are generated from this file by drizzle-kit. */
 import { sql } from 'drizzle-orm';
+import type { AuthorizationPolicySpec } from '../model/authz.ts';
 import type { RouteSpec, TrafficPolicy } from '../model/traffic.ts';
 import {
   bigint,
@@ -127,6 +128,29 @@ export const replicas = pgTable('replicas', {
   proxies: jsonb('proxies').$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
 });
 
+/** What an authorization policy says beyond its identity and target (validated by the API before it is written). */
+export type AuthzPolicyColumn = Pick<AuthorizationPolicySpec, 'action' | 'mode' | 'rules'>;
+
+/** Authorization policies: allow or deny requests to a service (or a whole namespace) by caller and request. */
+export const authorizationPolicies = pgTable(
+  'authorization_policies',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    targetNamespace: text('target_namespace').notNull(),
+    /** Null: every service of the target namespace. */
+    targetService: text('target_service'),
+    spec: jsonb('spec').$type<AuthzPolicyColumn>().notNull(),
+    revision: integer('revision').notNull().default(1),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('authorization_policies_namespace_name_key').on(t.namespace, t.name),
+    index('authorization_policies_target_idx').on(t.targetNamespace, t.targetService),
+  ],
+);
+
 /**
  * The mesh CA's own certificates: the root(s) and the intermediate(s) that sign workload
  * certificates, generated at first start or provided by the user. Private keys are stored sealed
@@ -193,3 +217,4 @@ export type ReplicaRow = typeof replicas.$inferSelect;
 export type RouteRow = typeof routes.$inferSelect;
 export type CaAuthorityRow = typeof caAuthorities.$inferSelect;
 export type CertificateRow = typeof certificates.$inferSelect;
+export type AuthzPolicyRow = typeof authorizationPolicies.$inferSelect;

@@ -1,5 +1,6 @@
 /** Defaults helpers for model objects, so a test case lists only what differs. */
 import { createHash } from 'node:crypto';
+import type { AuthorizationPolicySpec } from '../../src/model/authz.ts';
 import { addressKind } from '../../src/model/address.ts';
 import type { RouteSpec } from '../../src/model/traffic.ts';
 import { buildMesh, DEFAULT_MESH_SETTINGS, type Endpoint, type Mesh, type MeshSettings, type Service } from '../../src/model/mesh.ts';
@@ -88,4 +89,9 @@ export function publishMesh(cache: SnapshotCache, m: Mesh, encoder = new Resourc
 /** True for a resource that only sidecars receive (`xds/resources/sidecar.ts`): tests of the other roles' resources leave these out. */
 export function sidecarOnly(b: BuiltResource): boolean {
   return b.roles.length === 1 && b.roles[0] === 'sidecar';
+}
+
+/** An authorization policy on shop/orders that allows everyone; a case lists only what differs. */
+export function authzPolicy(name: string, over: Partial<AuthorizationPolicySpec> = {}): AuthorizationPolicySpec {
+  return { namespace: 'shop', name, target: { namespace: 'shop', service: 'orders' }, action: 'allow', mode: 'enforce', rules: [{}], ...over };
 }
