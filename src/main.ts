@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { buildApp } from './api/app.ts';
 import { MeshCa, sealingKeyOf } from './ca/mesh-ca.ts';
+import { registerCaMetrics } from './ca/metrics.ts';
 import type { Config } from './config.ts';
 import type { Issue } from './lib/result.ts';
 import { hostname } from 'node:os';
@@ -67,6 +68,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const buildSeconds = new Histogram({ name: 'apg_xds_build_seconds', help: 'Time to rebuild the xDS snapshot', registers: [metrics] });
+
+  registerCaMetrics(metrics, database.db, () => ca.value.inUse);
 
   const cache = new SnapshotCache();
   const settings = { ...DEFAULT_MESH_SETTINGS, gatewayPort: config.gatewayPort };

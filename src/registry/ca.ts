@@ -83,3 +83,12 @@ export async function activeSdsCertificates(db: Db | Tx): Promise<CertificateRow
     .where(and(eq(certificates.channel, 'sds'), eq(certificates.status, 'active')))
     .orderBy(asc(certificates.namespace), asc(certificates.service));
 }
+
+/** How many active certificates expire at or before `by` (the expiry alert source). */
+export async function countExpiringCertificates(db: Db | Tx, by: Date): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(certificates)
+    .where(and(eq(certificates.status, 'active'), lte(certificates.notAfter, by)));
+  return Number(row?.n ?? 0);
+}
