@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/main.ts';
 import { testConfig } from '../test/support/config.ts';
+import { apiCaller } from '../test/support/http.ts';
 import { startEchoServer, type EchoServer } from './support/echo.ts';
 import type { CallResult } from './support/xds-client-worker.ts';
 import { XdsClientProcess } from './support/xds-client.ts';
@@ -23,15 +24,7 @@ describe('locality failover through proxyless gRPC clients', () => {
   const clients: XdsClientProcess[] = [];
   const echo: Record<string, EchoServer> = {};
 
-  async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`http://127.0.0.1:${server.apiPort}${url}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const api = apiCaller(() => server.apiPort);
 
   async function client(nodeId: string, region: string, zone: string): Promise<XdsClientProcess> {
     const c = await XdsClientProcess.start({ xdsPort: server.xdsPort, nodeId, region, zone });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.ts';
 import { testConfig } from '../test/support/config.ts';
+import { apiCaller } from '../test/support/http.ts';
 import { startServer, type RunningServer } from '../src/main.ts';
 import { createPostgresDatabase, onPostgres } from '../test/support/test-db.ts';
 import { startEchoServer, type EchoServer } from './support/echo.ts';
@@ -31,15 +32,7 @@ describe.each(engines)('a proxyless gRPC client follows the registry (%s)', (eng
   let b: EchoServer;
   let idA: string;
 
-  async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`http://127.0.0.1:${server.apiPort}${url}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const api = apiCaller(() => server.apiPort);
 
   async function addEndpoint(echo: EchoServer, extra: object = {}): Promise<string> {
     const res = await api('POST', '/api/v1/services/default/greeter/endpoints', { address: '127.0.0.1', port: echo.port, ...extra });

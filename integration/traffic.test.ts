@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../src/main.ts';
 import { testConfig } from '../test/support/config.ts';
+import { apiCaller } from '../test/support/http.ts';
 import { startEchoServer, type EchoServer } from './support/echo.ts';
 import type { CallResult } from './support/xds-client-worker.ts';
 import { XdsClientProcess } from './support/xds-client.ts';
@@ -25,15 +26,7 @@ describe('traffic management through a proxyless gRPC client', () => {
   let client: XdsClientProcess;
   const echo: Record<string, EchoServer> = {};
 
-  async function api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(`http://127.0.0.1:${server.apiPort}${url}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const api = apiCaller(() => server.apiPort);
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'apg-traffic-'));

@@ -40,11 +40,18 @@ export function parseCertIssue(argv: string[], env: NodeJS.ProcessEnv): Result<C
 
 /** Issues the certificate through the API and writes the three files; returns a line to print, or throws with the API's reason. */
 export async function issueToDirectory(o: CertIssueOptions): Promise<string> {
-  const res = await fetch(`${o.api}/api/v1/certificates`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ namespace: o.namespace, service: o.service }),
-  });
+  let res: Response;
+  try {
+    res = await fetch(`${o.api}/api/v1/certificates`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ namespace: o.namespace, service: o.service }),
+    });
+  } catch (e) {
+    // fetch says only "fetch failed"; the reason (refused, no such host) is its cause.
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach the API at ${o.api}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+  }
   const body = (await res.json().catch(() => ({}))) as Record<string, any>;
   if (res.status !== 201) throw new Error(`the API refused (${res.status}): ${body.detail ?? body.title ?? 'no reason given'}`);
   await mkdir(o.out, { recursive: true });

@@ -1,9 +1,11 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../test/support/config.ts';
+import { apiCaller } from '../test/support/http.ts';
 import { hasOpenssl, opensslVerify } from '../test/support/openssl.ts';
 import { run } from './cli.ts';
 import { startServer, type RunningServer } from './main.ts';
@@ -135,12 +137,8 @@ describe('apg-mesh cert issue', () => {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startServer(testConfig({ dataDir: path.join(dataDir, 'db'), replicaId: 'cli-cert' }));
-    const res = await fetch(`http://127.0.0.1:${server.apiPort}/api/v1/services`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ namespace: 'shop', name: 'web', port: 8080 }),
-    });
-    expect(res.status).toBe(201);
+    const created = await apiCaller(() => server.apiPort)('POST', '/api/v1/services', { namespace: 'shop', name: 'web', port: 8080 });
+    expect(created.status).toBe(201);
   });
   afterAll(async () => {
     await server?.close();
@@ -182,6 +180,18 @@ describe('apg-mesh cert issue', () => {
     expect(code).toBe(1);
     expect(err).toBe('apg-mesh: cert issue failed: the API refused (404): service default/ghost does not exist\n');
     expect(existsSync(empty)).toBe(false);
+  });
+
+  it('says when the API cannot be reached', async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer();
+    const closed = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as AddressInfo).port)));
+    await new Promise((resolve) => probe.close(resolve));
+    const api = `http://127.0.0.1:${closed}`;
+    const { code, err } = await cli(['cert', 'issue', '--service', 'web', '--out', path.join(dataDir, 'unreached'), '--api', api]);
+    expect(code).toBe(1);
+    expect(err).toBe(`apg-mesh: cert issue failed: cannot reach the API at ${api}: ECONNREFUSED\n`);
+    expect(existsSync(path.join(dataDir, 'unreached'))).toBe(false);
   });
 
   it('an unknown cert command exits 2', async () => {

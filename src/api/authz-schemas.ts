@@ -1,6 +1,6 @@
 /** Request and response schemas of the authorization policies and the access check. */
 import { Type, type Static } from 'typebox';
-import { stringEnum } from './schemas.ts';
+import { stringEnum } from './schema-base.ts';
 import { HeaderMatch } from './traffic-schemas.ts';
 
 const name = (description: string) => Type.String({ minLength: 1, maxLength: 63, description });

@@ -42,10 +42,20 @@ describe('POST /api/v1/certificates', () => {
     expect(certificate.serial).toBe(leaf.serialNumber.toLowerCase());
 
     const listed = (await h.call('GET', '/api/v1/certificates?namespace=shop&service=web')).json();
-    expect(listed.items).toEqual([certificate]);
+    expect(listed).toEqual({ items: [certificate], truncated: false });
     expect((await h.call('GET', '/api/v1/certificates?expiringWithinHours=25')).json().items).toHaveLength(1);
     expect((await h.call('GET', '/api/v1/certificates?expiringWithinHours=0')).json().items).toEqual([]);
     expect((await h.call('GET', '/api/v1/certificates?status=revoked')).json().items).toEqual([]);
+  });
+
+  it('cuts the list at the limit and says so', async () => {
+    for (let i = 0; i < 2; i++) expect((await h.call('POST', '/api/v1/certificates', { namespace: 'shop', service: 'web' })).statusCode).toBe(201);
+    const one = (await h.call('GET', '/api/v1/certificates?limit=1')).json();
+    expect(one.items).toHaveLength(1);
+    expect(one.truncated).toBe(true);
+    expect((await h.call('GET', '/api/v1/certificates?limit=1000')).json().truncated).toBe(false);
+    expectProblem(await h.call('GET', '/api/v1/certificates?limit=0'), 400, 'validation-failed', ['query.limit']);
+    expectProblem(await h.call('GET', '/api/v1/certificates?limit=1001'), 400, 'validation-failed', ['query.limit']);
   });
 
   it('answers a dry run with the identity it would issue for, issuing nothing', async () => {

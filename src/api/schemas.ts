@@ -2,12 +2,9 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { DEFAULT_NAMESPACE } from '../model/names.ts';
 import { ROLES } from '../model/proxy.ts';
+import { stringEnum } from './schema-base.ts';
 import { TrafficPolicySchema } from './traffic-schemas.ts';
 
-/** A string enum as JSON Schema `{ type: string, enum }`, which gives one clear error instead of anyOf noise. */
-export function stringEnum<T extends string>(values: readonly T[], options: Record<string, unknown> = {}) {
-  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
-}
 
 export const PROTOCOLS = ['http', 'http2', 'grpc', 'tcp'] as const;
 export const HEALTHS = ['healthy', 'unhealthy', 'draining', 'unknown'] as const;

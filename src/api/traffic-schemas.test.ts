@@ -6,9 +6,8 @@ import type { Static, TSchema } from 'typebox';
 import { describe, expect, it } from 'vitest';
 import type { RouteMatch, RouteSpec, TrafficPolicy } from '../model/traffic.ts';
 import { SHARED_SCHEMAS } from './schemas.ts';
-import {
-  DRY_RUN_QUERY, isDryRun, Route, RouteBody, RouteList, RouteQuery, RouteUpdate, TRAFFIC_SCHEMAS, TrafficPolicySchema, TrafficSplitBody,
-} from './traffic-schemas.ts';
+import { DRY_RUN_QUERY, isDryRun } from './schema-base.ts';
+import { Route, RouteBody, RouteList, RouteQuery, RouteUpdate, TRAFFIC_SCHEMAS, TrafficPolicySchema, TrafficSplitBody } from './traffic-schemas.ts';
 
 /* ---------- compile-time: the Static types are the domain types ---------- */
 

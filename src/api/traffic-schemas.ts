@@ -9,11 +9,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { DEFAULT_NAMESPACE } from '../model/names.ts';
 import { RETRY_ON } from '../model/traffic-validate.ts';
 import type { LbAlgorithm } from '../model/traffic.ts';
-
-/** A string enum as JSON Schema `{ type: string, enum }`, which gives one clear error instead of anyOf noise. */
-function stringEnum<T extends string>(values: readonly T[], options: Record<string, unknown> = {}) {
-  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
-}
+import { stringEnum } from './schema-base.ts';
 
 /** An integer enum as JSON Schema `{ type: integer, enum }`, for the same reason. */
 function integerEnum<T extends number>(values: readonly T[], options: Record<string, unknown> = {}) {
@@ -479,23 +475,6 @@ export const TrafficSplitBody = Type.Object(
   },
 );
 export type TrafficSplitBody = Static<typeof TrafficSplitBody>;
-
-/* ---------- dry run ---------- */
-
-export const DRY_RUN_QUERY = Type.Object(
-  {
-    dryRun: Type.Optional(
-      stringEnum(['true', 'false'] as const, {
-        description: '?dryRun=true validates the change and returns what would be stored, without storing it (the strings true and false only)',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-export type DryRunQuery = Static<typeof DRY_RUN_QUERY>;
-
-/** True when the querystring asks for a dry run. */
-export const isDryRun = (query: DryRunQuery): boolean => query.dryRun === 'true';
 
 /** The traffic schemas with an `$id`, registered with Fastify next to SHARED_SCHEMAS. */
 export const TRAFFIC_SCHEMAS: TSchema[] = [RouteBody, RouteUpdate, Route, RouteList, TrafficSplitBody];

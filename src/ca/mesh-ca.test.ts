@@ -1,24 +1,17 @@
 /** The mesh CA over the registry: made once, loaded by every replica, issuing verifiable SVIDs into the inventory. */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { listAuthorities, listCertificates } from '../registry/ca.ts';
 import type { Db } from '../registry/db.ts';
-import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
+import { useTestDatabase } from '../../test/support/test-db.ts';
 import { hasOpenssl, opensslVerify } from '../../test/support/openssl.ts';
 import { DEVELOPMENT_SEALING_KEY, MeshCa, sealingKeyOf, type MeshCaOptions } from './mesh-ca.ts';
 import { SealingKey } from './sealed-key.ts';
 
-let t: TestDatabase;
+const fixture = useTestDatabase(['certificates', 'ca_authorities']);
 let db: Db;
-beforeAll(async () => {
-  t = await testDatabase();
-  db = t.database.db;
-});
-afterAll(async () => t?.drop());
-beforeEach(async () => {
-  await db.execute(sql`delete from certificates`);
-  await db.execute(sql`delete from ca_authorities`);
+beforeAll(() => {
+  db = fixture.db;
 });
 
 const options = (over: Partial<MeshCaOptions> = {}): MeshCaOptions => ({

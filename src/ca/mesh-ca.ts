@@ -62,8 +62,9 @@ interface Signer {
 export class MeshCa {
   private constructor(
     private readonly opts: MeshCaOptions,
-    private signer: Signer,
-    private authorities: CaAuthorityRow[],
+    private readonly signer: Signer,
+    private readonly authorities: CaAuthorityRow[],
+    private readonly bundle: string,
   ) {}
 
   /** Loads the CA from the registry, creating a root and an intermediate if there are none yet. */
@@ -74,7 +75,9 @@ export class MeshCa {
     });
     if (!loaded.ok) return loaded;
     const signer = openSigner(loaded.value, opts.sealingKey);
-    return signer.ok ? ok(new MeshCa(opts, signer.value, loaded.value)) : signer;
+    if (!signer.ok) return signer;
+    const bundle = trustBundlePem(loaded.value.filter((a) => a.role === 'root').map((r) => r.certPem));
+    return bundle.ok ? ok(new MeshCa(opts, signer.value, loaded.value, bundle.value)) : bundle;
   }
 
   /** The trust domain of the identities this CA signs. */
@@ -89,10 +92,7 @@ export class MeshCa {
 
   /** The trust bundle: every root in use, so certificates of either side of a rotation verify. */
   bundlePem(): string {
-    const roots = this.authorities.filter((a) => a.role === 'root');
-    const bundle = trustBundlePem(roots.map((r) => r.certPem));
-    if (!bundle.ok) throw new Error(`the stored CA certificates do not form a bundle: ${bundle.issues[0]?.message}`);
-    return bundle.value;
+    return this.bundle;
   }
 
   /** Issues a certificate (and key) for a service's identity and records it in the inventory. */

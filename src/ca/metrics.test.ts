@@ -1,15 +1,11 @@
 /** The CA gauges as a scrape reads them: certificates close to expiry, and the CA certificates' expiry. */
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../test/support/test-db.ts';
 import { DEVELOPMENT_SEALING_KEY, MeshCa } from './mesh-ca.ts';
 import { registerCaMetrics } from './metrics.ts';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await testDatabase();
-});
-afterAll(async () => t?.drop());
+const fixture = useTestDatabase();
 
 const HOUR = 3_600_000;
 /** The value of a metric line in Prometheus text, by its name and labels as written. */
@@ -17,11 +13,11 @@ const valueOf = (text: string, series: string) => Number(text.split('\n').find((
 
 describe('CA metrics', () => {
   it('counts active certificates within 6 h of expiry and shows when each CA certificate expires', async () => {
-    const shortLived = await MeshCa.open({ db: t.database.db, trustDomain: 'mesh.local', algorithm: 'ecdsa-p256', certTtlMs: 2 * HOUR, sealingKey: DEVELOPMENT_SEALING_KEY });
+    const shortLived = await MeshCa.open({ db: fixture.db, trustDomain: 'mesh.local', algorithm: 'ecdsa-p256', certTtlMs: 2 * HOUR, sealingKey: DEVELOPMENT_SEALING_KEY });
     if (!shortLived.ok) throw new Error('no CA');
     const ca = shortLived.value;
     const registry = new Registry();
-    registerCaMetrics(registry, t.database.db, () => ca.inUse);
+    registerCaMetrics(registry, fixture.db, () => ca.inUse);
     expect(valueOf(await registry.metrics(), 'apg_ca_certificates_expiring')).toBe(0);
 
     await ca.issue('shop', 'web', 'cli');
@@ -37,7 +33,7 @@ describe('CA metrics', () => {
   it('counts none while the certificates have more than 6 h to live', async () => {
     const registry = new Registry();
     const earlier = Date.now() - 20 * HOUR; // 20 h before now, the 2 h certificates had 22 h left
-    registerCaMetrics(registry, t.database.db, () => [], () => earlier);
+    registerCaMetrics(registry, fixture.db, () => [], () => earlier);
     expect(valueOf(await registry.metrics(), 'apg_ca_certificates_expiring')).toBe(0);
   });
 });

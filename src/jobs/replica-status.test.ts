@@ -1,18 +1,16 @@
 /** The replica heartbeat job: writes the proxies only when they changed, keeps trying while the database is away, removes its row on stop. */
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { useTestDatabase } from '../../test/support/test-db.ts';
 import type { Db } from '../registry/db.ts';
 import { replicas } from '../registry/schema.ts';
 import { startReplicaStatus, type ReplicaStatusOptions } from './replica-status.ts';
 
-let t: TestDatabase;
+const fixture = useTestDatabase();
 let db: Db;
-beforeAll(async () => {
-  t = await testDatabase();
-  db = t.database.db;
+beforeAll(() => {
+  db = fixture.db;
 });
-afterAll(async () => t?.drop());
 
 const stored = async (id: string) => (await db.select({ leader: replicas.leader, proxies: replicas.proxies }).from(replicas).where(eq(replicas.id, id)))[0];
 

@@ -6,6 +6,8 @@ import {
   isHostname,
   serviceDomains,
   serviceHost,
+  serviceKeyOf,
+  serviceRefOfKey,
   statPrefix,
 } from './names.ts';
 
@@ -111,5 +113,23 @@ describe('service naming', () => {
     ['Already_OK_9', 'Already_OK_9'],
   ])('statPrefix(%j) = %j', (input, want) => {
     expect(statPrefix(input)).toBe(want);
+  });
+});
+
+describe('serviceRefOfKey', () => {
+  it.each<[string, { namespace: string; name: string } | undefined]>([
+    ['shop/web', { namespace: 'shop', name: 'web' }],
+    ['default/a-1', { namespace: 'default', name: 'a-1' }],
+    ['web', undefined],
+    ['shop/web/x', undefined],
+    ['Shop/web', undefined],
+    ['shop/', undefined],
+    ['/web', undefined],
+  ])('%s → %j', (key, want) => {
+    expect(serviceRefOfKey(key)).toEqual(want);
+  });
+
+  it('is the inverse of serviceKeyOf', () => {
+    expect(serviceRefOfKey(serviceKeyOf({ namespace: 'shop', name: 'cart' }))).toEqual({ namespace: 'shop', name: 'cart' });
   });
 });

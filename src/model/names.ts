@@ -85,6 +85,12 @@ export function serviceKeyOf(svc: ServiceRef): string {
   return `${svc.namespace}/${svc.name}`;
 }
 
+/** The service a `<namespace>/<name>` key names (the inverse of serviceKeyOf), or undefined when it is not two DNS labels. */
+export function serviceRefOfKey(key: string): ServiceRef | undefined {
+  const [namespace, name, ...rest] = key.split('/');
+  return namespace !== undefined && name !== undefined && rest.length === 0 && isDnsLabel(namespace) && isDnsLabel(name) ? { namespace, name } : undefined;
+}
+
 /** The API listener names a proxyless gRPC client may dial: `xds:///<name>.<namespace>:<port>` or without the port. */
 export function apiListenerNames(svc: ServiceRef & { port: number }): [string, string] {
   return [`${serviceHost(svc)}:${svc.port}`, serviceHost(svc)];

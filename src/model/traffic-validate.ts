@@ -4,7 +4,7 @@
  * Each issue names its field relative to the spec, e.g. `destinations[1].weight`.
  */
 import { issue, type Issue } from '../lib/result.ts';
-import { isHostname, serviceKeyOf, type ServiceRef } from './names.ts';
+import { isHostname, serviceHost, serviceKeyOf, serviceRefOfKey, type ServiceRef } from './names.ts';
 import { checkRe2, parseRe2 } from './regex.ts';
 import { checkLabels } from './specs.ts';
 import type {
@@ -322,8 +322,8 @@ function checkAction(out: Issue[], spec: RouteSpec): void {
 function checkNotTcpHost(out: Issue[], host: string, path: string, ctx: RouteContext): void {
   const hostname = host.toLowerCase().replace(/:\d+$/, '');
   for (const [key, svc] of ctx.services) {
-    const [namespace, name] = key.split('/');
-    if (svc.protocol === 'tcp' && hostname === `${name}.${namespace}`) {
+    const ref = serviceRefOfKey(key);
+    if (svc.protocol === 'tcp' && ref && hostname === serviceHost(ref)) {
       return void out.push(issue(path, `is the host of service ${key}, which speaks tcp: HTTP routes cannot apply to it`));
     }
   }

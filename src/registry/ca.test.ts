@@ -1,20 +1,13 @@
 /** The CA tables: authorities by state, the certificate inventory, supersession, and one CA for replicas starting together. */
-import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../test/support/test-db.ts';
 import { activeSdsCertificates, inCaTransaction, insertAuthority, listAuthorities, listCertificates, recordCertificate, setAuthorityStatus, type NewAuthority, type NewCertificate } from './ca.ts';
 import type { Db } from './db.ts';
 
-let t: TestDatabase;
+const fixture = useTestDatabase(['certificates', 'ca_authorities']);
 let db: Db;
-beforeAll(async () => {
-  t = await testDatabase();
-  db = t.database.db;
-});
-afterAll(async () => t?.drop());
-beforeEach(async () => {
-  await db.execute(sql`delete from certificates`);
-  await db.execute(sql`delete from ca_authorities`);
+beforeAll(() => {
+  db = fixture.db;
 });
 
 const DAY = 86_400_000;

@@ -1,21 +1,19 @@
 /** The change log and feed: one revision and one change row per committed write, followed through NOTIFY. */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CHANGES_CHANNEL, ChangeFeed, changesSince, currentRevision, pruneChanges } from './changes.ts';
 import type { Database, Db } from './db.ts';
 import { createEndpoint, deleteEndpoint, expireHeartbeats, heartbeat, updateEndpoint } from './endpoints.ts';
 import { createService, deleteService, updateService } from './services.ts';
 import { changes } from './schema.ts';
-import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
+import { useTestDatabase } from '../../test/support/test-db.ts';
 import { endpointInput, expectNoChange, expectOneChange, okValue, serviceInput, setLastHeartbeat } from '../../test/support/registry.ts';
 
-let t: TestDatabase;
+const fixture = useTestDatabase();
 let db: Db;
-beforeAll(async () => {
-  t = await testDatabase();
-  db = t.database.db;
+beforeAll(() => {
+  db = fixture.db;
 });
-afterAll(async () => t?.drop());
 
 const { namespace: _n, name: _m, ...spec } = serviceInput('x');
 
@@ -81,7 +79,7 @@ describe('every write records exactly one change', () => {
 });
 
 describe('ChangeFeed', () => {
-  const follow = async (database: Database = t.database) => {
+  const follow = async (database: Database = fixture.database) => {
     const seen: number[] = [];
     const errors: Error[] = [];
     const feed = new ChangeFeed(database, { catchUpIntervalMs: 3_600_000, onRevision: (r) => seen.push(r), onError: (e) => errors.push(e) });
@@ -131,7 +129,7 @@ describe('ChangeFeed', () => {
   });
 
   it('reports a failed catch-up instead of throwing', async () => {
-    const broken = { ...t.database, db: { select: () => { throw new Error('database down'); } } as unknown as Db };
+    const broken = { ...fixture.database, db: { select: () => { throw new Error('database down'); } } as unknown as Db };
     const { feed, errors, seen } = await follow(broken);
     try {
       expect(seen).toEqual([]);

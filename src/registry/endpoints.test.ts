@@ -1,21 +1,19 @@
 /** Endpoint repository: TTL stamping, heartbeats, and the leader's expiry of endpoints that stopped beating. */
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { changesSince, currentRevision } from './changes.ts';
 import type { Db } from './db.ts';
 import { createEndpoint, expireHeartbeats, getEndpoint, heartbeat, listEndpoints, updateEndpoint, type EndpointInput } from './endpoints.ts';
 import { endpoints } from './schema.ts';
 import { createService } from './services.ts';
-import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
+import { useTestDatabase } from '../../test/support/test-db.ts';
 import { endpointInput, okValue, serviceInput, setLastHeartbeat } from '../../test/support/registry.ts';
 
-let t: TestDatabase;
+const fixture = useTestDatabase();
 let db: Db;
-beforeAll(async () => {
-  t = await testDatabase();
-  db = t.database.db;
+beforeAll(() => {
+  db = fixture.db;
 });
-afterAll(async () => t?.drop());
 
 let serial = 0;
 /** A new service in namespace `ttl` with one endpoint per input; returns the endpoints' ids in order. */

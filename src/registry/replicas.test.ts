@@ -1,20 +1,15 @@
 /** The replicas table: heartbeats, the proxy summary kept when unchanged, freshness and pruning. */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../test/support/test-db.ts';
 import type { Db } from './db.ts';
 import { replicas } from './schema.ts';
 import { otherReplicas, publishReplica, pruneReplicas, removeReplica } from './replicas.ts';
 
-let t: TestDatabase;
+const fixture = useTestDatabase(['replicas']);
 let db: Db;
-beforeAll(async () => {
-  t = await testDatabase();
-  db = t.database.db;
-});
-afterAll(async () => t?.drop());
-beforeEach(async () => {
-  await db.execute(sql`delete from replicas`);
+beforeAll(() => {
+  db = fixture.db;
 });
 
 /** Moves replica `id`'s last heartbeat `seconds` into the past. */

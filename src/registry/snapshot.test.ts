@@ -1,20 +1,18 @@
 /** loadRegistry: every row at one revision, even while writes commit around it. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { changesSince, currentRevision } from './changes.ts';
 import type { Db } from './db.ts';
 import { createEndpoint } from './endpoints.ts';
 import { createService } from './services.ts';
 import { loadRegistry } from './snapshot.ts';
-import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
+import { useTestDatabase } from '../../test/support/test-db.ts';
 import { endpointInput, okValue, serviceInput } from '../../test/support/registry.ts';
 
-let t: TestDatabase;
+const fixture = useTestDatabase();
 let db: Db;
-beforeAll(async () => {
-  t = await testDatabase();
-  db = t.database.db;
+beforeAll(() => {
+  db = fixture.db;
 });
-afterAll(async () => t?.drop());
 
 describe('loadRegistry', () => {
   it('reads an empty registry at revision 0', async () => {

@@ -129,7 +129,9 @@ function encodeChecked(
     return undefined;
   }
   if (validated.has(resource)) return resource;
-  const problems = [...validateEncoded(messageType(messageNameOf(typeUrl)), resource.encoded), ...repeatedDomains(b.resource)];
+  const problems = validateEncoded(messageType(messageNameOf(typeUrl)), resource.encoded);
+  // Route configurations travel over RDS or inline in listeners; clusters and the rest hold none.
+  if (typeUrl === TYPE_URLS.route || typeUrl === TYPE_URLS.listener) problems.push(...repeatedDomains(b.resource));
   for (const p of problems) report(p.path, p.message);
   if (problems.length > 0) return undefined;
   validated.add(resource);

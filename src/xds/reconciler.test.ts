@@ -111,6 +111,14 @@ describe('Reconciler', () => {
     await vi.waitFor(() => expect(reconciler.status.droppedRoutes).toEqual(dropped), { timeout: 5000 });
     expect(names(cache, TYPE_URLS.cluster)).not.toContain('greeter.default|version=v2');
     expect(log.warn).toHaveBeenCalledWith({ routes: dropped }, expect.stringContaining('routes left out'));
+    // Another rebuild with the same routes left out says nothing more.
+    log.warn.mockClear();
+    const other = await createService(t.database.db, svc('bystander'));
+    expect(other.ok).toBe(true);
+    await vi.waitFor(() => expect(names(cache, TYPE_URLS.cluster)).toContain('bystander.default'), { timeout: 5000 });
+    expect(reconciler.status.droppedRoutes).toEqual(dropped);
+    expect(log.warn).not.toHaveBeenCalledWith(expect.anything(), expect.stringContaining('routes left out'));
+    await deleteService(t.database.db, 'default', 'bystander');
 
     await createEndpoint(t.database.db, 'default', 'greeter', { ...ep('10.0.1.2'), labels: { version: 'v2' } });
     await vi.waitFor(() => expect(reconciler.status.droppedRoutes).toEqual([]), { timeout: 5000 });

@@ -90,6 +90,7 @@ export class Reconciler {
       this.encoder.retain(encoderKeys(snapshot));
       const changed = this.opts.cache.publish(snapshot);
       const durationMs = performance.now() - started;
+      const previousDropped = this.lastStatus.droppedRoutes;
       this.lastStatus = {
         revision: registry.revision,
         builtAt: new Date(),
@@ -100,7 +101,10 @@ export class Reconciler {
       };
       this.opts.onBuild?.(durationMs);
       if (issues.length > 0) this.opts.log.warn({ issues: issues.slice(0, 20) }, 'resources held back by the publish gate');
-      if (mesh.droppedRoutes.length > 0) this.opts.log.warn({ routes: mesh.droppedRoutes.slice(0, 20) }, 'routes left out: a service or subset they name is gone');
+      // Said once per change of the set, not on every rebuild while the routes stay dropped.
+      if (mesh.droppedRoutes.length > 0 && JSON.stringify(mesh.droppedRoutes) !== JSON.stringify(previousDropped)) {
+        this.opts.log.warn({ routes: mesh.droppedRoutes.slice(0, 20) }, 'routes left out: a service or subset they name is gone');
+      }
       if (changed.size > 0) this.opts.log.info({ revision: registry.revision, ms: Math.round(durationMs) }, 'published xDS snapshot');
     } catch (err) {
       this.lastStatus = { ...this.lastStatus, lastError: { message: (err as Error).message, at: new Date() } };

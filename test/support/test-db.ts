@@ -3,8 +3,10 @@
  * DATABASE_URL is set (CI), otherwise an in-memory PGlite.
  */
 import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import { openDatabase, type Database } from '../../src/registry/db.ts';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { openDatabase, type Database, type Db } from '../../src/registry/db.ts';
 import { runMigrations } from '../../src/registry/migrate.ts';
 
 export interface TestDatabase {
@@ -57,4 +59,31 @@ export async function testDatabase(): Promise<TestDatabase> {
       await created.drop();
     },
   };
+}
+
+/**
+ * A fresh database for the tests of one file: opened before them, dropped after them; the tables
+ * named in `emptyBeforeEach` are emptied before every test. Read `.db` inside hooks and tests.
+ */
+export function useTestDatabase(emptyBeforeEach: string[] = []): { readonly db: Db; readonly database: Database } {
+  let t: TestDatabase | undefined;
+  const handle = {
+    get database(): Database {
+      if (!t) throw new Error('the test database is opened in beforeAll');
+      return t.database;
+    },
+    get db(): Db {
+      return handle.database.db;
+    },
+  };
+  beforeAll(async () => {
+    t = await testDatabase();
+  });
+  afterAll(async () => t?.drop());
+  if (emptyBeforeEach.length) {
+    beforeEach(async () => {
+      for (const table of emptyBeforeEach) await handle.db.execute(sql.raw(`delete from ${table}`));
+    });
+  }
+  return handle;
 }

@@ -9,7 +9,7 @@ import type { Issue } from '../../lib/result.ts';
 import type { AuthorizationPolicySpec, AuthzDefault } from '../../model/authz.ts';
 import { decide } from '../../model/authz-eval.ts';
 import { checkAuthorizationPolicy } from '../../model/authz-validate.ts';
-import { DEFAULT_NAMESPACE } from '../../model/names.ts';
+import { DEFAULT_NAMESPACE, serviceRefOfKey } from '../../model/names.ts';
 import { checkDnsLabel } from '../../model/specs.ts';
 import { authzSpecOf, createAuthzPolicy, deleteAuthzPolicy, getAuthzPolicy, listAuthzPolicies, updateAuthzPolicy } from '../../registry/authz.ts';
 import type { Db } from '../../registry/db.ts';
@@ -19,7 +19,7 @@ import { AccessCheckQuery, AuthzPolicyBody, AuthzPolicyPath, AuthzPolicyQuery, A
 import { ifMatchRevision, writeSender, type PreviewWrite, type Shown } from '../preconditions.ts';
 import { problem, sendIssues, sendProblem } from '../problems.ts';
 import { problemResponses } from '../schemas.ts';
-import { DRY_RUN_QUERY, isDryRun } from '../traffic-schemas.ts';
+import { DRY_RUN_QUERY, isDryRun } from '../schema-base.ts';
 
 const BASE = '/api/v1/authorization-policies';
 
@@ -36,13 +36,10 @@ function specOf(namespace: string, name: string, body: Omit<AuthzPolicyBody, 'na
   return { namespace, name, target, action: body.action, mode: body.mode ?? 'enforce', rules: body.rules as AuthorizationPolicySpec['rules'] };
 }
 
-/** `<namespace>/<service>` as a service reference, or an issue at `path`. */
-function serviceRefOf(text: string, path: string): { namespace: string; service: string } | Issue {
-  const [namespace, service, extra] = text.split('/');
-  if (namespace === undefined || service === undefined || extra !== undefined || checkDnsLabel(namespace, path).length || checkDnsLabel(service, path).length) {
-    return { path, message: `must be <namespace>/<service> (DNS labels), got ${JSON.stringify(text.slice(0, 100))}` };
-  }
-  return { namespace, service };
+/** `<namespace>/<service>` as an authorization peer, or an issue at `path`. */
+function peerOf(text: string, path: string): { namespace: string; service: string } | Issue {
+  const ref = serviceRefOfKey(text);
+  return ref ? { namespace: ref.namespace, service: ref.name } : { path, message: `must be <namespace>/<service> (DNS labels), got ${JSON.stringify(text.slice(0, 100))}` };
 }
 
 type AuthzBody = Omit<AuthzPolicyBody, 'namespace' | 'name'>;
@@ -99,8 +96,8 @@ export function authzRoutes(app: FastifyInstance, db: Db, previewWrite: PreviewW
   );
 
   api.get('/api/v1/authorization/check', { schema: { tags, querystring: AccessCheckQuery, response: problemResponses(400, 404) } }, async (req, reply) => {
-    const to = serviceRefOf(req.query.to, 'query.to');
-    const from = req.query.from === undefined ? undefined : serviceRefOf(req.query.from, 'query.from');
+    const to = peerOf(req.query.to, 'query.to');
+    const from = req.query.from === undefined ? undefined : peerOf(req.query.from, 'query.from');
     const issues = [to, from].filter((r): r is Issue => r !== undefined && 'message' in r);
     if (issues.length) return sendIssues(reply, issues, req.url);
     const destination = to as { namespace: string; service: string };

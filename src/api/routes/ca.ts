@@ -10,14 +10,16 @@ import { Type } from 'typebox';
 import type { IssuedCertificate } from '../../ca/mesh-ca.ts';
 import { spiffeIdOf } from '../../ca/spiffe.ts';
 import type { Result } from '../../lib/result.ts';
+import { DEFAULT_NAMESPACE } from '../../model/names.ts';
 import { checkDnsLabel } from '../../model/specs.ts';
 import { listCertificates } from '../../registry/ca.ts';
 import type { Db } from '../../registry/db.ts';
 import type { CaAuthorityRow, CertificateRow } from '../../registry/schema.ts';
 import { getService } from '../../registry/services.ts';
 import { problem, sendIssues, sendProblem } from '../problems.ts';
-import { DateTime, problemResponses, stringEnum } from '../schemas.ts';
-import { DRY_RUN_QUERY, isDryRun } from '../traffic-schemas.ts';
+import { stringEnum } from '../schema-base.ts';
+import { DateTime, problemResponses } from '../schemas.ts';
+import { DRY_RUN_QUERY, isDryRun } from '../schema-base.ts';
 
 /** What the routes need of the CA (src/ca/mesh-ca.ts). */
 export interface CaService {
@@ -79,11 +81,12 @@ const CertificateQuery = Type.Object(
     status: Type.Optional(stringEnum(['active', 'superseded', 'revoked'] as const)),
     // Query strings are not coerced (the app's ajv), so a number comes as digits.
     expiringWithinHours: Type.Optional(Type.String({ pattern: '^[0-9]{1,5}$', description: 'only certificates that expire within this many hours' })),
+    limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,2}|1000)$', description: 'at most this many, newest first (1-1000, default 500)' })),
   },
   { additionalProperties: false },
 );
 
-const IssueBody = Type.Object({ namespace: Type.Optional(Type.String({ default: 'default' })), service: Type.String() }, { additionalProperties: false });
+const IssueBody = Type.Object({ namespace: Type.Optional(Type.String({ default: DEFAULT_NAMESPACE })), service: Type.String() }, { additionalProperties: false });
 
 /** Registers the CA routes. */
 export function caRoutes(app: FastifyInstance, db: Db, ca: CaService): void {
@@ -98,16 +101,24 @@ export function caRoutes(app: FastifyInstance, db: Db, ca: CaService): void {
 
   api.get(
     '/api/v1/certificates',
-    { schema: { tags, querystring: CertificateQuery, response: { 200: Type.Object({ items: Type.Array(Certificate) }), ...problemResponses(400) } } },
+    {
+      schema: {
+        tags,
+        querystring: CertificateQuery,
+        response: { 200: Type.Object({ items: Type.Array(Certificate), truncated: Type.Boolean({ description: 'more certificates match than the limit' }) }), ...problemResponses(400) },
+      },
+    },
     async (req) => {
-      const { expiringWithinHours, ...filter } = req.query;
+      const { expiringWithinHours, limit = '500', ...filter } = req.query;
       const expiringBy = expiringWithinHours === undefined ? undefined : new Date(Date.now() + Number(expiringWithinHours) * HOUR_MS);
-      return { items: (await listCertificates(db, { ...filter, expiringBy })).map(certificateView) };
+      // One more than asked tells whether the list was cut.
+      const rows = await listCertificates(db, { ...filter, expiringBy }, Number(limit) + 1);
+      return { items: rows.slice(0, Number(limit)).map(certificateView), truncated: rows.length > Number(limit) };
     },
   );
 
   api.post('/api/v1/certificates', { schema: { tags, body: IssueBody, querystring: DRY_RUN_QUERY, response: problemResponses(400, 404) } }, async (req, reply) => {
-    const namespace = req.body.namespace ?? 'default';
+    const namespace = req.body.namespace ?? DEFAULT_NAMESPACE;
     const { service } = req.body;
     const issues = [...checkDnsLabel(namespace, 'body.namespace'), ...checkDnsLabel(service, 'body.service')];
     if (issues.length) return sendIssues(reply, issues, req.url);

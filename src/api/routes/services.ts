@@ -21,7 +21,7 @@ import {
 import { problem, sendIssues, sendProblem } from '../problems.ts';
 import { ifMatchRevision, writeSender, type PreviewWrite, type Shown } from '../preconditions.ts';
 import { dryRunOf, problemResponses, ServiceCreate, ServicePath, ServiceQuery, ServiceUpdate, writtenOrDryRun } from '../schemas.ts';
-import { DRY_RUN_QUERY, isDryRun } from '../traffic-schemas.ts';
+import { DRY_RUN_QUERY, isDryRun } from '../schema-base.ts';
 
 /** The API view of a service. */
 export function serviceView(s: ServiceView) {

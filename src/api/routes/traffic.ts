@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Issue } from '../../lib/result.ts';
-import { DEFAULT_NAMESPACE, serviceHost, serviceKeyOf } from '../../model/names.ts';
+import { DEFAULT_NAMESPACE, serviceHost, serviceKeyOf, serviceRefOfKey } from '../../model/names.ts';
 import { effectiveHosts, virtualHostOf } from '../../model/routing.ts';
 import { checkDnsLabel } from '../../model/specs.ts';
 import type { RouteSpec } from '../../model/traffic.ts';
@@ -18,7 +18,8 @@ import type { RouteRow } from '../../registry/schema.ts';
 import { dedupe, problem, sendIssues, sendProblem } from '../problems.ts';
 import { ifMatchRevision, writeSender, type PreviewWrite, type Shown } from '../preconditions.ts';
 import { problemResponses } from '../schemas.ts';
-import { DRY_RUN_QUERY, isDryRun, RouteBody, RoutePath, RouteQuery, RouteUpdate, TrafficSplitBody } from '../traffic-schemas.ts';
+import { DRY_RUN_QUERY, isDryRun } from '../schema-base.ts';
+import { RouteBody, RoutePath, RouteQuery, RouteUpdate, TrafficSplitBody } from '../traffic-schemas.ts';
 
 // app.ts imports the type of the dry-run preview from here.
 export type { PreviewWrite };
@@ -37,12 +38,10 @@ function routeCheck(spec: RouteSpec): RouteCheck {
     const issues = inBody(checkRoute(spec, ctx));
     if (issues.length) return { issues };
     const others = ctx.routes.map(routeSpecOf);
-    const serviceHosts = new Set(
-      [...ctx.services.keys()].map((key) => {
-        const [namespace, name] = key.split('/') as [string, string];
-        return serviceHost({ namespace, name });
-      }),
-    );
+    const serviceHosts = new Set([...ctx.services.keys()].flatMap((key) => {
+      const ref = serviceRefOfKey(key);
+      return ref ? [serviceHost(ref)] : [];
+    }));
     const withHosts = (r: RouteSpec) => ({ ...r, hosts: effectiveHosts(r).map((h) => virtualHostOf(h, serviceHosts)) });
     const clash = routeConflicts([withHosts(spec), ...others.map(withHosts)]).find((c) => [c.a, c.b].includes(serviceKeyOf(spec)));
     if (!clash) return { issues: [] };
