@@ -325,6 +325,11 @@ describe.skipIf(!onPostgres())('replicas on one PostgreSQL', () => {
   }, 60_000);
 
   it('keeps serving through a database outage, answers writes 503, and catches up when it is back', async () => {
+    // The leader issues the services created above their SDS certificates (one change per batch): let it finish first.
+    const withoutCertificate = `select count(*)::int as n from services s where not exists (select 1 from certificates c
+      where c.namespace = s.namespace and c.service = s.name and c.channel = 'sds' and c.status = 'active')`;
+    await waitFor('every service to have its certificate', () => onTestDb(async (c) => (await c.query(withoutCertificate)).rows[0].n === 0));
+    await new Promise((r) => setTimeout(r, 300));
     const revisionBefore = await meshRevision();
     let late: XdsClientProcess;
     await allowConnections(false);

@@ -26,6 +26,7 @@ const DEFAULTS: Config = {
   caAlgorithm: 'ecdsa-p256',
   certTtlMs: 86_400_000,
   authzDefault: 'allow',
+  mtlsDefault: 'permissive',
 };
 
 /** The config for the given flags and environment, or the issues; `want` lists only what differs from the defaults. */

@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { fail, issue, ok, type Issue, type Result } from './lib/result.ts';
+import { MTLS_MODES, type MtlsMode } from './model/mesh.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -13,6 +14,12 @@ export const AUTHZ_DEFAULTS = ['allow', 'deny'] as const;
 export type AuthzDefault = (typeof AUTHZ_DEFAULTS)[number];
 export const CA_ALGORITHMS = ['ecdsa-p256', 'rsa-2048'] as const;
 export type CaAlgorithm = (typeof CA_ALGORITHMS)[number];
+/**
+ * How xDS clients authenticate: `required` (a join token or a CA-issued client certificate), or
+ * `loopback-plaintext` (development: clients on 127.0.0.1/::1 may also connect without one).
+ */
+export const XDS_AUTH_MODES = ['required', 'loopback-plaintext'] as const;
+export type XdsAuthMode = (typeof XDS_AUTH_MODES)[number];
 
 export interface Config {
   host: string;
@@ -48,6 +55,9 @@ export interface Config {
   certTtlMs: number;
   /** What happens to a request no authorization policy speaks for. */
   authzDefault: AuthzDefault;
+  mtlsDefault: MtlsMode;
+  /** How xDS clients authenticate; unset: by MODE (see `xdsAuthOf`). */
+  xdsAuth?: XdsAuthMode;
 }
 
 interface Setting {
@@ -153,6 +163,21 @@ export const SETTINGS: Setting[] = [
     parse: oneOf(AUTHZ_DEFAULTS),
     default: 'allow',
   },
+  {
+    key: 'mtlsDefault',
+    env: 'MTLS_DEFAULT',
+    flag: '--mtls-default',
+    help: `${MTLS_MODES.join('|')}: mutual TLS of services that do not set their own`,
+    parse: oneOf(MTLS_MODES),
+    default: 'permissive',
+  },
+  {
+    key: 'xdsAuth',
+    env: 'XDS_AUTH',
+    flag: '--xds-auth',
+    help: `${XDS_AUTH_MODES.join('|')}: how xDS clients authenticate (unset: loopback-plaintext in development mode, required in production)`,
+    parse: oneOf(XDS_AUTH_MODES),
+  },
 ];
 
 /** Reads the settings from flags (`--api-port 8081` or `--api-port=8081`) and the environment. */
@@ -197,6 +222,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Result<Conf
     return fail(issue(names.maxDelayMs ?? 'XDS_MAX_DELAY_MS', `must be at least ${names.debounceMs ?? 'XDS_DEBOUNCE_MS'} (${out.debounceMs as number})`));
   }
   return ok(out as unknown as Config);
+}
+
+/** The xDS authentication in force: XDS_AUTH, or by MODE when unset (production requires credentials). */
+export function xdsAuthOf(config: Pick<Config, 'xdsAuth' | 'mode'>): XdsAuthMode {
+  return config.xdsAuth ?? (config.mode === 'production' ? 'required' : 'loopback-plaintext');
 }
 
 /** The settings table for `--help`. */

@@ -5,7 +5,9 @@ import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { buildApp } from './api/app.ts';
 import { MeshCa, sealingKeyOf } from './ca/mesh-ca.ts';
 import { registerCaMetrics } from './ca/metrics.ts';
-import type { Config } from './config.ts';
+import { xdsAuthOf, type Config } from './config.ts';
+import { stillValidJoinTokens, verifyJoinToken } from './ca/join-tokens.ts';
+import { meshAuthenticator } from './xds/server/auth.ts';
 import type { Issue } from './lib/result.ts';
 import { hostname } from 'node:os';
 import { MeshProxyDirectory } from './api/proxy-directory.ts';
@@ -13,6 +15,8 @@ import { startHousekeeping } from './jobs/heartbeat-expiry.ts';
 import { startReplicaStatus } from './jobs/replica-status.ts';
 import { otherReplicas } from './registry/replicas.ts';
 import { readRegistry } from './registry/snapshot.ts';
+import { IdentityOpener } from './xds/identities.ts';
+import { startSdsCertificates } from './jobs/sds-certificates.ts';
 import { previewChanges } from './xds/preview.ts';
 import { DEFAULT_MESH_SETTINGS } from './model/mesh.ts';
 import { openDatabase, type Database } from './registry/db.ts';
@@ -36,6 +40,8 @@ export interface RunningServer {
   isLeader(): boolean;
   /** Runs the leader's housekeeping now (tests use it instead of waiting for the timer). */
   housekeeping(): Promise<number>;
+  /** Runs the leader's SDS certificate job now; resolves with the number issued. */
+  issueCertificates(): Promise<number>;
   /** Writes this replica's heartbeat and proxy status now (tests use it instead of waiting for the timer). */
   syncStatus(): Promise<void>;
   /** Graceful stop: API, xDS streams, jobs, database. */
@@ -72,11 +78,19 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   registerCaMetrics(metrics, database.db, () => ca.value.inUse);
 
   const cache = new SnapshotCache();
-  const settings = { ...DEFAULT_MESH_SETTINGS, gatewayPort: config.gatewayPort };
+  const settings = {
+    ...DEFAULT_MESH_SETTINGS,
+    gatewayPort: config.gatewayPort,
+    trustDomain: config.trustDomain,
+    mtlsDefault: config.mtlsDefault,
+    authzDefault: config.authzDefault,
+  };
+  const identities = new IdentityOpener(sealing.value.key);
   const reconciler = new Reconciler({
     database,
     cache,
     settings,
+    identities,
     debounceMs: config.debounceMs,
     maxDelayMs: config.maxDelayMs,
     catchUpIntervalMs: config.catchUpIntervalMs,
@@ -95,9 +109,23 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     replicaStaleMs: replicaStaleMs(config),
     log: log.child({ component: 'housekeeping' }),
   });
+  const sdsCertificates = startSdsCertificates({
+    db: database.db,
+    ca: () => ca.value,
+    isLeader: () => leader.isLeader,
+    intervalMs: 1000,
+    log: log.child({ component: 'sds-certificates' }),
+  });
 
   const status = new ProxyStatusTracker(new XdsMetrics(metrics), log.child({ component: 'xds' }));
-  const xds = new XdsServer({ cache, status, controlPlaneId: config.replicaId });
+  const xdsAuth = xdsAuthOf(config);
+  const authenticator = meshAuthenticator({
+    mode: xdsAuth,
+    trustDomain: config.trustDomain,
+    verifyToken: (token) => verifyJoinToken(database.db, token),
+    stillValid: (ids) => stillValidJoinTokens(database.db, ids),
+  });
+  const xds = new XdsServer({ cache, status, controlPlaneId: config.replicaId, authenticator, log: log.child({ component: 'xds-auth' }) });
   const xdsPort = await xds.listen(config.host, config.xdsPort);
 
   const views = new ProxyViews(status);
@@ -105,7 +133,10 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   const app = await buildApp({
     db: database.db,
     proxies: new MeshProxyDirectory(config.replicaId, views, others),
-    previewWrite: async (tx) => previewChanges(await readRegistry(tx), settings, cache.current),
+    previewWrite: async (tx) => {
+      const registry = await readRegistry(tx);
+      return previewChanges(registry, settings, cache.current, identities.open(registry.authorities, registry.certificates));
+    },
     ca: ca.value,
     authzDefault: config.authzDefault,
     metrics,
@@ -125,7 +156,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     changeCount: () => status.changeCount,
     log: log.child({ component: 'replica-status' }),
   });
-  log.info({ apiPort, xdsPort, database: database.kind, replica: config.replicaId }, 'APG Service Mesh control plane started');
+  log.info({ apiPort, xdsPort, xdsAuth, database: database.kind, replica: config.replicaId }, 'APG Service Mesh control plane started');
 
   return {
     apiPort,
@@ -136,9 +167,11 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     status,
     isLeader: () => leader.isLeader,
     housekeeping: () => housekeeping.runOnce(),
+    issueCertificates: () => sdsCertificates.runOnce(),
     syncStatus: () => replicaStatus.runOnce(),
     close: once(async () => {
       housekeeping.stop();
+      sdsCertificates.stop();
       await replicaStatus.stop();
       await app.close();
       await xds.close();

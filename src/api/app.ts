@@ -11,6 +11,8 @@ import { SHARED_SCHEMAS } from './schemas.ts';
 import { trafficRoutes, type PreviewWrite } from './routes/traffic.ts';
 import { caRoutes, type CaService } from './routes/ca.ts';
 import { authzRoutes } from './routes/authz.ts';
+import { caSignRoutes, type CsrSigner } from './routes/ca-sign.ts';
+import { joinTokenRoutes } from './routes/join-tokens.ts';
 import type { AuthzDefault } from '../model/authz.ts';
 import { TRAFFIC_SCHEMAS } from './traffic-schemas.ts';
 
@@ -20,8 +22,8 @@ export interface AppDeps extends SystemDeps {
   proxies: ProxyDirectory;
   /** For `?dryRun=true`: the Envoy resources a write would change, read inside its transaction. */
   previewWrite: PreviewWrite;
-  /** The mesh CA: trust bundle, inventory, issuing. */
-  ca: CaService;
+  /** The mesh CA: trust bundle, inventory, issuing, signing CSRs. */
+  ca: CaService & CsrSigner;
   /** What happens to a request no authorization policy speaks for (default allow). */
   authzDefault?: AuthzDefault;
   /** A pino logger to log requests with; none by default (tests). */
@@ -58,6 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   endpointRoutes(app, deps.db, deps.previewWrite);
   trafficRoutes(app, deps.db, deps.previewWrite);
   caRoutes(app, deps.db, deps.ca);
+  caSignRoutes(app, deps.db, deps.ca);
+  joinTokenRoutes(app, deps.db);
   authzRoutes(app, deps.db, deps.previewWrite, deps.authzDefault ?? 'allow');
   proxyRoutes(app, deps.proxies);
   systemRoutes(app, deps);

@@ -70,7 +70,11 @@ describe('authorization policies', () => {
     const before = await dbState(h.db);
     const dry = await h.call('POST', `${BASE}?dryRun=true`, { ...allowFrontend, name: 'draft' });
     expect(dry.statusCode, dry.body).toBe(200);
-    expect(dry.json()).toMatchObject({ dryRun: true, policy: { name: 'draft' }, changes: [], issues: [] });
+    expect(dry.json()).toMatchObject({ dryRun: true, policy: { name: 'draft' }, issues: [] });
+    // The policy would reach the inbound listener of its target, as one more allow rule in its RBAC filter.
+    const changes = dry.json().changes as { change: string; type: string; name: string; resource: unknown }[];
+    expect(changes.map((c) => `${c.change} ${c.type} ${c.name}`)).toEqual(['modified lds inbound:web.shop']);
+    expect(JSON.stringify(changes[0]!.resource)).toContain('"shop/draft"');
     expect(await dbState(h.db)).toEqual(before);
     expectProblem(await h.call('DELETE', `${BASE}/shop/web-from-frontend`, undefined, { 'if-match': '"9"' }), 412, 'precondition-failed');
     expect((await h.call('DELETE', `${BASE}/shop/web-from-frontend`)).statusCode).toBe(204);

@@ -1,8 +1,10 @@
-/** The CA over REST: the trust bundle and authorities, issuing a certificate with its key, the inventory. */
+/** The CA over REST: the trust bundle and authorities, issuing a certificate with its key, the inventory, rotation and revocation. */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiHarness, expectProblem, type ApiHarness } from '../../test/support/api.ts';
 import { hasOpenssl, opensslVerify } from '../../test/support/openssl.ts';
+import { activeSdsCertificates } from '../registry/ca.ts';
+import { currentRevision } from '../registry/changes.ts';
 
 let h: ApiHarness;
 beforeAll(async () => {
@@ -79,5 +81,77 @@ describe('POST /api/v1/certificates', () => {
     expectProblem(await h.call('POST', '/api/v1/certificates', { service: 'web', spiffeId: 'spiffe://evil/x' }), 400, 'validation-failed', ['body.spiffeId']);
     expectProblem(await h.call('GET', '/api/v1/certificates?expiringWithinHours=-1'), 400, 'validation-failed', ['query.expiringWithinHours']);
     expect((await h.call('GET', '/api/v1/certificates')).json().items).toHaveLength(before);
+  });
+});
+
+describe('POST /api/v1/ca/rotate', () => {
+  it('answers a dry run with the authorities it would leave in use, rotating nothing', async () => {
+    const before = { roots: (await h.call('GET', '/api/v1/ca/roots')).json(), revision: await currentRevision(h.db) };
+    const res = await h.call('POST', '/api/v1/ca/rotate?dryRun=true', { kind: 'intermediate' });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ dryRun: true, changes: [], issues: [] });
+    expect(body.authorities.map((a: any) => `${a.role}:${a.status}`)).toEqual(['root:active', 'intermediate:retiring', 'intermediate:active']);
+    expect({ roots: (await h.call('GET', '/api/v1/ca/roots')).json(), revision: await currentRevision(h.db) }).toEqual(before);
+  });
+
+  it('rotates the root: answers both roots in the bundle and the old authorities retiring; new certificates chain to the new intermediate; the revision moves', async () => {
+    const old = (await h.call('POST', '/api/v1/certificates', { namespace: 'shop', service: 'web' })).json();
+    const rev = await currentRevision(h.db);
+    const res = await h.call('POST', '/api/v1/ca/rotate', { kind: 'root' });
+    expect(res.statusCode, res.body).toBe(200);
+    const body = res.json();
+    expect(body.authorities.map((a: any) => `${a.role}:${a.status}`)).toEqual(['root:retiring', 'intermediate:retiring', 'root:active', 'intermediate:active']);
+    expect(body.bundlePem).toBe(body.authorities[0].certPem + body.authorities[2].certPem);
+    expect((await h.call('GET', '/api/v1/ca/roots')).json()).toEqual(body);
+    expect(await currentRevision(h.db)).toBe(rev + 1);
+
+    const fresh = (await h.call('POST', '/api/v1/certificates', { namespace: 'shop', service: 'web' })).json();
+    const newInter = new X509Certificate(body.authorities[3].certPem);
+    expect(new X509Certificate(fresh.certPem).checkIssued(newInter)).toBe(true);
+    if (hasOpenssl) {
+      for (const c of [old, fresh]) expect(opensslVerify(body.bundlePem, c.chainPem, c.certPem, 'sslclient')).toMatchObject({ ok: true });
+    }
+  });
+
+  it('answers 400 naming the field for a bad or missing kind and unknown fields, rotating nothing', async () => {
+    const before = (await h.call('GET', '/api/v1/ca/roots')).json();
+    expectProblem(await h.call('POST', '/api/v1/ca/rotate', { kind: 'leaf' }), 400, 'validation-failed', ['body.kind']);
+    expectProblem(await h.call('POST', '/api/v1/ca/rotate', {}), 400, 'validation-failed', ['body.kind']);
+    expectProblem(await h.call('POST', '/api/v1/ca/rotate', { kind: 'root', overlapHours: 2 }), 400, 'validation-failed', ['body.overlapHours']);
+    expect((await h.call('GET', '/api/v1/ca/roots')).json()).toEqual(before);
+  });
+});
+
+describe('POST /api/v1/certificates/revoke', () => {
+  it("revokes the identity's active certificates and answers their serials; they leave the SDS set", async () => {
+    const issued = (await h.call('POST', '/api/v1/certificates', { namespace: 'shop', service: 'web' })).json();
+    const active = (await h.call('GET', '/api/v1/certificates?namespace=shop&service=web&status=active')).json().items.map((c: any) => c.serial);
+    expect(active).toContain(issued.certificate.serial);
+    const rev = await currentRevision(h.db);
+    const res = await h.call('POST', '/api/v1/certificates/revoke', { namespace: 'shop', service: 'web' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ revoked: [...active].sort() });
+    expect(await currentRevision(h.db)).toBe(rev + 1);
+    expect((await h.call('GET', '/api/v1/certificates?namespace=shop&service=web&status=active')).json().items).toEqual([]);
+    expect((await activeSdsCertificates(h.db)).filter((c) => c.service === 'web')).toEqual([]);
+    expect((await h.call('POST', '/api/v1/certificates/revoke', { namespace: 'shop', service: 'web' })).json()).toEqual({ revoked: [] });
+  });
+
+  it('answers a dry run with the serials it would revoke, revoking nothing', async () => {
+    const issued = (await h.call('POST', '/api/v1/certificates', { namespace: 'shop', service: 'web' })).json();
+    const rev = await currentRevision(h.db);
+    const res = await h.call('POST', '/api/v1/certificates/revoke?dryRun=true', { namespace: 'shop', service: 'web' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ dryRun: true, revoked: [issued.certificate.serial], changes: [], issues: [] });
+    expect(await currentRevision(h.db)).toBe(rev);
+    expect((await h.call('GET', '/api/v1/certificates?namespace=shop&service=web&status=active')).json().items).toHaveLength(1);
+  });
+
+  it('answers 404 for an identity with no certificates and 400 naming the field for a bad body', async () => {
+    expectProblem(await h.call('POST', '/api/v1/certificates/revoke', { namespace: 'shop', service: 'ghost' }), 404, 'not-found');
+    expectProblem(await h.call('POST', '/api/v1/certificates/revoke', { namespace: 'shop', service: 'Web_1' }), 400, 'validation-failed', ['body.service']);
+    expectProblem(await h.call('POST', '/api/v1/certificates/revoke', { service: 'web' }), 400, 'validation-failed', ['body.namespace']);
+    expectProblem(await h.call('POST', '/api/v1/certificates/revoke', { namespace: 'shop', service: 'web', serial: 'x' }), 400, 'validation-failed', ['body.serial']);
   });
 });

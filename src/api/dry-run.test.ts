@@ -203,7 +203,7 @@ describe('a dry run of turning on locality failover', () => {
     await h.endpoint('default', 'geo', { address: '10.9.0.1', port: 8080, region: 'eu', zone: 'eu-a' });
     await h.endpoint('default', 'geo', { address: '10.9.0.2', port: 8080, region: 'eu', zone: 'eu-b' });
     const preview = await dryRun('service', 'PUT', `${SERVICES}/default/geo`, { protocol: 'http', port: 8080, trafficPolicy: { localityFailover: true } });
-    expect(preview.changes.map((c: { change: string; type: string; locality?: string }) => `${c.change} ${c.type} ${c.locality}`)).toEqual([
+    expect(preview.changes.map((c: { change: string; type: string; variant?: string }) => `${c.change} ${c.type} ${c.variant}`)).toEqual([
       'added eds region:eu',
       'added eds zone:eu/eu-a',
       'added eds zone:eu/eu-b',

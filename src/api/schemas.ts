@@ -1,5 +1,6 @@
 /** Request and response schemas: they validate input, type the handlers, and make the OpenAPI document. */
 import { Type, type Static, type TSchema } from 'typebox';
+import { MTLS_MODES } from '../model/mesh.ts';
 import { DEFAULT_NAMESPACE } from '../model/names.ts';
 import { ROLES } from '../model/proxy.ts';
 import { stringEnum } from './schema-base.ts';
@@ -29,6 +30,11 @@ const serviceFields = {
       description: 'load balancing, connection pool and circuit breakers, outlier detection, active health checks, local rate limit; null: Envoy defaults',
     }),
   ),
+  mtls: Type.Optional(
+    Type.Union([stringEnum(MTLS_MODES), Type.Null()], {
+      description: 'mutual TLS on the inbound side: strict (mTLS only), permissive (mTLS and plain text), disabled (plain text); null: the mesh default (MTLS_DEFAULT)',
+    }),
+  ),
 };
 
 export const ServiceCreate = Type.Object(
@@ -56,6 +62,7 @@ export const Service = Type.Object(
     version: Type.Union([Type.String(), Type.Null()]),
     metadata: Type.Record(Type.String(), Type.Unknown()),
     trafficPolicy: Type.Union([TrafficPolicySchema, Type.Null()]),
+    mtls: Type.Union([stringEnum(MTLS_MODES), Type.Null()]),
     revision: Type.Integer({ description: 'Increments on every change; send it back in If-Match for a conditional write.' }),
     health: stringEnum(SERVICE_HEALTHS),
     endpointCount: Type.Integer(),
@@ -235,7 +242,12 @@ const ResourceChange = Type.Object({
   type: Type.String({ description: 'cds, eds, lds, rds or sds' }),
   name: Type.String(),
   change: stringEnum(['added', 'modified', 'removed'] as const),
-  locality: Type.Optional(Type.String({ description: 'set for the variant of the resource that proxies of one locality get (locality failover): zone:<region>/<zone> or region:<region>' })),
+  variant: Type.Optional(
+    Type.String({
+      description:
+        'set for a variant of the resource, to its key: proxies of one locality (zone:<region>/<zone>, region:<region>), of one service (service:<namespace>/<name>) or with one kind of mTLS (tls:sds, tls:a29) get it instead',
+    }),
+  ),
   resource: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'the resource as Envoy JSON; absent for a removal' })),
 });
 

@@ -33,6 +33,7 @@ describe('POST /api/v1/services', () => {
       version: null,
       metadata: {},
       trafficPolicy: null,
+      mtls: null,
       revision: 1,
       health: 'unknown',
       endpointCount: 0,
@@ -84,6 +85,7 @@ describe('POST /api/v1/services', () => {
     ['a missing port', { name: 'x' }, ['body.port']],
     ['a missing name', { port: 80 }, ['body.name']],
     ['an unknown protocol', { name: 'x', port: 80, protocol: 'udp' }, ['body.protocol']],
+    ['an unknown mTLS mode', { name: 'x', port: 80, mtls: 'on' }, ['body.mtls']],
     ['a name with upper case and _', { name: 'Web_1', port: 80 }, ['body.name']],
     ['a name starting with -', { name: '-web', port: 80 }, ['body.name']],
     ['a name of 64 characters', { name: 'a'.repeat(64), port: 80 }, ['body.name']],
@@ -189,6 +191,17 @@ describe('GET /api/v1/services', () => {
 });
 
 describe('PUT /api/v1/services/{namespace}/{name}', () => {
+  it('sets and clears the service\'s own mTLS mode (null: the mesh default)', async () => {
+    await h.service({ name: 'tls-mode', port: 80 });
+    for (const mtls of ['strict', 'permissive', 'disabled', null]) {
+      const res = await put('default/tls-mode', { port: 80, mtls });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().mtls).toBe(mtls);
+    }
+    expect((await put('default/tls-mode', { port: 80, mtls: 'strict' })).json().mtls).toBe('strict');
+    expect((await put('default/tls-mode', { port: 80 })).json().mtls).toBeNull();
+  });
+
   const spec = { port: 9090, protocol: 'http2', tags: ['b'], labels: { app: 'edit' }, version: 'v2', metadata: { k: 'v' } };
 
   it('replaces the service, bumps its revision and ETag, and records one change', async () => {

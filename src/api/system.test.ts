@@ -76,7 +76,12 @@ describe('GET /api/v1/openapi.json', () => {
       '/api/v1/routes/{namespace}/{name}': ['delete', 'get', 'put'],
       '/api/v1/traffic/split': ['post'],
       '/api/v1/ca/roots': ['get'],
+      '/api/v1/ca/rotate': ['post'],
+      '/api/v1/certificates/revoke': ['post'],
       '/api/v1/certificates': ['get', 'post'],
+      '/api/v1/ca/sign': ['post'],
+      '/api/v1/join-tokens': ['get', 'post'],
+      '/api/v1/join-tokens/{id}': ['delete'],
       '/api/v1/authorization-policies': ['get', 'post'],
       '/api/v1/authorization-policies/{namespace}/{name}': ['delete', 'get', 'put'],
       '/api/v1/authorization/check': ['get'],
@@ -132,7 +137,7 @@ describe('GET /api/v1/openapi.json', () => {
         .filter(([method]) => method !== 'get')
         .map(([method, op]) => ({ write: `${method} ${path}`, op })),
     );
-    expect(writes).toHaveLength(15);
+    expect(writes).toHaveLength(20);
     for (const { write, op } of writes) {
       expect(op.parameters.find((p: { name: string }) => p.name === 'dryRun'), write).toMatchObject({ in: 'query', required: false, schema: { enum: ['true', 'false'] } });
     }
@@ -145,6 +150,9 @@ describe('GET /api/v1/openapi.json', () => {
       ['/api/v1/services/{namespace}/{name}/endpoints/{id}', 'put', 'endpoint'],
       ['/api/v1/services/{namespace}/{name}/endpoints/{id}', 'delete', 'endpoint'],
       ['/api/v1/services/{namespace}/{name}/endpoints/{id}/heartbeat', 'put', 'endpoint'],
+      ['/api/v1/join-tokens', 'post', 'joinToken'],
+      ['/api/v1/join-tokens/{id}', 'delete', 'joinToken'],
+      ['/api/v1/ca/sign', 'post', 'certificate'],
     ] as const) {
       const schema = dryRun(doc.paths[path][method].responses['200'].content['application/json'].schema);
       expect(schema.required, `${method} ${path}`).toEqual(['dryRun', key, 'changes', 'issues']);

@@ -1,15 +1,18 @@
 /**
  * The mesh CA as the server runs it: its root and intermediate in the registry (keys sealed), made
  * on first start by whichever replica gets the CA lock first, loaded by every other one; workload
- * certificates issued by the active intermediate and recorded in the inventory.
+ * certificates issued by the active intermediate and recorded in the inventory; rotation, retiring
+ * and revocation (rotation.ts), which other replicas pick up with `reload()`.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { CaAlgorithm, Config } from '../config.ts';
 import { fail, ok, type Result } from '../lib/result.ts';
-import { inCaTransaction, insertAuthority, listAuthorities, recordCertificate } from '../registry/ca.ts';
-import type { Db, Tx } from '../registry/db.ts';
+import { inCaTransaction, listAuthorities, recordCertificate, revokeIdentityCertificates } from '../registry/ca.ts';
+import type { Db } from '../registry/db.ts';
+import { dryRun } from '../registry/dry-run.ts';
 import type { CaAuthorityRow, CertificateRow } from '../registry/schema.ts';
-import { createIntermediateCa, createRootCa, issueWorkloadCertificate, spiffeIdOf, trustBundlePem, type CaCertificate, type SigningCa } from './certificates.ts';
+import { issueWorkloadCertificate, signCsr, spiffeIdOf, trustBundlePem } from './certificates.ts';
+import { createAuthorities, openAuthority, retireAuthorities, rotateAuthorities, type OpenedAuthority, type RotationKind } from './rotation.ts';
 import { caKeyFrom, SealingKey } from './sealed-key.ts';
 
 /**
@@ -52,32 +55,56 @@ export interface IssuedCertificate {
   bundlePem: string;
 }
 
-/** A CA certificate row made into a signer (its key opened with the sealing key). */
-interface Signer {
-  row: CaAuthorityRow;
-  ca: SigningCa;
+/** A workload certificate signed for a CSR: the workload keeps its key. */
+export interface SignedCertificate {
+  spiffeId: string;
+  /** The certificate followed by the intermediates: what the workload presents. */
+  chainPem: string;
+  bundlePem: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+/** How a CA write runs: `dryRun` does it all and rolls it back, answering what it would have done. */
+export interface CaWriteOptions {
+  dryRun?: boolean;
+}
+
+/** What a MeshCa holds in memory: replaced as a whole by `reload()`. */
+interface LoadedCa {
+  signer: OpenedAuthority;
+  authorities: CaAuthorityRow[];
+  bundle: string;
 }
 
 /** The CA of the mesh, as stored in the registry. */
 export class MeshCa {
   private constructor(
     private readonly opts: MeshCaOptions,
-    private readonly signer: Signer,
-    private readonly authorities: CaAuthorityRow[],
-    private readonly bundle: string,
+    private loaded: LoadedCa,
   ) {}
 
   /** Loads the CA from the registry, creating a root and an intermediate if there are none yet. */
   static async open(opts: MeshCaOptions): Promise<Result<MeshCa>> {
-    const loaded = await inCaTransaction(opts.db, async (tx) => {
-      const active = await listAuthorities(tx, ['active', 'retiring']);
-      return active.some((a) => a.role === 'intermediate' && a.status === 'active') ? ok(active) : createAuthorities(tx, opts);
+    const rows = await inCaTransaction(opts.db, async (tx) => {
+      const inUse = await listAuthorities(tx, IN_USE);
+      return inUse.some((a) => a.role === 'intermediate' && a.status === 'active') ? ok(inUse) : createAuthorities(tx, opts);
     });
+    if (!rows.ok) return rows;
+    const loaded = loadCa(rows.value, opts.sealingKey);
+    return loaded.ok ? ok(new MeshCa(opts, loaded.value)) : loaded;
+  }
+
+  /**
+   * Re-reads the authorities, signer and bundle from the registry, in place, so everything holding
+   * this instance sees them: how a replica picks up a rotation another one made (on a `ca` change).
+   */
+  async reload(): Promise<Result<this>> {
+    const loaded = loadCa(await listAuthorities(this.opts.db, IN_USE), this.opts.sealingKey);
     if (!loaded.ok) return loaded;
-    const signer = openSigner(loaded.value, opts.sealingKey);
-    if (!signer.ok) return signer;
-    const bundle = trustBundlePem(loaded.value.filter((a) => a.role === 'root').map((r) => r.certPem));
-    return bundle.ok ? ok(new MeshCa(opts, signer.value, loaded.value, bundle.value)) : bundle;
+    this.loaded = loaded.value;
+    return ok(this);
   }
 
   /** The trust domain of the identities this CA signs. */
@@ -87,20 +114,20 @@ export class MeshCa {
 
   /** The CA certificates in use (active, and retiring during a rotation's overlap), oldest first. */
   get inUse(): readonly CaAuthorityRow[] {
-    return this.authorities;
+    return this.loaded.authorities;
   }
 
   /** The trust bundle: every root in use, so certificates of either side of a rotation verify. */
   bundlePem(): string {
-    return this.bundle;
+    return this.loaded.bundle;
   }
 
   /** Issues a certificate (and key) for a service's identity and records it in the inventory. */
   async issue(namespace: string, service: string, channel: CertificateRow['channel']): Promise<Result<IssuedCertificate>> {
     const spiffeId = spiffeIdOf(this.opts.trustDomain, namespace, service);
     if (!spiffeId.ok) return spiffeId;
-    const now = this.opts.now?.() ?? new Date();
-    const cert = await issueWorkloadCertificate(this.signer.ca, { spiffeId: spiffeId.value, algorithm: this.opts.algorithm, ttlMs: this.opts.certTtlMs, now });
+    const { signer, bundle } = this.loaded;
+    const cert = await issueWorkloadCertificate(signer.ca, { spiffeId: spiffeId.value, algorithm: this.opts.algorithm, ttlMs: this.opts.certTtlMs, now: this.now() });
     if (!cert.ok) return cert;
     const { certPem, keyPem, chainPem, serial, notBefore, notAfter } = cert.value;
     const row = await recordCertificate(this.opts.db, {
@@ -108,7 +135,7 @@ export class MeshCa {
       service,
       spiffeId: spiffeId.value,
       serial,
-      issuerId: this.signer.row.id,
+      issuerId: signer.row.id,
       channel,
       certPem,
       // Only certificates the server delivers itself keep their key (every replica must serve the same one).
@@ -116,45 +143,83 @@ export class MeshCa {
       notBefore,
       notAfter,
     });
-    return ok({ row, keyPem: keyPem!, chainPem, bundlePem: this.bundlePem() });
+    return ok({ row, keyPem: keyPem!, chainPem, bundlePem: bundle });
+  }
+
+  /**
+   * Signs a workload's PKCS#10 CSR for `namespace/service` and records it (channel `csr`). The
+   * identity is the caller's, never the CSR's: only its public key is used, after its signature
+   * verifies (issues at `csr`). With `dryRun` the CSR is checked and signed but nothing is recorded.
+   */
+  async sign(namespace: string, service: string, csrPem: string, { dryRun: dry = false }: CaWriteOptions = {}): Promise<Result<SignedCertificate>> {
+    const spiffeId = spiffeIdOf(this.opts.trustDomain, namespace, service);
+    if (!spiffeId.ok) return spiffeId;
+    const { signer, bundle } = this.loaded;
+    const cert = await signCsr(signer.ca, csrPem, { spiffeId: spiffeId.value, ttlMs: this.opts.certTtlMs, now: this.now() });
+    if (!cert.ok) return cert;
+    const { certPem, chainPem, serial, notBefore, notAfter } = cert.value;
+    if (!dry) {
+      await recordCertificate(this.opts.db, { namespace, service, spiffeId: spiffeId.value, serial, issuerId: signer.row.id, channel: 'csr', certPem, sealedKey: null, notBefore, notAfter });
+    }
+    return ok({ spiffeId: spiffeId.value, chainPem, bundlePem: bundle, serial, notBefore, notAfter });
+  }
+
+  /**
+   * Rotates under the CA lock (see rotation.ts): `intermediate` makes a new intermediate under the
+   * active root, `root` a new root and intermediate. The old ones turn `retiring` and stay in the
+   * bundle until `retireExpired` finds nothing live under them; new leaves chain to the new
+   * intermediate. Refused (an issue at `kind`) for a provided CA. Returns the authorities now in use
+   * (with `dryRun`: the ones that would be).
+   */
+  async rotate(kind: RotationKind, { dryRun: dry = false }: CaWriteOptions = {}): Promise<Result<readonly CaAuthorityRow[]>> {
+    const run = (db: Db) => inCaTransaction(db, (tx) => rotateAuthorities(tx, this.opts, kind));
+    if (dry) {
+      const { result, preview } = await dryRun(this.opts.db, run, (tx) => listAuthorities(tx, IN_USE));
+      return result.ok ? ok(preview!) : result;
+    }
+    const rotated = await run(this.opts.db);
+    if (!rotated.ok) return rotated;
+    const reloaded = await this.reload();
+    return reloaded.ok ? ok(this.inUse) : reloaded;
+  }
+
+  /**
+   * Retires (under the CA lock) every retiring authority with no live certificate under it at `now`,
+   * so an old root leaves the bundle once its overlap is over; the leader calls it periodically.
+   * Returns the authorities it retired.
+   */
+  async retireExpired(now: Date = this.now()): Promise<Result<CaAuthorityRow[]>> {
+    const retired = await inCaTransaction(this.opts.db, (tx) => retireAuthorities(tx, now));
+    if (retired.length === 0) return ok(retired);
+    const reloaded = await this.reload();
+    return reloaded.ok ? ok(retired) : reloaded;
+  }
+
+  /**
+   * Revokes every active certificate of `namespace/service`, so the SDS build issues it a new one.
+   * Returns the revoked serials (with `dryRun`: the ones it would revoke); undefined when the
+   * identity has no certificates at all.
+   */
+  async revokeIdentity(namespace: string, service: string, { dryRun: dry = false }: CaWriteOptions = {}): Promise<string[] | undefined> {
+    if (!dry) return revokeIdentityCertificates(this.opts.db, namespace, service);
+    const revoke = async (db: Db) => ({ ok: true, serials: await revokeIdentityCertificates(db, namespace, service) });
+    return (await dryRun(this.opts.db, revoke, async () => undefined)).result.serials;
+  }
+
+  private now(): Date {
+    return this.opts.now?.() ?? new Date();
   }
 }
 
-/** Creates and stores a root and an intermediate signed by it (inside the CA lock). */
-async function createAuthorities(tx: Tx, opts: MeshCaOptions): Promise<Result<CaAuthorityRow[]>> {
-  const now = opts.now?.() ?? new Date();
-  const root = await createRootCa({ commonName: `APG Mesh Root CA (${opts.trustDomain})`, trustDomain: opts.trustDomain, algorithm: opts.algorithm, now });
-  if (!root.ok) return root;
-  const inter = await createIntermediateCa(root.value, { commonName: `APG Mesh Intermediate CA (${opts.trustDomain})`, algorithm: opts.algorithm, now });
-  if (!inter.ok) return inter;
-  const rootRow = await insertAuthority(tx, authorityRow('root', root.value, opts.sealingKey));
-  const interRow = await insertAuthority(tx, { ...authorityRow('intermediate', inter.value, opts.sealingKey), parentId: rootRow.id });
-  return ok([rootRow, interRow]);
-}
+/** The authorities a CA loads: active ones, and retiring ones still in the bundle. */
+const IN_USE: CaAuthorityRow['status'][] = ['active', 'retiring'];
 
-function authorityRow(role: CaAuthorityRow['role'], ca: CaCertificate, key: SealingKey) {
-  return {
-    role,
-    source: 'generated' as const,
-    algorithm: ca.algorithm,
-    certPem: ca.certPem,
-    sealedKey: key.seal(ca.keyPem, ca.serial),
-    notBefore: ca.notBefore,
-    notAfter: ca.notAfter,
-  };
-}
-
-/** The newest active intermediate, its key opened; an issue when the sealing key does not open it. */
-function openSigner(rows: CaAuthorityRow[], key: SealingKey): Result<Signer> {
-  const row = rows.filter((a) => a.role === 'intermediate' && a.status === 'active').at(-1)!;
-  if (!row.sealedKey) return fail({ path: 'ca', message: `intermediate ${row.id} has no key stored` });
-  const serial = serialOf(row);
-  const opened = key.open(row.sealedKey, serial, 'CA_KEY');
-  if (!opened.ok) return opened;
-  return ok({ row, ca: { certPem: row.certPem, keyPem: opened.value, chainPem: row.certPem } });
-}
-
-/** The serial a CA row's key is sealed with (its certificate's). */
-function serialOf(row: CaAuthorityRow): string {
-  return new X509Certificate(row.certPem).serialNumber.toLowerCase();
+/** The signer (newest active intermediate, key opened), the authorities and the bundle of their roots. */
+function loadCa(authorities: CaAuthorityRow[], key: SealingKey): Result<LoadedCa> {
+  const row = authorities.filter((a) => a.role === 'intermediate' && a.status === 'active').at(-1);
+  if (!row) return fail({ path: 'ca', message: 'no active intermediate CA is stored' });
+  const signer = openAuthority(row, key);
+  if (!signer.ok) return signer;
+  const bundle = trustBundlePem(authorities.filter((a) => a.role === 'root').map((r) => r.certPem));
+  return bundle.ok ? ok({ signer: signer.value, authorities, bundle: bundle.value }) : bundle;
 }

@@ -40,6 +40,8 @@ export interface HttpFilterNeeds {
   rateLimit?: boolean;
   /** A limit on every request through the HCM: a service's own, on its sidecars' inbound side. */
   limitAll?: { policy: RateLimitPolicy; statPrefix: string };
+  /** RBAC filters of the service the HCM serves (rbac.ts), first in the chain: a denied request goes no further. */
+  authorization?: Plain[];
 }
 
 /** The optional filters the given routes use. */
@@ -52,13 +54,13 @@ export function httpFilterNeeds(routes: readonly RouteSpec[]): HttpFilterNeeds {
 }
 
 /**
- * The HTTP filter chain for `needs`, in Envoy's order fault → cors → local_ratelimit → router. Each
+ * The HTTP filter chain for `needs`, in Envoy's order rbac → fault → cors → local_ratelimit → router. Each
  * filter's base config does nothing; the routes' per-filter configs turn it on. CORS and local rate
  * limit are optional: proxyless gRPC clients do not implement them and would otherwise reject the
  * whole listener, while Envoy, which has them, ignores the flag.
  */
 export function httpFilters(needs: HttpFilterNeeds): Plain[] {
-  const out: Plain[] = [];
+  const out: Plain[] = [...(needs.authorization ?? [])];
   // An HTTPFault without delay or abort injects nothing.
   if (needs.fault) out.push({ name: FAULT_FILTER, typedConfig: typed(FAULT_TYPE) });
   // The CORS filter acts only on routes (or virtual hosts) that carry a CorsPolicy.

@@ -3,6 +3,8 @@ import { addressKind, type AddressKind } from './address.ts';
 import { serviceKeyOf } from './names.ts';
 import { attachRoutes, type AttachedRoute } from './routing.ts';
 import type { RouteSpec, Subset, TrafficPolicy } from './traffic.ts';
+import type { AuthorizationPolicySpec, AuthzDefault } from './authz.ts';
+import { appliesTo } from './authz-eval.ts';
 
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp';
 export type Health = 'healthy' | 'unhealthy' | 'draining' | 'unknown';
@@ -33,6 +35,10 @@ export interface Service {
   endpoints: Endpoint[];
   /** Load balancing, connection pool, outlier detection, health checks, rate limit; absent: Envoy's defaults. */
   trafficPolicy?: TrafficPolicy;
+  /** Mutual TLS on the service's inbound side; absent: the mesh default. */
+  mtls?: MtlsMode;
+  /** The authorization policies that target this service (absent: none). */
+  authorization?: AuthorizationPolicySpec[];
   /** The routes in this service's virtual host, in order (see routing.ts). */
   routes: AttachedRoute[];
   /** Subsets of this service that routes send traffic to: each gets its own cluster. */
@@ -50,6 +56,7 @@ export interface ServiceRow {
   tags: string[];
   version: string | null;
   trafficPolicy?: TrafficPolicy | null;
+  mtls?: string | null;
 }
 
 export interface EndpointRow {
@@ -84,9 +91,37 @@ export interface MeshSettings {
   inboundPort: number;
   /** Sidecars: the port outbound traffic is redirected to (Istio's 15001). */
   outboundPort: number;
+  /** SPIFFE trust domain of the workload identities (`spiffe://<trust domain>/ns/<namespace>/sa/<service>`). */
+  trustDomain: string;
+  /** Mutual TLS of services that do not set their own. */
+  mtlsDefault: MtlsMode;
+  /** What happens to a request no authorization policy speaks for. */
+  authzDefault: AuthzDefault;
 }
 
-export const DEFAULT_MESH_SETTINGS: MeshSettings = { gatewayPort: 10000, connectTimeoutMs: 5000, inboundPort: 15006, outboundPort: 15001 };
+export const DEFAULT_MESH_SETTINGS: MeshSettings = {
+  gatewayPort: 10000,
+  connectTimeoutMs: 5000,
+  inboundPort: 15006,
+  outboundPort: 15001,
+  trustDomain: 'mesh.local',
+  // Plain text unless asked: the server passes its own default (MTLS_DEFAULT, permissive) in.
+  mtlsDefault: 'disabled',
+  authzDefault: 'allow',
+};
+
+/**
+ * Mutual TLS on a service's inbound side: `strict` accepts mTLS only, `permissive` mTLS and plain
+ * text, `disabled` plain text only. Callers that have a mesh identity use mTLS towards strict and
+ * permissive services, plain text towards disabled ones.
+ */
+export const MTLS_MODES = ['strict', 'permissive', 'disabled'] as const;
+export type MtlsMode = (typeof MTLS_MODES)[number];
+
+/** The mTLS mode a service runs with. */
+export function mtlsModeOf(svc: Pick<Service, 'mtls'>, settings: Pick<MeshSettings, 'mtlsDefault'>): MtlsMode {
+  return svc.mtls ?? settings.mtlsDefault;
+}
 
 /** True for protocols that speak HTTP (and so get listeners and routes). */
 export function isHttpProtocol(p: Protocol): boolean {
@@ -100,7 +135,14 @@ const signatures = new WeakMap<Service, string>();
  * then port. A service whose content equals its counterpart in `previous` is that same object, so
  * everything derived from it (per-service translation, encoding) can be reused by identity.
  */
-export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointRows: EndpointRow[], previous?: Mesh, routes: readonly RouteSpec[] = []): Mesh {
+export function buildMesh(
+  revision: number,
+  serviceRows: ServiceRow[],
+  endpointRows: EndpointRow[],
+  previous?: Mesh,
+  routes: readonly RouteSpec[] = [],
+  policies: readonly AuthorizationPolicySpec[] = [],
+): Mesh {
   const byService = new Map<string, Endpoint[]>();
   for (const row of endpointRows) {
     const kind = addressKind(row.address);
@@ -131,6 +173,8 @@ export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointR
     version: row.version,
     endpoints: (byService.get(row.id) ?? []).sort(compareEndpoints),
     ...(row.trafficPolicy ? { trafficPolicy: row.trafficPolicy } : {}),
+    ...(row.mtls ? { mtls: row.mtls as MtlsMode } : {}),
+    ...authorizationOf(row, policies),
   }));
   services.sort((a, b) => compareStrings(a.namespace, b.namespace) || compareStrings(a.name, b.name));
   const routing = attachRoutes(services, routes);
@@ -144,6 +188,12 @@ export function buildMesh(revision: number, serviceRows: ServiceRow[], endpointR
     externalHosts: routing.externalHosts,
     droppedRoutes: routing.dropped,
   };
+}
+
+/** The policies that target a service, in the order given (so a policy change changes only the services it targets). */
+function authorizationOf(svc: Pick<ServiceRow, 'namespace' | 'name'>, policies: readonly AuthorizationPolicySpec[]): { authorization?: AuthorizationPolicySpec[] } {
+  const applying = policies.filter((p) => appliesTo(p, { namespace: svc.namespace, service: svc.name }));
+  return applying.length > 0 ? { authorization: applying } : {};
 }
 
 /** The previous object when the content is the same, else the new one (remembering its content). */

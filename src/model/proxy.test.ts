@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Result } from '../lib/result.ts';
-import { localityKeys, proxyFromNode, ROLES, type NodeLike, type ProxyIdentity } from './proxy.ts';
+import { localityKeys, proxyFromNode, ROLES, variantKeys, type NodeLike, type ProxyIdentity } from './proxy.ts';
 
 const ROLE_ISSUE = { ok: false, issues: [{ path: 'node.metadata.role', message: `must be one of ${ROLES.join(', ')}` }] };
 
@@ -60,5 +60,38 @@ describe('localityKeys', () => {
     expect(got.ok && [got.value.region, got.value.zone]).toEqual(['eu', 'eu-a']);
     const none = proxyFromNode({ id: 'a', locality: { region: '', zone: '' } });
     expect(none.ok && [none.value.region, none.value.zone]).toEqual([undefined, undefined]);
+  });
+});
+
+describe('variantKeys', () => {
+  const proxy = (over: Partial<ProxyIdentity>): ProxyIdentity => ({ id: 'p', cluster: '', role: 'sidecar', ...over });
+
+  it('orders a proxy\'s keys from the most specific: identity with TLS, identity, TLS, then localities', () => {
+    expect(variantKeys(proxy({ service: 'orders', namespace: 'shop', region: 'eu', zone: 'eu-a' }))).toEqual([
+      'service:shop/orders+tls:sds',
+      'service:shop/orders',
+      'tls:sds',
+      'zone:eu/eu-a',
+      'region:eu',
+    ]);
+  });
+
+  it('Envoy proxies do mTLS over SDS only with an identity; proxyless clients only when they announce the certificate provider', () => {
+    expect(variantKeys(proxy({ role: 'gateway' }))).toEqual([]);
+    expect(variantKeys(proxy({ role: 'grpc', service: 'web' }))).toEqual(['service:default/web']);
+    expect(variantKeys(proxy({ role: 'grpc', service: 'web', mtls: true }))).toEqual(['service:default/web+tls:a29', 'service:default/web', 'tls:a29']);
+    expect(variantKeys(proxy({ role: 'grpc', mtls: true }))).toEqual(['tls:a29']);
+  });
+});
+
+describe('proxyFromNode: metadata.mtls', () => {
+  it('reads true or "true" as a proxyless client with the mesh certificate provider', () => {
+    for (const mtls of [true, 'true']) expect(proxyFromNode({ id: 'a', metadata: { mtls } })).toMatchObject({ ok: true, value: { mtls: true } });
+    for (const mtls of [false, 'false', undefined]) expect(proxyFromNode({ id: 'a', metadata: { mtls } })).toMatchObject({ ok: true, value: { role: 'grpc' } });
+    expect(proxyFromNode({ id: 'a', metadata: { mtls: false } })).not.toMatchObject({ value: { mtls: true } });
+  });
+
+  it('refuses anything else, naming the field', () => {
+    expect(proxyFromNode({ id: 'a', metadata: { mtls: 'yes' } })).toEqual({ ok: false, issues: [{ path: 'node.metadata.mtls', message: 'must be true or false' }] });
   });
 });

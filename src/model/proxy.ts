@@ -18,6 +18,11 @@ export interface ProxyIdentity {
   region?: string;
   zone?: string;
   userAgent?: string;
+  /**
+   * Proxyless gRPC only: the client's bootstrap has the mesh's certificate provider (gRPC A29), so it
+   * gets clusters and server listeners with mTLS. Announced as `node.metadata.mtls: true`.
+   */
+  mtls?: boolean;
 }
 
 /** The subset of `envoy.config.core.v3.Node` (decoded, camelCase) that we read. */
@@ -38,6 +43,9 @@ export function proxyFromNode(node: NodeLike): Result<ProxyIdentity> {
     return fail(issue('node.metadata.role', `must be one of ${ROLES.join(', ')}`));
   }
   const text = (k: string) => (typeof meta[k] === 'string' && meta[k] !== '' ? (meta[k] as string) : undefined);
+  if (meta.mtls !== undefined && typeof meta.mtls !== 'boolean' && meta.mtls !== 'true' && meta.mtls !== 'false') {
+    return fail(issue('node.metadata.mtls', 'must be true or false'));
+  }
   return ok({
     id: node.id,
     cluster: node.cluster ?? '',
@@ -47,6 +55,7 @@ export function proxyFromNode(node: NodeLike): Result<ProxyIdentity> {
     region: node.locality?.region || undefined,
     zone: node.locality?.zone || undefined,
     userAgent: node.userAgentName || undefined,
+    ...(meta.mtls === true || meta.mtls === 'true' ? { mtls: true } : {}),
   });
 }
 
@@ -66,4 +75,39 @@ export const regionLocalityKey = (region: string) => `region:${region}`;
 export function localityKeys(proxy: Pick<ProxyIdentity, 'region' | 'zone'>): string[] {
   if (!proxy.region && !proxy.zone) return [];
   return [zoneLocalityKey(proxy.region ?? '', proxy.zone ?? ''), regionLocalityKey(proxy.region ?? '')];
+}
+
+/** The variant key of a service's own resources (its certificate, its proxyless server listeners). */
+export const identityVariantKey = (serviceKey: string) => `service:${serviceKey}`;
+
+/** Variant keys of clusters with mTLS: over SDS for Envoy, through certificate providers for proxyless gRPC (A29). */
+export const SDS_TLS_KEY = 'tls:sds';
+export const A29_TLS_KEY = 'tls:a29';
+
+/**
+ * How a proxy originates mTLS, if it can: Envoy proxies with an identity (their certificate comes
+ * over SDS), proxyless clients whose bootstrap has the mesh's certificate provider.
+ */
+export function tlsVariantKey(proxy: Pick<ProxyIdentity, 'role' | 'service' | 'mtls'>): string | undefined {
+  if (proxy.role === 'grpc') return proxy.mtls ? A29_TLS_KEY : undefined;
+  return proxy.service ? SDS_TLS_KEY : undefined;
+}
+
+/** The variant key of a service's resources for its proxies that do mTLS in one way (`tlsVariantKey`). */
+export const identityTlsVariantKey = (serviceKey: string, tls: string) => `${identityVariantKey(serviceKey)}+${tls}`;
+
+/**
+ * Every variant key that applies to a proxy, most specific first: identity with TLS, identity, TLS,
+ * then localities nearest first. A resource has variants of one kind, so the order only matters
+ * within a kind.
+ */
+export function variantKeys(proxy: ProxyIdentity): string[] {
+  const svc = serviceKey(proxy);
+  const tls = tlsVariantKey(proxy);
+  return [
+    ...(svc && tls ? [identityTlsVariantKey(svc, tls)] : []),
+    ...(svc ? [identityVariantKey(svc)] : []),
+    ...(tls ? [tls] : []),
+    ...localityKeys(proxy),
+  ];
 }

@@ -2,7 +2,8 @@
  * The mesh CA's tables: its authorities (roots and intermediates, keys sealed) and the inventory of
  * workload certificates it issued. Sealing and signing are the CA's (src/ca/); this file only stores.
  */
-import { and, asc, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { recordChange } from './changes.ts';
 import type { Db, Tx } from './db.ts';
 import { LOCK_KEYS } from './migrate.ts';
 import { caAuthorities, certificates, type CaAuthorityRow, type CertificateRow } from './schema.ts';
@@ -91,4 +92,33 @@ export async function countExpiringCertificates(db: Db | Tx, by: Date): Promise<
     .from(certificates)
     .where(and(eq(certificates.status, 'active'), lte(certificates.notAfter, by)));
   return Number(row?.n ?? 0);
+}
+
+/** How many certificates issued by `issuerIds` are live at `at`: unrevoked and not yet expired (what keeps a retiring CA trusted). */
+export async function countLiveCertificates(db: Db | Tx, issuerIds: string[], at: Date): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(certificates)
+    .where(and(inArray(certificates.issuerId, issuerIds), ne(certificates.status, 'revoked'), gt(certificates.notAfter, at)));
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Revokes every active certificate of an identity (all channels), so the next SDS build issues it a
+ * new key, and records a `certificate` change. Returns the revoked serials, or undefined when the
+ * identity has no certificates at all.
+ */
+export async function revokeIdentityCertificates(db: Db, namespace: string, service: string): Promise<string[] | undefined> {
+  return db.transaction(async (tx) => {
+    const identity = and(eq(certificates.namespace, namespace), eq(certificates.service, service));
+    const [known] = await tx.select({ id: certificates.id }).from(certificates).where(identity).limit(1);
+    if (!known) return undefined;
+    const revoked = await tx
+      .update(certificates)
+      .set({ status: 'revoked' })
+      .where(and(identity, eq(certificates.status, 'active')))
+      .returning({ serial: certificates.serial });
+    if (revoked.length > 0) await recordChange(tx, { kind: 'certificate', op: 'update', namespace, name: service });
+    return revoked.map((r) => r.serial).sort();
+  });
 }

@@ -10,7 +10,7 @@ import { changes, meshRevision } from './schema.ts';
 export const CHANGES_CHANNEL = 'apg_changes';
 
 export interface ChangeInput {
-  kind: 'service' | 'endpoint' | 'route' | 'authz';
+  kind: 'service' | 'endpoint' | 'route' | 'authz' | 'ca' | 'certificate';
   op: 'create' | 'update' | 'delete';
   namespace: string;
   name: string;

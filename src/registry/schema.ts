@@ -36,6 +36,8 @@ export const services = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     /** Load balancing, connection pool, outlier detection, health checks, rate limit (null: Envoy's defaults). */
     trafficPolicy: jsonb('traffic_policy').$type<TrafficPolicy>(),
+    /** Mutual TLS on the service's inbound side: strict, permissive or disabled (null: the mesh default). */
+    mtls: text('mtls'),
     revision: integer('revision').notNull().default(1),
     ...timestamps,
   },
@@ -43,6 +45,7 @@ export const services = pgTable(
     uniqueIndex('services_namespace_name_key').on(t.namespace, t.name),
     check('services_protocol_check', sql`${t.protocol} in ('http', 'http2', 'grpc', 'tcp')`),
     check('services_port_check', sql`${t.port} between 1 and 65535`),
+    check('services_mtls_check', sql`${t.mtls} in ('strict', 'permissive', 'disabled')`),
   ],
 );
 
@@ -210,6 +213,27 @@ export const certificates = pgTable(
   ],
 );
 
+/**
+ * Join tokens: per-service credentials a proxy presents on the xDS port (`authorization: Bearer`)
+ * or to have a CSR signed. Only the SHA-256 of a token is stored; the token is shown once.
+ */
+export const joinTokens = pgTable(
+  'join_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    namespace: text('namespace').notNull(),
+    service: text('service').notNull(),
+    /** Lower-case hex SHA-256 of the whole token (`apg_…`). */
+    tokenHash: text('token_hash').notNull(),
+    description: text('description'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /** Null: never expires. */
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [uniqueIndex('join_tokens_token_hash_key').on(t.tokenHash), index('join_tokens_identity_idx').on(t.namespace, t.service)],
+);
+
 export type ServiceRow = typeof services.$inferSelect;
 export type EndpointRow = typeof endpoints.$inferSelect;
 export type ChangeRow = typeof changes.$inferSelect;
@@ -218,3 +242,4 @@ export type RouteRow = typeof routes.$inferSelect;
 export type CaAuthorityRow = typeof caAuthorities.$inferSelect;
 export type CertificateRow = typeof certificates.$inferSelect;
 export type AuthzPolicyRow = typeof authorizationPolicies.$inferSelect;
+export type JoinTokenRow = typeof joinTokens.$inferSelect;

@@ -17,6 +17,8 @@ export interface ServiceInput {
   version: string | null;
   metadata: Record<string, unknown>;
   trafficPolicy: TrafficPolicy | null;
+  /** strict, permissive or disabled; null: the mesh default. */
+  mtls: string | null;
 }
 
 /** Aggregate health of a service's endpoints. */

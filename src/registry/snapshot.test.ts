@@ -16,7 +16,7 @@ beforeAll(() => {
 
 describe('loadRegistry', () => {
   it('reads an empty registry at revision 0', async () => {
-    expect(await loadRegistry(db)).toEqual({ revision: 0, services: [], endpoints: [], routes: [] });
+    expect(await loadRegistry(db)).toEqual({ revision: 0, committedAt: undefined, services: [], endpoints: [], routes: [], authorization: [], authorities: [], certificates: [] });
   });
 
   it('returns the current revision with every service and endpoint, sorted', async () => {

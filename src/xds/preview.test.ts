@@ -27,6 +27,7 @@ function serviceRow(namespace: string, name: string, protocol: string, port: num
     version: null,
     metadata: {},
     trafficPolicy: null,
+    mtls: null,
     revision: 1,
     createdAt: AT,
     updatedAt: AT,
@@ -82,7 +83,7 @@ const SPLIT = routeRow('default', 'split', {
 });
 
 function registry(revision: number, over: Partial<Omit<RegistrySnapshot, 'revision'>> = {}): RegistrySnapshot {
-  return { revision, services: [GREETER, WEB], endpoints: ENDPOINTS, routes: [WEB_API], ...over };
+  return { revision, services: [GREETER, WEB], endpoints: ENDPOINTS, routes: [WEB_API], authorization: [], authorities: [], certificates: [], ...over };
 }
 
 /** What is being served: the registry published through the gate (its own encoder, as another process would). */
@@ -265,19 +266,19 @@ describe('previewChanges: locality failover', () => {
   it('turning it on adds the locality variants of the load assignment, each with its locality and priorities', () => {
     const { changes, issues } = previewChanges(registry(21, { services: [failover, WEB], endpoints: zoned }), DEFAULT_MESH_SETTINGS, served);
     expect(issues).toEqual([]);
-    expect(changes.map(({ type, name, change, locality }) => `${change} ${type} ${name} ${locality}`)).toEqual([
+    expect(changes.map(({ type, name, change, variant }) => `${change} ${type} ${name} ${variant}`)).toEqual([
       `added eds ${GREETER_EDS} region:eu`,
       `added eds ${GREETER_EDS} zone:eu/eu-a`,
       `added eds ${GREETER_EDS} zone:eu/eu-b`,
     ]);
-    const inB = changes.find((c) => c.locality === 'zone:eu/eu-b')!.resource as { endpoints: { locality: { zone: string }; priority?: number }[] };
+    const inB = changes.find((c) => c.variant === 'zone:eu/eu-b')!.resource as { endpoints: { locality: { zone: string }; priority?: number }[] };
     expect(inB.endpoints.map((l) => [l.locality.zone, l.priority ?? 0])).toEqual([['eu-a', 1], ['eu-b', 0]]);
   });
 
   it('turning it off removes them', () => {
     const on = published(registry(22, { services: [failover, WEB], endpoints: zoned }));
     const { changes } = previewChanges(registry(23, { endpoints: zoned }), DEFAULT_MESH_SETTINGS, on);
-    expect(changes.map(({ change, locality, resource }) => [change, locality, resource])).toEqual([
+    expect(changes.map(({ change, variant, resource }) => [change, variant, resource])).toEqual([
       ['removed', 'region:eu', undefined],
       ['removed', 'zone:eu/eu-a', undefined],
       ['removed', 'zone:eu/eu-b', undefined],

@@ -322,21 +322,21 @@ describe('passGate: locality variants', () => {
   const withVariants = (variants: BuiltResource['variants']): ResourceSet => setOf({ endpoint: [{ ...built('greeter', cla(0)), variants }] });
 
   it('publishes the variants of a published resource by name and locality', () => {
-    const { snapshot, issues } = passGate(withVariants([{ locality: 'zone:eu/a', resource: cla(0) }, { locality: 'region:eu', resource: cla(0) }]), new ResourceEncoder(), emptySnapshot(), 1);
+    const { snapshot, issues } = passGate(withVariants([{ key: 'zone:eu/a', resource: cla(0) }, { key: 'region:eu', resource: cla(0) }]), new ResourceEncoder(), emptySnapshot(), 1);
     expect(issues).toEqual([]);
     expect([...snapshot.variants!.get(TYPE_URLS.endpoint)!.get('greeter')!.keys()]).toEqual(['zone:eu/a', 'region:eu']);
   });
 
   it('leaves out a variant that fails validation, naming its locality; its callers get the common resource', () => {
     const bad: Plain = { clusterName: 'greeter', endpoints: [{ lbEndpoints: [], priority: 200 }] };
-    const { snapshot, issues } = passGate(withVariants([{ locality: 'zone:eu/a', resource: bad }, { locality: 'region:eu', resource: cla(0) }]), new ResourceEncoder(), emptySnapshot(), 1);
-    expect(issues).toEqual([{ type: 'endpoint', name: 'greeter', path: 'endpoints[0].priority', message: '(locality zone:eu/a) must be <= 128' }]);
+    const { snapshot, issues } = passGate(withVariants([{ key: 'zone:eu/a', resource: bad }, { key: 'region:eu', resource: cla(0) }]), new ResourceEncoder(), emptySnapshot(), 1);
+    expect(issues).toEqual([{ type: 'endpoint', name: 'greeter', path: 'endpoints[0].priority', message: '(variant zone:eu/a) must be <= 128' }]);
     expect([...snapshot.variants!.get(TYPE_URLS.endpoint)!.get('greeter')!.keys()]).toEqual(['region:eu']);
     expect(snapshot.resources.get(TYPE_URLS.endpoint)!.has('greeter')).toBe(true);
   });
 
   it('publishes no variants of a resource that is itself held back', () => {
-    const set = setOf({ endpoint: [{ ...built('greeter', { clusterName: 'greeter', endpoints: [{ lbEndpoints: [], priority: 200 }] }), variants: [{ locality: 'region:eu', resource: cla(0) }] }] });
+    const set = setOf({ endpoint: [{ ...built('greeter', { clusterName: 'greeter', endpoints: [{ lbEndpoints: [], priority: 200 }] }), variants: [{ key: 'region:eu', resource: cla(0) }] }] });
     const { snapshot } = passGate(set, new ResourceEncoder(), emptySnapshot(), 1);
     expect(snapshot.resources.get(TYPE_URLS.endpoint)!.has('greeter')).toBe(false);
     expect(snapshot.variants).toBeUndefined();

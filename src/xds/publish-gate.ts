@@ -54,8 +54,8 @@ export function passGate(built: ResourceSet, encoder: ResourceEncoder, previous:
 }
 
 /**
- * Encodes the locality variants of published resources. A variant that fails is left out (its
- * callers get the resource everyone else gets) and reported with its locality.
+ * Encodes the variants of published resources. A variant that fails is left out (its proxies get
+ * the resource everyone else gets, if they may see it) and reported with its key.
  */
 function encodeVariants(built: ResourceSet, encoder: ResourceEncoder, published: Map<TypeUrl, Map<string, CachedResource>>, issues: GateIssue[]): Variants {
   const variants = new Map<TypeUrl, Map<string, Map<string, CachedResource>>>();
@@ -64,13 +64,13 @@ function encodeVariants(built: ResourceSet, encoder: ResourceEncoder, published:
     const byName = new Map<string, Map<string, CachedResource>>();
     for (const b of built[kind]) {
       if (!b.variants?.length || !published.get(typeUrl)!.has(b.name)) continue;
-      const byLocality = new Map<string, CachedResource>();
+      const byKey = new Map<string, CachedResource>();
       for (const v of b.variants) {
-        const report = (path: string, message: string) => issues.push({ type: kind, name: b.name, path, message: `(locality ${v.locality}) ${message}` });
-        const encoded = encodeChecked(encoder, typeUrl, { ...b, resource: v.resource }, report, v.locality);
-        if (encoded) byLocality.set(v.locality, encoded);
+        const report = (path: string, message: string) => issues.push({ type: kind, name: b.name, path, message: `(variant ${v.key}) ${message}` });
+        const encoded = encodeChecked(encoder, typeUrl, { ...b, resource: v.resource, roles: v.roles ?? b.roles, owner: v.owner ?? b.owner }, report, v.key);
+        if (encoded) byKey.set(v.key, encoded);
       }
-      if (byLocality.size > 0) byName.set(b.name, byLocality);
+      if (byKey.size > 0) byName.set(b.name, byKey);
     }
     if (byName.size > 0) variants.set(typeUrl, byName);
   }

@@ -8,8 +8,10 @@ import { createService, deleteService } from '../registry/services.ts';
 import { testDatabase, type TestDatabase } from '../../test/support/test-db.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
 import { Reconciler } from './reconciler.ts';
+import { IdentityOpener } from './identities.ts';
+import { DEVELOPMENT_SEALING_KEY } from '../ca/mesh-ca.ts';
 
-const svc = (name: string) => ({ namespace: 'default', name, protocol: 'grpc', port: 50051, tags: [], labels: {}, version: null, metadata: {}, trafficPolicy: null });
+const svc = (name: string) => ({ namespace: 'default', name, protocol: 'grpc', port: 50051, tags: [], labels: {}, version: null, metadata: {}, trafficPolicy: null, mtls: null });
 const ep = (address: string) => ({ address, port: 50051, weight: 1, region: '', zone: '', subZone: '', labels: {}, health: 'healthy', ttlSeconds: null });
 const names = (cache: SnapshotCache, typeUrl: string) => [...(cache.current.resources.get(typeUrl as never)?.keys() ?? [])].sort();
 
@@ -26,6 +28,7 @@ beforeAll(async () => {
     database: t.database,
     cache,
     settings: DEFAULT_MESH_SETTINGS,
+    identities: new IdentityOpener(DEVELOPMENT_SEALING_KEY),
     debounceMs: 10,
     maxDelayMs: 50,
     catchUpIntervalMs: 60_000,
@@ -84,6 +87,7 @@ describe('Reconciler', () => {
       database: { ...t.database, db: { transaction: () => Promise.reject(new Error('connection refused')) } as never },
       cache,
       settings: DEFAULT_MESH_SETTINGS,
+      identities: new IdentityOpener(DEVELOPMENT_SEALING_KEY),
       debounceMs: 10,
       maxDelayMs: 50,
       catchUpIntervalMs: 60_000,

@@ -4,16 +4,17 @@
  * (or the catch-up read) tries again.
  */
 import { Coalescer } from '../lib/coalescer.ts';
-import { buildMesh, type Mesh, type MeshSettings } from '../model/mesh.ts';
+import type { Mesh, MeshSettings } from '../model/mesh.ts';
 import { ChangeFeed } from '../registry/changes.ts';
 import type { Database } from '../registry/db.ts';
-import { routeSpecOf } from '../registry/routes.ts';
 import { loadRegistry } from '../registry/snapshot.ts';
 import { SHORT_NAMES } from '../protos/type-urls.ts';
 import { ResourceEncoder } from './cache/resource.ts';
 import { encoderKeys, type SnapshotCache } from './cache/snapshot-cache.ts';
 import { passGate, type GateIssue } from './publish-gate.ts';
 import { buildResources } from './resources/index.ts';
+import type { IdentityOpener } from './identities.ts';
+import { meshOf } from './mesh-input.ts';
 
 /** Delay before retrying a build that failed (database unreachable). */
 const RETRY_MS = 1000;
@@ -22,6 +23,8 @@ export interface ReconcilerOptions {
   database: Database;
   cache: SnapshotCache;
   settings: MeshSettings;
+  /** Opens the SDS certificates' keys (shared with dry runs, so each key is opened once). */
+  identities: IdentityOpener;
   debounceMs: number;
   maxDelayMs: number;
   catchUpIntervalMs: number;
@@ -81,9 +84,11 @@ export class Reconciler {
     try {
       const registry = await loadRegistry(this.opts.database.db);
       if (this.opts.cache.ready && registry.revision === this.opts.cache.current.revision) return;
-      const mesh = buildMesh(registry.revision, registry.services, registry.endpoints, this.lastMesh, registry.routes.map(routeSpecOf));
+      const mesh = meshOf(registry, this.lastMesh);
       this.lastMesh = mesh;
-      const built = buildResources(mesh, this.opts.settings);
+      const identities = this.opts.identities.open(registry.authorities, registry.certificates);
+      if (identities.problems.length > 0) this.opts.log.error({ problems: identities.problems.slice(0, 20) }, 'certificates left out of SDS');
+      const built = buildResources(mesh, this.opts.settings, identities);
       const gated = passGate(built, this.encoder, this.opts.cache.current, registry.revision);
       const snapshot = { ...gated.snapshot, committedAt: registry.committedAt };
       const issues = gated.issues;

@@ -54,6 +54,13 @@ export interface DeltaResponse {
   removed: string[];
 }
 
+/** How a test client connects: channel credentials (TLS) and metadata sent with the call (`authorization`). */
+export interface ConnectOptions {
+  credentials?: grpc.ChannelCredentials;
+  metadata?: Record<string, string>;
+  channelOptions?: grpc.ChannelOptions;
+}
+
 const ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 
 /** One open xDS stream (either variant) with a queue of the responses not consumed yet. */
@@ -66,9 +73,11 @@ abstract class TestStream<Req extends { node?: NodeInit }, Res> {
   status: grpc.StatusObject | undefined;
   private statusWaiters: ((s: grpc.StatusObject) => void)[] = [];
 
-  constructor(port: number, path: string, private readonly requestType: string, decode: (b: Buffer) => Res) {
-    this.client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    this.call = this.client.makeBidiStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b);
+  constructor(port: number, path: string, private readonly requestType: string, decode: (b: Buffer) => Res, connect: ConnectOptions = {}) {
+    this.client = new grpc.Client(`127.0.0.1:${port}`, connect.credentials ?? grpc.credentials.createInsecure(), connect.channelOptions);
+    const metadata = new grpc.Metadata();
+    for (const [k, v] of Object.entries(connect.metadata ?? {})) metadata.set(k, v);
+    this.call = this.client.makeBidiStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b, metadata);
     this.call.on('data', (bytes: Buffer) => this.push(decode(bytes)));
     this.call.on('status', (s: grpc.StatusObject) => {
       this.status = s;
@@ -166,8 +175,8 @@ export function decodeResponse(bytes: Buffer): Response {
 
 /** A state-of-the-world ADS (or per-type) stream. */
 export class AdsClient extends TestStream<RequestInit, Response> {
-  constructor(port: number, path = ADS) {
-    super(port, path, 'envoy.service.discovery.v3.DiscoveryRequest', decodeResponse);
+  constructor(port: number, path = ADS, connect?: ConnectOptions) {
+    super(port, path, 'envoy.service.discovery.v3.DiscoveryRequest', decodeResponse, connect);
   }
 
   /** Sends an ACK for a response (same version and nonce, names as given). */
@@ -180,8 +189,8 @@ const DELTA_ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaA
 
 /** An incremental (Delta) ADS (or per-type) stream. */
 export class DeltaClient extends TestStream<DeltaRequestInit, DeltaResponse> {
-  constructor(port: number, path = DELTA_ADS) {
-    super(port, path, 'envoy.service.discovery.v3.DeltaDiscoveryRequest', decodeDeltaResponse);
+  constructor(port: number, path = DELTA_ADS, connect?: ConnectOptions) {
+    super(port, path, 'envoy.service.discovery.v3.DeltaDiscoveryRequest', decodeDeltaResponse, connect);
   }
 
   /** ACKs a response. */

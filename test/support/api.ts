@@ -2,6 +2,7 @@
  * Drives the management API through `inject()`: one app per test file over a fresh test database,
  * request helpers for the usual shapes, and checks for problem documents and for "nothing written".
  */
+import { meshOf } from '../../src/xds/mesh-input.ts';
 import { count } from 'drizzle-orm';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
@@ -13,8 +14,7 @@ import { currentRevision } from '../../src/registry/changes.ts';
 import type { Db } from '../../src/registry/db.ts';
 import { changes, endpoints, services } from '../../src/registry/schema.ts';
 import { testDatabase, type TestDatabase } from './test-db.ts';
-import { buildMesh, DEFAULT_MESH_SETTINGS } from '../../src/model/mesh.ts';
-import { routeSpecOf } from '../../src/registry/routes.ts';
+import { DEFAULT_MESH_SETTINGS } from '../../src/model/mesh.ts';
 import { ResourceEncoder } from '../../src/xds/cache/resource.ts';
 import { passGate } from '../../src/xds/publish-gate.ts';
 import { buildResources } from '../../src/xds/resources/index.ts';
@@ -81,7 +81,7 @@ export async function apiHarness(overrides: Partial<AppDeps> = {}): Promise<ApiH
     async syncServed() {
       const registry = await loadRegistry(db);
       const cache = new SnapshotCache();
-      const { snapshot } = passGate(buildResources(buildMesh(registry.revision, registry.services, registry.endpoints, undefined, registry.routes.map(routeSpecOf)), DEFAULT_MESH_SETTINGS), new ResourceEncoder(), cache.current, registry.revision);
+      const { snapshot } = passGate(buildResources(meshOf(registry), DEFAULT_MESH_SETTINGS), new ResourceEncoder(), cache.current, registry.revision);
       served = snapshot;
     },
     async endpoint(ns, name, body) {

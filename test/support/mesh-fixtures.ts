@@ -43,10 +43,10 @@ export function uidOf(namespace: string, name: string): string {
 }
 
 /** A mesh built the way production builds it (from registry rows, through `buildMesh`, so sorted). */
-export function meshOf(services: Service[], revision = 1, routes: RouteSpec[] = []): Mesh {
+export function meshOf(services: Service[], revision = 1, routes: RouteSpec[] = [], policies: AuthorizationPolicySpec[] = []): Mesh {
   const rows = services.map(({ endpoints: _, routes: _r, subsets: _s, ...row }) => ({ ...row, id: row.uid }));
   const endpointRows = services.flatMap((s) => s.endpoints.map((e) => ({ ...e, serviceId: s.uid })));
-  return buildMesh(revision, rows, endpointRows, undefined, routes);
+  return buildMesh(revision, rows, endpointRows, undefined, routes, policies);
 }
 
 /**

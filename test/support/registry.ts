@@ -9,7 +9,7 @@ import type { ServiceInput } from '../../src/registry/services.ts';
 
 /** A service input in namespace `default` unless overridden. */
 export function serviceInput(name: string, over: Partial<ServiceInput> = {}): ServiceInput {
-  return { namespace: 'default', name, protocol: 'http', port: 80, tags: [], labels: {}, version: null, metadata: {}, trafficPolicy: null, ...over };
+  return { namespace: 'default', name, protocol: 'http', port: 80, tags: [], labels: {}, version: null, metadata: {}, trafficPolicy: null, mtls: null, ...over };
 }
 
 /** A healthy endpoint input without a TTL unless overridden. */

@@ -4,7 +4,7 @@ import { afterAll, afterEach } from 'vitest';
 import type { Service } from '../../src/model/mesh.ts';
 import { ResourceEncoder } from '../../src/xds/cache/resource.ts';
 import { SnapshotCache } from '../../src/xds/cache/snapshot-cache.ts';
-import { XdsServer } from '../../src/xds/server/grpc-server.ts';
+import { XdsServer, type XdsServerOptions } from '../../src/xds/server/grpc-server.ts';
 import { XdsMetrics } from '../../src/xds/server/metrics.ts';
 import { ProxyStatusTracker } from '../../src/xds/server/proxy-status.ts';
 import { AdsClient, DeltaClient } from './ads-client.ts';
@@ -48,13 +48,13 @@ export function cleanUpHarnesses(): void {
   });
 }
 
-/** Starts a server with `services` published. */
-export async function harness(services: Service[] = [greeter, billing]): Promise<Harness> {
+/** Starts a server with `services` published; `options` adds server options (an authenticator, TLS). */
+export async function harness(services: Service[] = [greeter, billing], options: Partial<XdsServerOptions> = {}): Promise<Harness> {
   const cache = new SnapshotCache();
   const encoder = new ResourceEncoder();
   const metrics = new Registry();
   const status = new ProxyStatusTracker(new XdsMetrics(metrics), silent);
-  const server = new XdsServer({ cache, status, controlPlaneId: 'test-cp' });
+  const server = new XdsServer({ cache, status, controlPlaneId: 'test-cp', ...options });
   servers.push(server);
   const track = <C extends AdsClient | DeltaClient>(c: C): C => {
     clients.push(c);

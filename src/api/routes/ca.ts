@@ -1,13 +1,16 @@
 /**
  * The mesh CA over REST: its trust bundle and authorities (`/api/v1/ca/roots`), the inventory of
- * workload certificates (`GET /api/v1/certificates`), and issuing one with its key for a workload
- * that reads certificates from disk (`POST /api/v1/certificates`, what `apg-mesh cert issue` calls).
+ * workload certificates (`GET /api/v1/certificates`), issuing one with its key for a workload
+ * that reads certificates from disk (`POST /api/v1/certificates`, what `apg-mesh cert issue` calls),
+ * rotating the CA (`POST /api/v1/ca/rotate`) and revoking an identity's certificates
+ * (`POST /api/v1/certificates/revoke`).
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { IssuedCertificate } from '../../ca/mesh-ca.ts';
+import type { CaWriteOptions, IssuedCertificate } from '../../ca/mesh-ca.ts';
+import type { RotationKind } from '../../ca/rotation.ts';
 import { spiffeIdOf } from '../../ca/spiffe.ts';
 import type { Result } from '../../lib/result.ts';
 import { DEFAULT_NAMESPACE } from '../../model/names.ts';
@@ -27,6 +30,8 @@ export interface CaService {
   readonly inUse: readonly CaAuthorityRow[];
   bundlePem(): string;
   issue(namespace: string, service: string, channel: CertificateRow['channel']): Promise<Result<IssuedCertificate>>;
+  rotate(kind: RotationKind, options?: CaWriteOptions): Promise<Result<readonly CaAuthorityRow[]>>;
+  revokeIdentity(namespace: string, service: string, options?: CaWriteOptions): Promise<string[] | undefined>;
 }
 
 const HOUR_MS = 3_600_000;
@@ -86,6 +91,13 @@ const CertificateQuery = Type.Object(
   { additionalProperties: false },
 );
 
+const RotateBody = Type.Object(
+  { kind: stringEnum(['intermediate', 'root'] as const, { description: 'a new intermediate under the active root, or a new root and intermediate' }) },
+  { additionalProperties: false },
+);
+
+const RevokeBody = Type.Object({ namespace: Type.String(), service: Type.String() }, { additionalProperties: false });
+
 const IssueBody = Type.Object({ namespace: Type.Optional(Type.String({ default: DEFAULT_NAMESPACE })), service: Type.String() }, { additionalProperties: false });
 
 /** Registers the CA routes. */
@@ -93,11 +105,31 @@ export function caRoutes(app: FastifyInstance, db: Db, ca: CaService): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['ca'];
 
-  api.get('/api/v1/ca/roots', { schema: { tags } }, async () => ({
-    trustDomain: ca.trustDomain,
-    bundlePem: ca.bundlePem(),
-    authorities: ca.inUse.map(authorityView),
-  }));
+  const roots = () => ({ trustDomain: ca.trustDomain, bundlePem: ca.bundlePem(), authorities: ca.inUse.map(authorityView) });
+
+  api.get('/api/v1/ca/roots', { schema: { tags } }, async () => roots());
+
+  // The old authorities stay in the bundle (retiring) until nothing live was issued under them.
+  // Dry runs list `changes: []` like issuing does: SDS resources are not previewed here.
+  api.post('/api/v1/ca/rotate', { schema: { tags, body: RotateBody, querystring: DRY_RUN_QUERY, response: problemResponses(400, 409) } }, async (req, reply) => {
+    const dryRun = isDryRun(req.query);
+    const rotated = await ca.rotate(req.body.kind, { dryRun });
+    if (!rotated.ok) {
+      const detail = rotated.issues.map((i) => i.message).join('; ');
+      return sendProblem(reply, problem('conflict', detail, rotated.issues, req.url));
+    }
+    return dryRun ? { dryRun, authorities: rotated.value.map(authorityView), changes: [], issues: [] } : roots();
+  });
+
+  api.post('/api/v1/certificates/revoke', { schema: { tags, body: RevokeBody, querystring: DRY_RUN_QUERY, response: problemResponses(400, 404) } }, async (req, reply) => {
+    const { namespace, service } = req.body;
+    const issues = [...checkDnsLabel(namespace, 'body.namespace'), ...checkDnsLabel(service, 'body.service')];
+    if (issues.length) return sendIssues(reply, issues, req.url);
+    const dryRun = isDryRun(req.query);
+    const revoked = await ca.revokeIdentity(namespace, service, { dryRun });
+    if (!revoked) return sendProblem(reply, problem('not-found', `${namespace}/${service} has no certificates`, undefined, req.url));
+    return dryRun ? { dryRun, revoked, changes: [], issues: [] } : { revoked };
+  });
 
   api.get(
     '/api/v1/certificates',

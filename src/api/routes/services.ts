@@ -35,6 +35,7 @@ export function serviceView(s: ServiceView) {
     version: s.version,
     metadata: s.metadata,
     trafficPolicy: s.trafficPolicy ?? null,
+    mtls: s.mtls ?? null,
     revision: s.revision,
     health: s.health,
     endpointCount: s.endpointCount,
@@ -58,6 +59,7 @@ function toInput(namespace: string, name: string, body: Spec, at: 'body' | 'para
     version: body.version ?? null,
     metadata: body.metadata ?? {},
     trafficPolicy: (body.trafficPolicy as TrafficPolicy | null | undefined) ?? null,
+    mtls: body.mtls ?? null,
   };
   const issues = [
     ...checkDnsLabel(namespace, `${at}.namespace`),

@@ -294,3 +294,60 @@ describe('SnapshotCache locality variants (locality failover)', () => {
     expect(plain(diffSnapshots(withVariants(1, { base: 'all', a: 'x' }), withVariants(2, { base: 'all', a: 'x' })))).toEqual({});
   });
 });
+
+describe('SnapshotCache identity and TLS variants (SDS certificates, mTLS clusters)', () => {
+  const S = TYPE_URLS.secret;
+  const ORDERS = ['service:shop/orders+tls:sds', 'service:shop/orders', 'tls:sds'];
+  const WEB = ['service:shop/web+tls:sds', 'service:shop/web', 'tls:sds'];
+  const ENVOY: Role[] = ['sidecar', 'gateway'];
+  /** `default` seen by no role itself, a variant per service owned by it; ROOTCA shared; cluster `orders` plain with an SDS variant. */
+  function withIdentities(revision: number, ordersCert = 'o1'): Snapshot {
+    const s = snap([res(S, 'ROOTCA', 'r1', ENVOY), res(S, 'default', 'none', []), res(C, 'orders', 'plain')], revision);
+    const secrets = new Map([
+      ['service:shop/orders', owned(S, 'default', 'shop/orders', ordersCert, ENVOY)],
+      ['service:shop/web', owned(S, 'default', 'shop/web', 'w1', ENVOY)],
+    ]);
+    const clusters = new Map([['tls:sds', res(C, 'orders', 'mtls', ENVOY)]]);
+    return { ...s, variants: new Map([[S, new Map([['default', secrets]])], [C, new Map([['orders', clusters]])]]) };
+  }
+  const versionsOf = (rs: readonly CachedResource[]) => rs.map((r) => `${r.name}@${r.version}`);
+
+  it('each proxy sees its own service\'s certificate under the shared name, and no other', () => {
+    const cache = new SnapshotCache();
+    cache.publish(withIdentities(1));
+    expect(versionsOf(cache.visible(S, 'sidecar', 'shop/orders', ORDERS))).toEqual(['ROOTCA@r1', 'default@o1']);
+    expect(versionsOf(cache.visible(S, 'sidecar', 'shop/web', WEB))).toEqual(['ROOTCA@r1', 'default@w1']);
+    expect(cache.get(S, 'default', 'sidecar', 'shop/orders', ORDERS)?.version).toBe('o1');
+    expect(cache.get(S, 'default', 'gateway', 'shop/web', WEB)?.version).toBe('w1');
+  });
+
+  it('a proxy without an identity, or claiming a key it does not own, gets no certificate at all', () => {
+    const cache = new SnapshotCache();
+    cache.publish(withIdentities(1));
+    expect(versionsOf(cache.visible(S, 'gateway'))).toEqual(['ROOTCA@r1']);
+    expect(cache.get(S, 'default', 'gateway')).toBeUndefined();
+    // The variant belongs to shop/orders: a proxy of shop/web that somehow had its key still may not see it.
+    expect(cache.get(S, 'default', 'sidecar', 'shop/web', ['service:shop/orders'])).toBeUndefined();
+    expect(versionsOf(cache.visible(S, 'sidecar', 'shop/web', ['service:shop/orders']))).toEqual(['ROOTCA@r1']);
+    // Proxyless clients get no SDS secrets (their certificates come from files).
+    expect(versionsOf(cache.visible(S, 'grpc', 'shop/orders', ORDERS))).toEqual([]);
+  });
+
+  it('a proxy that does mTLS over SDS gets the cluster\'s mTLS variant; others, and roles it is not for, the plain one', () => {
+    const cache = new SnapshotCache();
+    cache.publish(withIdentities(1));
+    expect(versionsOf(cache.visible(C, 'sidecar', 'shop/orders', ORDERS))).toEqual(['orders@mtls']);
+    expect(versionsOf(cache.visible(C, 'gateway'))).toEqual(['orders@plain']);
+    expect(versionsOf(cache.visible(C, 'grpc', undefined, ['tls:sds']))).toEqual(['orders@plain']);
+    expect(cache.get(C, 'orders', 'grpc', undefined, ['tls:sds'])?.version).toBe('plain');
+  });
+
+  it('a renewed certificate is a change of `default` for its service\'s proxies only', () => {
+    const cache = new SnapshotCache();
+    cache.publish(withIdentities(1, 'o1'));
+    const web = cache.visible(S, 'sidecar', 'shop/web', WEB);
+    expect(plain(cache.publish(withIdentities(2, 'o2')))).toEqual({ [S]: ['default'] });
+    expect(cache.get(S, 'default', 'sidecar', 'shop/orders', ORDERS)?.version).toBe('o2');
+    expect(versionsOf(cache.visible(S, 'sidecar', 'shop/web', WEB))).toEqual(versionsOf(web));
+  });
+});

@@ -9,7 +9,7 @@ import { composeVersion, versionOf } from './version.ts';
 
 export type TypeResources = ReadonlyMap<string, CachedResource>;
 
-/** Per type, per resource name, the resource as callers in a locality see it (by locality key). */
+/** Per type, per resource name, the resource as the proxies with a variant key see it (by key). */
 export type Variants = ReadonlyMap<TypeUrl, ReadonlyMap<string, ReadonlyMap<string, CachedResource>>>;
 
 export interface Snapshot {
@@ -18,7 +18,7 @@ export interface Snapshot {
   /** When the write of that revision committed: the start of convergence (commit → proxy ACK). */
   readonly committedAt?: Date;
   readonly resources: ReadonlyMap<TypeUrl, TypeResources>;
-  /** Locality variants of some of `resources` (locality failover): a proxy sees its locality's instead. */
+  /** Variants of some of `resources` (by locality, identity or TLS client kind): a proxy with the key sees it instead. */
   readonly variants?: Variants;
 }
 
@@ -41,6 +41,7 @@ export class SnapshotCache {
   private views = new Map<TypeUrl, Map<string, readonly CachedResource[]>>();
   private owned = new Map<TypeUrl, Map<string, CachedResource[]>>();
   private typeVersions = new Map<TypeUrl, string>();
+  private hidden = new Map<TypeUrl, Map<string, CachedResource[]>>();
 
   /** The current snapshot. */
   get current(): Snapshot {
@@ -62,6 +63,7 @@ export class SnapshotCache {
       this.views.delete(typeUrl);
       this.owned.delete(typeUrl);
       this.typeVersions.delete(typeUrl);
+      this.hidden.delete(typeUrl);
     }
     this.published = true;
     if (changed.size > 0) for (const w of this.watchers) w(next, changed);
@@ -77,25 +79,52 @@ export class SnapshotCache {
   /**
    * The resources of one type that a role (of a service: `service` is `<namespace>/<name>`) may see,
    * sorted by name. The list is built once per snapshot and shared by every stream with the same
-   * role and service (so is its version), and must not be modified. With `localities` (the proxy's
-   * locality keys, nearest first), resources with a variant for one of them are that variant; a
-   * proxy in a locality that changes nothing shares the list of its role and service.
+   * role and service (so is its version), and must not be modified. With `keys` (the proxy's variant
+   * keys, see `variantKeys`), a resource with a variant for one of them that the proxy may see is that
+   * variant, and variant-only resources (no role sees their base) join when one of their variants is
+   * the proxy's; a proxy whose keys change nothing shares the list of its role and service.
    */
-  visible(typeUrl: TypeUrl, role: Role, service?: string, localities: readonly string[] = []): readonly CachedResource[] {
+  visible(typeUrl: TypeUrl, role: Role, service?: string, keys: readonly string[] = []): readonly CachedResource[] {
     let views = this.views.get(typeUrl);
     if (!views) this.views.set(typeUrl, (views = new Map()));
     const base = this.roleView(views, typeUrl, role, service);
     const variants = this.snapshot.variants?.get(typeUrl);
-    if (!variants || localities.length === 0) return base;
-    return this.view(views, `${role}|${service ?? ''}|${localities.join('|')}`, () => {
+    if (!variants || keys.length === 0) return base;
+    return this.view(views, `${role}|${service ?? ''}|${keys.join('|')}`, () => {
       let swapped = false;
       const list = base.map((r) => {
-        const v = pickVariant(variants.get(r.name), localities);
-        if (v) swapped = true;
-        return v ?? r;
+        const v = pickVariant(variants.get(r.name), keys);
+        if (v && maySee(v, role, service)) swapped = true;
+        return v && maySee(v, role, service) ? v : r;
       });
+      const own: CachedResource[] = [];
+      const named = new Set<string>();
+      const hidden = this.variantOnly(typeUrl);
+      for (const key of keys) {
+        for (const v of hidden.get(key) ?? []) {
+          // The first key with a variant of a name decides, as in `get`.
+          if (named.has(v.name)) continue;
+          named.add(v.name);
+          if (maySee(v, role, service)) own.push(v);
+        }
+      }
+      if (own.length > 0) return mergeSorted(list, own.sort(byName));
       return swapped ? list : base;
     });
+  }
+
+  /** The variants of resources that no role sees but through a variant, by variant key, once per snapshot. */
+  private variantOnly(typeUrl: TypeUrl): Map<string, CachedResource[]> {
+    let byKey = this.hidden.get(typeUrl);
+    if (!byKey) {
+      byKey = new Map();
+      for (const [name, variants] of this.snapshot.variants?.get(typeUrl) ?? []) {
+        if (this.snapshot.resources.get(typeUrl)?.get(name)?.roles.size !== 0) continue;
+        for (const [key, v] of variants) byKey.set(key, [...(byKey.get(key) ?? []), v]);
+      }
+      this.hidden.set(typeUrl, byKey);
+    }
+    return byKey;
   }
 
   private roleView(views: Map<string, readonly CachedResource[]>, typeUrl: TypeUrl, role: Role, service: string | undefined): readonly CachedResource[] {
@@ -152,11 +181,13 @@ export class SnapshotCache {
     return v;
   }
 
-  /** One resource by name if the role (of the service) may see it: the variant of the nearest of `localities` that has one. */
-  get(typeUrl: TypeUrl, name: string, role: Role, service?: string, localities: readonly string[] = []): CachedResource | undefined {
+  /** One resource by name if the proxy may see it: the variant of the first of its `keys` that has one it may see, else the resource. */
+  get(typeUrl: TypeUrl, name: string, role: Role, service?: string, keys: readonly string[] = []): CachedResource | undefined {
     const r = this.snapshot.resources.get(typeUrl)?.get(name);
-    if (!r || !maySee(r, role, service)) return undefined;
-    return (localities.length > 0 && pickVariant(this.snapshot.variants?.get(typeUrl)?.get(name), localities)) || r;
+    if (!r) return undefined;
+    const v = keys.length > 0 ? pickVariant(this.snapshot.variants?.get(typeUrl)?.get(name), keys) : undefined;
+    if (v && maySee(v, role, service)) return v;
+    return maySee(r, role, service) ? r : undefined;
   }
 }
 
@@ -169,7 +200,7 @@ export function diffSnapshots(prev: Snapshot, next: Snapshot): ChangedNames {
     const names = new Set<string>();
     for (const [name, r] of b) if (!sameResource(a.get(name), r)) names.add(name);
     for (const name of a.keys()) if (!b.has(name)) names.add(name);
-    // A changed, new or dropped locality variant changes the resource for the proxies of that locality.
+    // A changed, new or dropped variant changes the resource for the proxies it is for.
     const va = prev.variants?.get(typeUrl);
     const vb = next.variants?.get(typeUrl);
     for (const name of new Set([...(va?.keys() ?? []), ...(vb?.keys() ?? [])])) {
@@ -191,11 +222,11 @@ function mergeSorted(a: readonly CachedResource[], b: readonly CachedResource[])
   return out;
 }
 
-/** The variant of the first locality that has one. */
-function pickVariant(byLocality: ReadonlyMap<string, CachedResource> | undefined, localities: readonly string[]): CachedResource | undefined {
-  if (!byLocality) return undefined;
-  for (const key of localities) {
-    const v = byLocality.get(key);
+/** The variant of the first key that has one. */
+function pickVariant(byKey: ReadonlyMap<string, CachedResource> | undefined, keys: readonly string[]): CachedResource | undefined {
+  if (!byKey) return undefined;
+  for (const key of keys) {
+    const v = byKey.get(key);
     if (v) return v;
   }
   return undefined;
@@ -212,7 +243,7 @@ export function encoderKeys(snapshot: Snapshot): Set<string> {
   const keys = new Set<string>();
   for (const [typeUrl, byName] of snapshot.resources) for (const name of byName.keys()) keys.add(encoderKey(typeUrl, name));
   for (const [typeUrl, byName] of snapshot.variants ?? []) {
-    for (const [name, byLocality] of byName) for (const locality of byLocality.keys()) keys.add(encoderKey(typeUrl, name, locality));
+    for (const [name, byKey] of byName) for (const key of byKey.keys()) keys.add(encoderKey(typeUrl, name, key));
   }
   return keys;
 }

@@ -1,7 +1,11 @@
-/** CDS: one cluster per service, visible to every role, plus the sidecars' pass-through and inbound clusters. */
+/**
+ * CDS: one cluster per service, visible to every role (in plain text, with mTLS variants for callers
+ * that have an identity, see security.ts), plus the sidecars' pass-through and inbound clusters.
+ */
 import { cluster } from '../../envoy/cluster.ts';
 import type { Mesh, MeshSettings } from '../../model/mesh.ts';
 import { perService } from './memo.ts';
+import { clusterTlsVariants } from './security.ts';
 import { sidecarClusters } from './sidecar.ts';
 import { ALL_ROLES, type BuiltResource } from './types.ts';
 
@@ -17,7 +21,8 @@ function serviceClusters(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
       [undefined, ...svc.subsets].map((subset): BuiltResource => {
         const resource = cluster(svc, settings, subset);
         const eds = (resource.edsClusterConfig as { serviceName?: string } | undefined)?.serviceName;
-        return { name: resource.name as string, resource, roles: ALL_ROLES, ...(eds ? { edsName: eds } : {}) };
+        const variants = clusterTlsVariants(svc, settings, resource);
+        return { name: resource.name as string, resource, roles: ALL_ROLES, ...(eds ? { edsName: eds } : {}), ...(variants.length > 0 ? { variants } : {}) };
       }),
     ),
   );

@@ -76,7 +76,7 @@ describe('buildEndpoints with locality failover', () => {
     expect(lbs).toHaveLength(1);
     const { resource, variants } = lbs![0]!;
     expect(priorities(resource)).toEqual(['eu-a:0', 'eu-b:0']);
-    expect(Object.fromEntries(variants!.map((v) => [v.locality, priorities(v.resource)]))).toEqual({
+    expect(Object.fromEntries(variants!.map((v) => [v.key, priorities(v.resource)]))).toEqual({
       'region:eu': ['eu-a:0', 'eu-b:0'],
       'zone:eu/eu-a': ['eu-a:0', 'eu-b:1'],
       'zone:eu/eu-b': ['eu-a:1', 'eu-b:0'],

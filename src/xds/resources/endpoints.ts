@@ -23,7 +23,7 @@ export function buildEndpoints(mesh: Mesh): BuiltResource[] {
           const endpoints = subsetEndpoints(svc, subset);
           const built: BuiltResource = { name, resource: clusterLoadAssignment(name, endpoints), roles: ALL_ROLES };
           if (svc.trafficPolicy?.localityFailover) {
-            built.variants = failoverLocalities(endpoints).map(({ key, caller }) => ({ locality: key, resource: clusterLoadAssignment(name, endpoints, caller) }));
+            built.variants = failoverLocalities(endpoints).map(({ key, caller }) => ({ key, resource: clusterLoadAssignment(name, endpoints, caller) }));
           }
           return built;
         }),

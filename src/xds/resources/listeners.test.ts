@@ -15,8 +15,11 @@ const ROUTER = { name: 'envoy.filters.http.router', typedConfig: { '@type': 'typ
 /** The listeners of grpc clients and gateways; the sidecars' own ones are covered in sidecar.test.ts. */
 const notSidecar = (built: BuiltResource[]) => built.filter((b) => !sidecarOnly(b));
 
+/** Proxyless servers' listeners are covered in security.test.ts. */
+const notServer = (built: BuiltResource[]) => built.filter((b) => !b.name.startsWith('grpc/server?'));
+
 describe('buildListeners', () => {
-  const all = buildListeners(sampleMesh(), DEFAULT_MESH_SETTINGS);
+  const all = notServer(buildListeners(sampleMesh(), DEFAULT_MESH_SETTINGS));
   const built = notSidecar(all);
 
   it('builds two API listeners per HTTP service (with and without the port), none for tcp, then the gateway, then the sidecars\' listeners', () => {

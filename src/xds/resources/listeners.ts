@@ -1,7 +1,8 @@
 /**
  * LDS: for proxyless gRPC, two API listeners per HTTP service (`<name>.<namespace>:<port>` and without
- * the port) with the route inline; for gateways, one HTTP listener whose routes come over RDS; for
- * sidecars, the listeners of `sidecar.ts`.
+ * the port) with the route inline, and the server listeners of gRPC services' proxyless servers
+ * (security.ts); for gateways, one HTTP listener whose routes come over RDS; for sidecars, the
+ * listeners of `sidecar.ts`.
  */
 import { origin } from '../../envoy/common.ts';
 import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
@@ -11,6 +12,7 @@ import { routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings } from '../../model/mesh.ts';
 import { apiListenerNames, GATEWAY_LISTENER, GATEWAY_ROUTE_CONFIG } from '../../model/names.ts';
 import { perService } from './memo.ts';
+import { mergeVariants, serverListeners } from './security.ts';
 import { sidecarListeners } from './sidecar.ts';
 import type { BuiltResource } from './types.ts';
 
@@ -40,5 +42,5 @@ export function buildListeners(mesh: Mesh, settings: MeshSettings): BuiltResourc
     resource: httpListener(GATEWAY_LISTENER, '0.0.0.0', settings.gatewayPort, gatewayHcm),
     roles: ['gateway'],
   });
-  return [...out, ...sidecarListeners(mesh, settings)];
+  return [...out, ...mergeVariants(mesh.services.flatMap((svc) => serverListeners(svc, settings))), ...sidecarListeners(mesh, settings)];
 }

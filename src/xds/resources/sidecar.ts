@@ -10,9 +10,12 @@ import { staticCluster, originalDstCluster } from '../../envoy/cluster.ts';
 import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
 import { httpFilterNeeds } from '../../envoy/http-filters.ts';
 import { hcmFilter, socketListener, tcpProxy, virtualOutboundListener } from '../../envoy/listener.ts';
+import { inboundHttpRbacFilters, inboundNetworkRbacFilters } from '../../envoy/rbac.ts';
+import { sdsDownstreamTls, tlsInspector } from '../../envoy/tls.ts';
 import { inboundConnectionRateLimitFilter } from '../../envoy/service-rate-limit.ts';
 import { catchAllVirtualHost, routeConfiguration, virtualHost } from '../../envoy/route.ts';
-import { isHttpProtocol, type Mesh, type MeshSettings, type Service } from '../../model/mesh.ts';
+import { isHttpProtocol, mtlsModeOf, type Mesh, type MeshSettings, type Service } from '../../model/mesh.ts';
+import type { Plain } from '../../envoy/common.ts';
 import { clusterName, inboundName, outboundName, PASSTHROUGH_CLUSTER, serviceKeyOf, statPrefix, VIRTUAL_OUTBOUND_LISTENER } from '../../model/names.ts';
 import { perGroup, perService } from './memo.ts';
 import type { BuiltResource } from './types.ts';
@@ -73,18 +76,50 @@ export function sidecarListeners(mesh: Mesh, settings: MeshSettings): BuiltResou
 
 /**
  * A service's inbound listener: everything redirected to the inbound port goes to the local
- * application, through the service's own rate limit if it has one (per request for HTTP, per
- * connection for TCP).
+ * application, through the service's authorization policies (RBAC) and its own rate limit if it has
+ * one (per request for HTTP, per connection for TCP). The service's mTLS mode decides the filter
+ * chains: strict terminates mTLS and requires a client certificate of the mesh; permissive tells TLS
+ * from plain text (TLS inspector) and accepts both; disabled takes plain text.
  */
 function inboundListener(svc: Service, settings: MeshSettings): BuiltResource {
   const name = inboundName(svc);
   const limit = svc.trafficPolicy?.rateLimit;
   const limitStats = `${statPrefix(name)}_rate_limit`;
+  const policies = svc.authorization ?? [];
   const filters = isHttpProtocol(svc.protocol)
-    ? [hcmFilter(httpConnectionManager(name, { inline: routeConfiguration(name, [catchAllVirtualHost(name)]) }, limit ? { limitAll: { policy: limit, statPrefix: limitStats } } : {}))]
-    : [...(limit ? [inboundConnectionRateLimitFilter(limit, limitStats)] : []), tcpProxy(name, name)];
-  const resource = socketListener(name, '0.0.0.0', settings.inboundPort, filters, { direction: 'INBOUND' });
+    ? [
+        hcmFilter(
+          httpConnectionManager(
+            name,
+            { inline: routeConfiguration(name, [catchAllVirtualHost(name)]) },
+            {
+              authorization: inboundHttpRbacFilters(policies, svc, settings.trustDomain, settings.authzDefault),
+              ...(limit ? { limitAll: { policy: limit, statPrefix: limitStats } } : {}),
+            },
+          ),
+        ),
+      ]
+    : [
+        ...inboundNetworkRbacFilters(policies, svc, settings.trustDomain, settings.authzDefault, statPrefix(name)),
+        ...(limit ? [inboundConnectionRateLimitFilter(limit, limitStats)] : []),
+        tcpProxy(name, name),
+      ];
+  const resource = { ...socketListener(name, '0.0.0.0', settings.inboundPort, filters, { direction: 'INBOUND' }), ...mtlsChains(mtlsModeOf(svc, settings), filters) };
   return { name, resource, roles: SIDECAR, owner: serviceKeyOf(svc) };
+}
+
+/** The filter chains (and listener filters) of an inbound listener in an mTLS mode. */
+function mtlsChains(mode: ReturnType<typeof mtlsModeOf>, filters: Plain[]): Plain {
+  if (mode === 'disabled') return {};
+  const mtls = { filters, transportSocket: sdsDownstreamTls(true) };
+  if (mode === 'strict') return { filterChains: [mtls] };
+  return {
+    listenerFilters: [tlsInspector()],
+    filterChains: [
+      { filterChainMatch: { transportProtocol: 'tls' }, ...mtls },
+      { filterChainMatch: { transportProtocol: 'raw_buffer' }, filters },
+    ],
+  };
 }
 
 /** Sidecar route configurations: one per outbound port, a virtual host per HTTP service on it. */

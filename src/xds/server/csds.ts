@@ -2,6 +2,7 @@
  * CSDS, `envoy.service.status.v3.ClientStatusDiscoveryService`: for each proxy stream, what it was
  * sent and whether it ACKed or NACKed it, read from the proxy status tracker. Served on the xDS port.
  */
+import { shownEncoded } from '../redact.ts';
 import * as grpc from '@grpc/grpc-js';
 import { fail, issue, ok, type Result } from '../../lib/result.ts';
 import type { ProxyIdentity } from '../../model/proxy.ts';
@@ -95,7 +96,7 @@ function genericXdsConfig({ resource, response }: HeldResource, variant: Variant
     typeUrl: resource.typeUrl,
     name: resource.name,
     versionInfo,
-    ...(withContents ? { xdsConfig: { type_url: resource.typeUrl, value: resource.encoded } } : {}),
+    ...(withContents ? { xdsConfig: { type_url: resource.typeUrl, value: shownEncoded(resource.typeUrl, resource.encoded) } } : {}),
     lastUpdated: timestamp(response.at),
     ...STATUS[response.outcome ?? 'sent'],
     ...(response.nack

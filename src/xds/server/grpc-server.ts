@@ -17,6 +17,8 @@ import { decodeSotwRequest } from './request-decoder.ts';
 import { SotwStream } from './sotw-stream.ts';
 import { WriteBudget } from './write-budget.ts';
 import type { StreamDeps, Variant } from './stream-base.ts';
+import { PERMISSION_DENIED, UNAUTHENTICATED, type AuthOutcome, type PeerInfo, type StreamCredential, type XdsAuthenticator } from './auth.ts';
+import { optionalClientCertCredentials, StaticCertificateProvider, verifiedPeerUri, type XdsTlsOptions } from './tls.ts';
 
 export interface XdsServerOptions {
   cache: SnapshotCache;
@@ -26,6 +28,14 @@ export interface XdsServerOptions {
   maxReceiveMessageBytes?: number;
   /** Response bytes handed to gRPC and not yet flushed, across all streams, before responses wait (default 64 MiB). */
   writeBudgetBytes?: number;
+  /** Who may open a stream and which identity it may claim; unset: every stream is admitted with no check (tests, benchmarks). */
+  authenticator?: XdsAuthenticator;
+  /** How often open streams' join tokens are re-checked, so revocation and expiry cut them (default 2000 ms). */
+  revalidateMs?: number;
+  /** Serve TLS instead of plaintext; client certificates issued by the mesh CA then authenticate streams. */
+  tls?: XdsTlsOptions;
+  /** Where refused streams are logged. */
+  log?: { warn(obj: object, msg: string): void };
 }
 
 /** A request that could not be decoded: the stream ends with INVALID_ARGUMENT instead of a generic INTERNAL. */
@@ -68,6 +78,10 @@ export class XdsServer {
   private readonly instance = randomBytes(3).toString('hex');
   private readonly unwatch: () => void;
   private readonly budget: WriteBudget;
+  /** Open streams admitted with a join token: how to end each when its token stops being valid. */
+  private readonly tokenStreams = new Map<string, { tokenId: string; deny(message: string): void }>();
+  private readonly revalidation: NodeJS.Timeout | undefined;
+  private readonly certificates: StaticCertificateProvider | undefined;
 
   constructor(private readonly opts: XdsServerOptions) {
     this.budget = new WriteBudget(opts.writeBudgetBytes ?? 64 * 1024 * 1024);
@@ -83,6 +97,11 @@ export class XdsServer {
         for (const s of this.streams) s.onSnapshot(changed);
       });
     });
+    if (opts.tls) this.certificates = new StaticCertificateProvider(opts.tls);
+    if (opts.authenticator?.stillValid) {
+      this.revalidation = setInterval(() => void this.revalidateTokens(), opts.revalidateMs ?? 2000);
+      this.revalidation.unref();
+    }
   }
 
   private addMethod({ path, variant, fixedType }: Method, requestType: protobuf.Type): void {
@@ -101,7 +120,28 @@ export class XdsServer {
     this.server.addService(definition, { [method]: (call: grpc.ServerDuplexStream<Incoming, Buffer>) => this.serve(call, variant, fixedType) });
   }
 
+  /** Authenticates a new stream (once, before any request is read), then opens it or refuses it. */
   private serve(call: grpc.ServerDuplexStream<Incoming, Buffer>, variant: Variant, fixedType?: TypeUrl): void {
+    const auth = this.opts.authenticator;
+    if (!auth) return this.open(call, variant, fixedType, undefined);
+    const admit = (outcome: AuthOutcome) => {
+      if (call.cancelled) return;
+      if (outcome.ok) return this.open(call, variant, fixedType, outcome.credential);
+      this.refuse(call, outcome.code, outcome.message);
+    };
+    // Requests that arrive meanwhile wait in the call's buffer: no 'data' listener is attached yet.
+    const outcome = auth.authenticate(peerInfo(call));
+    if (!(outcome instanceof Promise)) return admit(outcome);
+    outcome.then(admit, (err: Error) => admit({ ok: false, code: grpc.status.UNAVAILABLE, message: `credentials could not be checked: ${err.message}` }));
+  }
+
+  /** Ends a stream with an auth status, and logs why. */
+  private refuse(call: grpc.ServerDuplexStream<Incoming, Buffer>, code: number, message: string): void {
+    this.opts.log?.warn({ peer: call.getPeer(), code: grpc.status[code], reason: message }, 'xDS stream refused');
+    call.emit('error', { code, details: message });
+  }
+
+  private open(call: grpc.ServerDuplexStream<Incoming, Buffer>, variant: Variant, fixedType: TypeUrl | undefined, credential: StreamCredential | undefined): void {
     const streamId = `${this.opts.controlPlaneId}/${this.instance}-${(++this.nextStream).toString(36)}`;
     let ended = false;
     const send = (bytes: Buffer, done: () => void) => {
@@ -114,20 +154,30 @@ export class XdsServer {
       controlPlaneId: this.opts.controlPlaneId,
       observer: this.opts.status,
       fixedType,
+      credential,
       write: (build) => {
         if (!ended) this.budget.submit(streamId, send, build);
       },
       fail: (code, message) => {
         if (ended) return;
         ended = true;
-        call.emit('error', { code, details: message });
+        if (code === PERMISSION_DENIED || code === UNAUTHENTICATED) this.refuse(call, code, message);
+        else call.emit('error', { code, details: message });
       },
     };
     const stream = variant === 'sotw' ? new SotwStream(deps) : new DeltaStream(deps);
     this.streams.add(stream);
     this.opts.status.opened(streamId, variant, this.opts.controlPlaneId);
+    if (credential !== undefined && credential !== 'loopback' && credential.tokenId) {
+      const deny = (message: string) => {
+        stream.close();
+        deps.fail(PERMISSION_DENIED, message);
+      };
+      this.tokenStreams.set(streamId, { tokenId: credential.tokenId, deny });
+    }
     const finish = () => {
       ended = true;
+      this.tokenStreams.delete(streamId);
       this.budget.close(streamId);
       stream.close();
       this.streams.delete(stream);
@@ -152,10 +202,32 @@ export class XdsServer {
     call.on('close', finish);
   }
 
+  /** Ends the open streams whose join token was revoked or expired since they opened (one query for all of them). */
+  async revalidateTokens(): Promise<void> {
+    if (this.tokenStreams.size === 0 || !this.opts.authenticator?.stillValid) return;
+    const ids = [...new Set([...this.tokenStreams.values()].map((s) => s.tokenId))];
+    let valid: ReadonlySet<string>;
+    try {
+      valid = await this.opts.authenticator.stillValid(ids);
+    } catch {
+      return; // the database is away: keep serving the streams, check again next time
+    }
+    for (const s of [...this.tokenStreams.values()]) {
+      if (!valid.has(s.tokenId)) s.deny(`join token ${s.tokenId} was revoked or has expired`);
+    }
+  }
+
+  /** Replaces the TLS certificates for new connections (a renewed server certificate, a rotated CA bundle). */
+  updateTls(tls: XdsTlsOptions): void {
+    if (!this.certificates) throw new Error('the xDS server was not started with TLS');
+    this.certificates.update(tls);
+  }
+
   /** Binds to `host:port` (0 picks a free port) and returns the port. */
   listen(host: string, port: number): Promise<number> {
+    const credentials = this.certificates ? optionalClientCertCredentials(this.certificates) : grpc.ServerCredentials.createInsecure();
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      this.server.bindAsync(`${host}:${port}`, credentials, (err, bound) =>
         err ? reject(err) : resolve(bound),
       );
     });
@@ -169,8 +241,14 @@ export class XdsServer {
   /** Stops accepting streams; open streams (which never end by themselves) are cut after `graceMs`. */
   async close(graceMs = 500): Promise<void> {
     this.unwatch();
+    clearInterval(this.revalidation);
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.server.forceShutdown(), graceMs);
+      // After a force shutdown grpc-js may never call tryShutdown's callback (a client in this
+      // process still holding its session), so the close ends there too.
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
       this.server.tryShutdown(() => {
         clearTimeout(timer);
         resolve();
@@ -181,6 +259,7 @@ export class XdsServer {
   /** Closes immediately, cutting open streams (what a crash looks like to proxies). */
   forceClose(): void {
     this.unwatch();
+    clearInterval(this.revalidation);
     this.server.forceShutdown();
   }
 }
@@ -191,4 +270,15 @@ function decodeRequest(type: protobuf.Type, bytes: Buffer, variant: Variant): In
   } catch (err) {
     return { decodeError: `${type.name} could not be decoded: ${(err as Error).message}` };
   }
+}
+
+/** What authentication needs of a call: its peer address, `authorization` metadata and verified client certificate. */
+function peerInfo(call: grpc.ServerDuplexStream<Incoming, Buffer>): PeerInfo {
+  const [authorization] = call.metadata.get('authorization');
+  const certificateUri = verifiedPeerUri(call);
+  return {
+    address: call.getPeer(),
+    ...(typeof authorization === 'string' ? { authorization } : {}),
+    ...(certificateUri ? { certificateUri } : {}),
+  };
 }

@@ -2,9 +2,9 @@
  * The proxy status as the management API shows it: proxies by node id with their streams, and the
  * config each stream was sent, decoded to plain Envoy JSON only when it is asked for.
  */
+import { shownResource } from '../redact.ts';
 import type { ProxyIdentity } from '../../model/proxy.ts';
-import { messageType } from '../../protos/loader.ts';
-import { decodeToPlain, messageNameOf, PUSH_ORDER, SHORT_NAMES, type Plain } from '../../protos/type-urls.ts';
+import { PUSH_ORDER, SHORT_NAMES, type Plain } from '../../protos/type-urls.ts';
 import type { SentResponse } from './held-resources.ts';
 import type { ProxyStatus, ProxyStatusTracker, TypeStatus } from './proxy-status.ts';
 import type { Variant } from './stream-base.ts';
@@ -116,7 +116,7 @@ function configTypeView(t: TypeStatus) {
     version: resource.version,
     state: stateOf(response),
     sentAt: response.at.toISOString(),
-    resource: decodeToPlain(messageType(messageNameOf(resource.typeUrl)), resource.encoded),
+    resource: shownResource(resource.typeUrl, resource.encoded),
   }));
   return { version: t.sentVersion ?? null, resources };
 }

@@ -2,11 +2,12 @@
  * What the SotW and Delta streams share: admitting a request (type URL, node, limits), the proxy
  * identity, nonces, and how a stream reports to the rest of the server.
  */
-import { localityKeys, proxyFromNode, serviceKey, type ProxyIdentity } from '../../model/proxy.ts';
+import { proxyFromNode, serviceKey, variantKeys, type ProxyIdentity } from '../../model/proxy.ts';
 import { structToPlain, type StructMsg } from '../../protos/struct.ts';
 import { isServedTypeUrl, type TypeUrl } from '../../protos/type-urls.ts';
 import type { CachedResource } from '../cache/resource.ts';
 import type { ChangedNames, Snapshot, SnapshotCache } from '../cache/snapshot-cache.ts';
+import { credentialRefusal, PERMISSION_DENIED, type StreamCredential } from './auth.ts';
 import { hasEmptyTypeUrl, isWellFormedTypeUrl, MAX_RESOURCE_NAMES } from './protocol.ts';
 
 /** Why a request got no answer. */
@@ -48,6 +49,8 @@ export interface StreamDeps {
   fail(code: number, message: string): void;
   /** Set for the per-type services (CDS, EDS, ...): requests may omit the type URL. */
   fixedType?: TypeUrl;
+  /** What the stream was admitted with (read once when it opened); the node must claim its identity. Unset: no check. */
+  credential?: StreamCredential;
 }
 
 /** The fields every xDS request has, whatever the variant (protobufjs camelCase). */
@@ -76,8 +79,8 @@ export function indexOf(list: readonly CachedResource[]): Map<string, CachedReso
 /** The part of a stream that does not depend on the protocol variant. */
 export abstract class StreamBase {
   protected proxy: ProxyIdentity | undefined;
-  /** The proxy's locality keys, nearest first: which locality variants of resources it gets. */
-  private localities: readonly string[] = [];
+  /** The proxy's variant keys (identity, TLS, localities): which variants of resources it gets. */
+  private keys: readonly string[] = [];
   protected closed = false;
   private nonces = 0;
 
@@ -124,8 +127,14 @@ export abstract class StreamBase {
       this.fail(parsed.issues.map((i) => `${i.path} ${i.message}`).join('; '));
       return false;
     }
+    const refused = credentialRefusal(parsed.value, this.deps.credential);
+    if (refused) {
+      this.closed = true;
+      this.deps.fail(PERMISSION_DENIED, refused);
+      return false;
+    }
     this.proxy = parsed.value;
-    this.localities = localityKeys(parsed.value);
+    this.keys = variantKeys(parsed.value);
     this.deps.observer.connected(this.deps.streamId, parsed.value);
     return true;
   }
@@ -137,7 +146,7 @@ export abstract class StreamBase {
 
   /** The resources of a type the proxy may see (shared by proxies of its role and service, sorted by name). */
   protected visible(typeUrl: TypeUrl): readonly CachedResource[] {
-    return this.deps.cache.visible(typeUrl, this.proxy!.role, serviceKey(this.proxy!), this.localities);
+    return this.deps.cache.visible(typeUrl, this.proxy!.role, serviceKey(this.proxy!), this.keys);
   }
 
   /** The resources a subscription covers, sorted by name; a wildcard-only one is the role's shared view. */
@@ -163,7 +172,7 @@ export abstract class StreamBase {
 
   /** One resource by name, if the proxy may see it. */
   protected lookup(typeUrl: TypeUrl, name: string): CachedResource | undefined {
-    return this.deps.cache.get(typeUrl, name, this.proxy!.role, serviceKey(this.proxy!), this.localities);
+    return this.deps.cache.get(typeUrl, name, this.proxy!.role, serviceKey(this.proxy!), this.keys);
   }
 
   protected fail(message: string): undefined {
