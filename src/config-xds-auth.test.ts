@@ -38,3 +38,12 @@ describe('XDS_AUTH', () => {
     expect(line).not.toContain('(default ');
   });
 });
+
+describe('XDS_TLS_CERT_FILE and XDS_TLS_KEY_FILE', () => {
+  it('are given together or not at all, and the issue names the missing one as it would be given', () => {
+    expect(parsed([], { XDS_TLS_CERT_FILE: 'c.pem', XDS_TLS_KEY_FILE: 'k.pem' })).toMatchObject({ xdsTlsCertFile: 'c.pem', xdsTlsKeyFile: 'k.pem' });
+    expect(parsed([]).xdsTlsCertFile).toBeUndefined();
+    expect(parseConfig([], { XDS_TLS_CERT_FILE: 'c.pem' })).toEqual({ ok: false, issues: [{ path: 'XDS_TLS_KEY_FILE', message: 'is required with XDS_TLS_CERT_FILE' }] });
+    expect(parseConfig(['--xds-tls-key-file', 'k.pem'], {})).toEqual({ ok: false, issues: [{ path: 'XDS_TLS_CERT_FILE', message: 'is required with --xds-tls-key-file' }] });
+  });
+});

@@ -58,6 +58,9 @@ export interface Config {
   mtlsDefault: MtlsMode;
   /** How xDS clients authenticate; unset: by MODE (see `xdsAuthOf`). */
   xdsAuth?: XdsAuthMode;
+  /** The xDS port's own certificate chain and key (PEM files): TLS on the xDS port, client certificates checked against the mesh bundle. */
+  xdsTlsCertFile?: string;
+  xdsTlsKeyFile?: string;
 }
 
 interface Setting {
@@ -178,6 +181,8 @@ export const SETTINGS: Setting[] = [
     help: `${XDS_AUTH_MODES.join('|')}: how xDS clients authenticate (unset: loopback-plaintext in development mode, required in production)`,
     parse: oneOf(XDS_AUTH_MODES),
   },
+  { key: 'xdsTlsCertFile', env: 'XDS_TLS_CERT_FILE', flag: '--xds-tls-cert-file', help: 'certificate chain (PEM) of the xDS port: TLS, and mTLS for proxies with a mesh certificate', parse: text },
+  { key: 'xdsTlsKeyFile', env: 'XDS_TLS_KEY_FILE', flag: '--xds-tls-key-file', help: 'private key (PEM) of that certificate', parse: text },
 ];
 
 /** Reads the settings from flags (`--api-port 8081` or `--api-port=8081`) and the environment. */
@@ -218,6 +223,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Result<Conf
   if (out.caKey !== undefined && out.caKeyFile !== undefined) {
     return fail(issue(names.caKeyFile ?? 'CA_KEY_FILE', `cannot be combined with ${names.caKey ?? 'CA_KEY'}; give one of them`));
   }
+  if ((out.xdsTlsCertFile === undefined) !== (out.xdsTlsKeyFile === undefined)) {
+    const [given, missing] = out.xdsTlsCertFile === undefined ? ['xdsTlsKeyFile', 'xdsTlsCertFile'] : ['xdsTlsCertFile', 'xdsTlsKeyFile'];
+    const fallback = { xdsTlsCertFile: 'XDS_TLS_CERT_FILE', xdsTlsKeyFile: 'XDS_TLS_KEY_FILE' } as const;
+    return fail(issue(names[missing as 'xdsTlsKeyFile'] ?? fallback[missing as 'xdsTlsKeyFile'], `is required with ${names[given as 'xdsTlsCertFile'] ?? fallback[given as 'xdsTlsCertFile']}`));
+  }
   if ((out.maxDelayMs as number) < (out.debounceMs as number)) {
     return fail(issue(names.maxDelayMs ?? 'XDS_MAX_DELAY_MS', `must be at least ${names.debounceMs ?? 'XDS_DEBOUNCE_MS'} (${out.debounceMs as number})`));
   }
@@ -231,5 +241,7 @@ export function xdsAuthOf(config: Pick<Config, 'xdsAuth' | 'mode'>): XdsAuthMode
 
 /** The settings table for `--help`. */
 export function settingsHelp(): string {
-  return SETTINGS.map((s) => `  ${(s.flag + ' <v>').padEnd(22)} ${s.env.padEnd(17)} ${s.help}${s.default !== undefined ? ` (default ${String(s.default)})` : ''}`).join('\n');
+  const flagWidth = Math.max(...SETTINGS.map((s) => s.flag.length)) + 4;
+  const envWidth = Math.max(...SETTINGS.map((s) => s.env.length));
+  return SETTINGS.map((s) => `  ${(s.flag + ' <v>').padEnd(flagWidth)} ${s.env.padEnd(envWidth)} ${s.help}${s.default !== undefined ? ` (default ${String(s.default)})` : ''}`).join('\n');
 }

@@ -25,6 +25,8 @@ import { runMigrations } from './registry/migrate.ts';
 import { SnapshotCache } from './xds/cache/snapshot-cache.ts';
 import { Reconciler } from './xds/reconciler.ts';
 import { XdsServer } from './xds/server/grpc-server.ts';
+import type { XdsTlsOptions } from './xds/server/tls.ts';
+import { readFile } from 'node:fs/promises';
 import { XdsMetrics } from './xds/server/metrics.ts';
 import { ProxyStatusTracker } from './xds/server/proxy-status.ts';
 import { ProxyViews } from './xds/server/proxy-views.ts';
@@ -58,6 +60,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   const sealing = sealingKeyOf(config);
   if (!sealing.ok) throw new Error(`cannot start the mesh CA: ${issueText(sealing.issues)}`);
   if (sealing.value.warning) log.warn(sealing.value.warning);
+  // Read before anything starts: a missing file stops the start with nothing to undo.
+  const xdsTlsFiles = await readXdsTlsFiles(config);
   const database = await openConfiguredDatabase(config);
   await runMigrations(database);
   const ca = await MeshCa.open({
@@ -125,7 +129,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     verifyToken: (token) => verifyJoinToken(database.db, token),
     stillValid: (ids) => stillValidJoinTokens(database.db, ids),
   });
-  const xds = new XdsServer({ cache, status, controlPlaneId: config.replicaId, authenticator, log: log.child({ component: 'xds-auth' }) });
+  const tls = xdsTlsFiles && { ...xdsTlsFiles, clientCaPem: ca.value.bundlePem() };
+  const xds = new XdsServer({ cache, status, controlPlaneId: config.replicaId, authenticator, tls, log: log.child({ component: 'xds-auth' }) });
   const xdsPort = await xds.listen(config.host, config.xdsPort);
 
   const views = new ProxyViews(status);
@@ -179,6 +184,22 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       await leader.stop();
       await database.close();
     }),
+  };
+}
+
+/** The xDS port's certificate and key when configured (TLS on the xDS port; client certificates are checked against the mesh bundle). */
+async function readXdsTlsFiles(config: Config): Promise<Omit<XdsTlsOptions, 'clientCaPem'> | undefined> {
+  if (config.xdsTlsCertFile === undefined || config.xdsTlsKeyFile === undefined) return undefined;
+  const read = async (file: string, setting: string) => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`${setting}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return {
+    certChainPem: await read(config.xdsTlsCertFile, 'XDS_TLS_CERT_FILE'),
+    keyPem: await read(config.xdsTlsKeyFile, 'XDS_TLS_KEY_FILE'),
   };
 }
 

@@ -19,6 +19,7 @@ interface Service {
   hostname?: string;
   environment?: Record<string, string>;
   ports?: string[];
+  network_mode?: string;
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
@@ -66,11 +67,11 @@ describe('docker-compose.yml', () => {
     expect(url.pathname).toBe(`/${pg.environment?.POSTGRES_DB}`);
   });
 
-  it('builds the control plane from the Dockerfile, publishes the API and xDS ports, and passes only valid settings', () => {
+  it('builds the control plane from the Dockerfile, publishes the API and xDS ports (and the gateway\'s), and passes only valid settings', () => {
     const cp = svc('control-plane');
     expect(cp.build).toBe('.');
     expect(existsSync(path.join(ROOT, 'Dockerfile'))).toBe(true);
-    expect(cp.ports?.map(containerPort).sort()).toEqual([defaultOf('API_PORT'), defaultOf('XDS_PORT')].sort());
+    expect(cp.ports?.map(containerPort).sort()).toEqual([defaultOf('API_PORT'), defaultOf('XDS_PORT'), defaultOf('GATEWAY_PORT'), 9901].sort());
     for (const key of Object.keys(cp.environment ?? {})) expect(SETTINGS.map((s) => s.env)).toContain(key);
     expect(parseConfig([], cp.environment ?? {})).toMatchObject({ ok: true });
   });
@@ -89,11 +90,13 @@ describe('docker-compose.yml', () => {
     expect(new Set([svc('greeter-1').hostname, svc('greeter-2').hostname]).size).toBe(2); // they answer with these names
   });
 
-  it('points the greeters at the REST API and the client at the xDS port of the control-plane service', () => {
+  it('points the greeters at the REST API, and the client at the xDS port on loopback in the control plane\'s network namespace', () => {
     for (const name of ['greeter-1', 'greeter-2']) {
       expect(svc(name).environment?.CONTROL_PLANE_URL).toBe(`http://control-plane:${defaultOf('API_PORT')}`);
     }
-    expect(svc('client').environment?.XDS_SERVER).toBe(`control-plane:${defaultOf('XDS_PORT')}`);
+    expect(svc('client').environment?.XDS_SERVER).toBe(`127.0.0.1:${defaultOf('XDS_PORT')}`);
+    // Loopback is what the development default XDS_AUTH admits without a credential.
+    expect(svc('client').network_mode).toBe('service:control-plane');
     expect(read('demo/greeter.ts')).toContain('env.CONTROL_PLANE_URL');
     expect(read('demo/client.ts')).toContain('env.XDS_SERVER');
   });
@@ -104,15 +107,20 @@ describe('docker-compose.yml', () => {
     expect(gw.volumes).toContain('./envoy/gateway.yaml:/etc/envoy/gateway.yaml:ro');
     const config = gw.command?.[gw.command.indexOf('-c') + 1];
     expect(gw.volumes?.map((v) => v.split(':')[1])).toContain(config);
-    expect(gw.ports?.map(containerPort)).toContain(defaultOf('GATEWAY_PORT'));
-    expect(gw.ports?.find((p) => containerPort(p) === 9901)).toMatch(/^127\.0\.0\.1:/);
+    // In the control plane's network namespace, so the control plane publishes its ports.
+    expect(gw.network_mode).toBe('service:control-plane');
+    expect(gw.ports).toBeUndefined();
+    const cp = svc('control-plane');
+    expect(cp.ports?.map(containerPort)).toContain(defaultOf('GATEWAY_PORT'));
+    expect(cp.ports?.find((p) => containerPort(p) === 9901)).toMatch(/^127\.0\.0\.1:/);
   });
 
-  it('gives the gateway bootstrap an xDS address that is a compose service and its xDS port', () => {
+  it('gives the gateway bootstrap the xDS port on loopback, which its network namespace (the control plane\'s) serves', () => {
     const doc = parseYaml(read('envoy/gateway.yaml')).doc as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const addr = doc.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
-    expect(Object.keys(compose.services)).toContain(addr?.address);
-    expect(svc(addr.address).ports?.map(containerPort)).toContain(addr?.port_value);
+    expect(addr).toEqual({ address: '127.0.0.1', port_value: defaultOf('XDS_PORT') });
+    const owner = svc('gateway').network_mode!.replace(/^service:/, '');
+    expect(svc(owner).ports?.map(containerPort)).toContain(addr?.port_value);
   });
 
   it('mounts only files that exist, and declares every named volume', () => {

@@ -66,7 +66,8 @@ describe('envoy/*.yaml bootstraps', () => {
       expect(cluster?.name).toBe(doc.static_resources.clusters[0].name);
       expect(cluster?.type).toBe('STRICT_DNS');
       expect(cluster?.loadAssignment?.clusterName).toBe(cluster?.name);
-      expect(firstAddress(cluster)).toEqual({ address: 'control-plane', portValue: XDS_PORT });
+      // The gateway of the compose demo shares the control plane's network namespace (xDS on loopback).
+      expect(firstAddress(cluster)).toEqual({ address: file === 'gateway.yaml' ? '127.0.0.1' : 'control-plane', portValue: XDS_PORT });
       const http = cluster?.typedExtensionProtocolOptions?.[HTTP_PROTOCOL_OPTIONS];
       expect(http?.['@type']).toBe(`type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`);
       expect(http?.explicitHttpConfig?.http2ProtocolOptions).toBeDefined();
