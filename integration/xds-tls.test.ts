@@ -4,6 +4,7 @@
  * and may claim only the identity it names; a proxy without a credential is refused.
  */
 import * as grpc from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,7 @@ describe('xDS over TLS with a bootstrap certificate (XDS_AUTH=required)', () => 
     server = await startServer(testConfig({ dataDir: data, replicaId: 'it-xds-tls' }));
     const own = await issue('apg-system', 'control-plane');
     orders = await issue('shop', 'orders');
+    await issue('shop', 'web');
     bundle = own.bundlePem;
     writeFileSync(path.join(dir, 'xds.pem'), own.chainPem);
     writeFileSync(path.join(dir, 'xds-key.pem'), own.keyPem, { mode: 0o600 });
@@ -77,6 +79,27 @@ describe('xDS over TLS with a bootstrap certificate (XDS_AUTH=required)', () => 
     c.send({ typeUrl: TYPE_URLS.listener, resourceNames: [], node: sidecar('orders-2', 'orders') as never });
     expect((await c.ended()).code).toBe(grpc.status.UNAUTHENTICATED);
     expect(await c.silentFor(0)).toBe(true);
+  });
+
+  it('a proxy with the join token of shop/web gets the certificate of shop/web; claiming shop/orders with it gets no secret', async () => {
+    await server.issueCertificates();
+    await server.reconciler.flush();
+    const created = await api('POST', '/api/v1/join-tokens', { namespace: 'shop', service: 'web' });
+    expect(created.status).toBe(201);
+    const withToken = () =>
+      new AdsClient(server.xdsPort, undefined, {
+        credentials: grpc.credentials.createSsl(Buffer.from(bundle), null, null, { checkServerIdentity: () => undefined }),
+        metadata: { authorization: `Bearer ${created.body.token}` },
+      });
+    const web = withToken();
+    web.send({ typeUrl: TYPE_URLS.secret, resourceNames: ['default'], node: sidecar('web-2', 'web') as never });
+    const r = await web.next(5000);
+    const chain = (r.resources[0] as { tlsCertificate: { certificateChain: { inlineString: string } } }).tlsCertificate.certificateChain.inlineString;
+    expect(new X509Certificate(chain).subjectAltName).toBe('URI:spiffe://mesh.local/ns/shop/sa/web');
+    const thief = withToken();
+    thief.send({ typeUrl: TYPE_URLS.secret, resourceNames: ['default'], node: sidecar('orders-9', 'orders') as never });
+    expect((await thief.ended()).code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(await thief.silentFor(0)).toBe(true);
   });
 
   it('a plain-text connection, even from loopback, gets no config', async () => {
