@@ -98,7 +98,8 @@ describe('SDS: each proxy gets its own identity', () => {
     const before = (r.resources[0] as Secret).tlsCertificate!.certificateChain.inlineString;
     const revoke = await api('POST', '/api/v1/certificates/revoke', { namespace: 'shop', service: 'orders' });
     expect(revoke.status).toBe(200);
-    expect(await server.issueCertificates()).toBe(1);
+    // Issued by this run, or by the job's timer just before it.
+    await server.issueCertificates();
     await server.reconciler.flush();
     const pushed = await c.next(5000);
     const after = (pushed.resources[0] as Secret).tlsCertificate!.certificateChain.inlineString;

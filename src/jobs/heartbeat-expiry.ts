@@ -3,6 +3,7 @@ import type { Db } from '../registry/db.ts';
 import { pruneChanges } from '../registry/changes.ts';
 import { expireHeartbeats } from '../registry/endpoints.ts';
 import { pruneReplicas } from '../registry/replicas.ts';
+import { startPeriodicJob, type PeriodicJob } from './periodic.ts';
 
 export interface HousekeepingOptions {
   db: Db;
@@ -15,26 +16,18 @@ export interface HousekeepingOptions {
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
-/** Runs housekeeping every interval while this replica leads; returns a stop function. */
-export function startHousekeeping(opts: HousekeepingOptions): { stop(): void; runOnce(): Promise<number> } {
-  let busy = false;
-  const runOnce = async (): Promise<number> => {
-    if (busy || !opts.isLeader()) return 0;
-    busy = true;
-    try {
+/** Runs housekeeping every interval while this replica leads; `runOnce` resolves with the number of endpoints expired. */
+export function startHousekeeping(opts: HousekeepingOptions): PeriodicJob {
+  return startPeriodicJob(
+    opts.intervalMs,
+    async () => {
+      if (!opts.isLeader()) return 0;
       const expired = await expireHeartbeats(opts.db);
       if (expired > 0) opts.log.info({ expired }, 'endpoints missed their heartbeat TTL and are now unhealthy');
       await pruneChanges(opts.db, new Date(Date.now() - opts.changeRetentionMs));
       await pruneReplicas(opts.db, opts.replicaStaleMs);
       return expired;
-    } catch (err) {
-      opts.log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');
-      return 0;
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(() => void runOnce(), opts.intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer), runOnce };
+    },
+    (err) => opts.log.warn({ err: err.message }, 'housekeeping failed; will retry'),
+  );
 }

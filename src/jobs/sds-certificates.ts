@@ -12,6 +12,7 @@ import { activeSdsCertificates } from '../registry/ca.ts';
 import { recordChange } from '../registry/changes.ts';
 import type { Db } from '../registry/db.ts';
 import { services } from '../registry/schema.ts';
+import { startPeriodicJob, type PeriodicJob } from './periodic.ts';
 
 export interface SdsCertificateOptions {
   db: Db;
@@ -45,40 +46,29 @@ export async function dueIdentities(db: Db, now: Date): Promise<{ namespace: str
   return due;
 }
 
-/** Runs every interval while this replica leads; `runOnce` resolves with the number issued. */
-export function startSdsCertificates(opts: SdsCertificateOptions): { stop(): void; runOnce(): Promise<number> } {
-  let busy = false;
-  const runOnce = async (): Promise<number> => {
-    if (busy) return 0;
-    busy = true;
-    try {
-      // Every replica follows CA rotations (it signs with the newest intermediate); the leader also
-      // ends overlaps whose last certificate expired, and issues.
-      const reloaded = await opts.ca().reload();
-      if (!reloaded.ok) opts.log.warn({ issues: reloaded.issues }, 'cannot reload the CA; signing with the one loaded before');
-      if (!opts.isLeader()) return 0;
-      const retired = await opts.ca().retireExpired(opts.now?.());
-      if (retired.ok && retired.value.length > 0) opts.log.info({ retired: retired.value.map((a) => `${a.role} ${a.id}`) }, 'CA certificates retired after their overlap');
-      const due = (await dueIdentities(opts.db, opts.now?.() ?? new Date())).slice(0, opts.batch ?? 500);
-      let issued = 0;
-      for (const id of due) {
-        const cert = await opts.ca().issue(id.namespace, id.name, 'sds');
-        if (cert.ok) issued++;
-        else opts.log.warn({ service: `${id.namespace}/${id.name}`, issues: cert.issues }, 'cannot issue the SDS certificate');
-      }
-      if (issued > 0) {
-        await recordChange(opts.db, { kind: 'certificate', op: 'update', namespace: '', name: `${issued} SDS certificates` });
-        opts.log.info({ issued, renewed: due.filter((d) => d.reason === 'renewal').length }, 'issued SDS certificates');
-      }
-      return issued;
-    } catch (err) {
-      opts.log.warn({ err: (err as Error).message }, 'SDS certificate job failed; will retry');
-      return 0;
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(() => void runOnce(), opts.intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer), runOnce };
+/** Runs every interval (issuing only while this replica leads); `runOnce` resolves with the number issued. */
+export function startSdsCertificates(opts: SdsCertificateOptions): PeriodicJob {
+  return startPeriodicJob(opts.intervalMs, () => issueDue(opts), (err) => opts.log.warn({ err: err.message }, 'SDS certificate job failed; will retry'));
+}
+
+async function issueDue(opts: SdsCertificateOptions): Promise<number> {
+  // Every replica follows CA rotations (it signs with the newest intermediate); the leader also
+  // ends overlaps whose last certificate expired, and issues.
+  const reloaded = await opts.ca().reload();
+  if (!reloaded.ok) opts.log.warn({ issues: reloaded.issues }, 'cannot reload the CA; signing with the one loaded before');
+  if (!opts.isLeader()) return 0;
+  const retired = await opts.ca().retireExpired(opts.now?.());
+  if (retired.ok && retired.value.length > 0) opts.log.info({ retired: retired.value.map((a) => `${a.role} ${a.id}`) }, 'CA certificates retired after their overlap');
+  const due = (await dueIdentities(opts.db, opts.now?.() ?? new Date())).slice(0, opts.batch ?? 500);
+  let issued = 0;
+  for (const id of due) {
+    const cert = await opts.ca().issue(id.namespace, id.name, 'sds');
+    if (cert.ok) issued++;
+    else opts.log.warn({ service: `${id.namespace}/${id.name}`, issues: cert.issues }, 'cannot issue the SDS certificate');
+  }
+  if (issued > 0) {
+    await recordChange(opts.db, { kind: 'certificate', op: 'update', namespace: '', name: `${issued} SDS certificates` });
+    opts.log.info({ issued, renewed: due.filter((d) => d.reason === 'renewal').length }, 'issued SDS certificates');
+  }
+  return issued;
 }
