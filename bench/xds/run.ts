@@ -272,6 +272,8 @@ async function main(): Promise<void> {
   console.log(describeRun());
   console.log(`xDS convergence: N=${N} proxies (${Math.round(N * SOTW_FRACTION)} SotW, ${N - Math.round(N * SOTW_FRACTION)} Delta), S=${S} services x E=${E} endpoints, repeat ${REPEAT}`);
   const { bench, db, xdsPort } = await setUp();
+  const issued = await bench.server.call<number>('settle');
+  console.log(`settled: ${issued} SDS certificates issued before the rounds`);
   const busy0 = machineBusyMs();
   const afterCold = await coldStart(bench, xdsPort);
   await endpointChanges(bench);

@@ -96,6 +96,15 @@ ipc.handle('profileStop', async (msg) => {
 
 ipc.handle('heapSnapshot', (msg) => writeHeapSnapshot(msg.file as string));
 
+// The steady state the rounds measure: every service holds its SDS certificate (the leader issues
+// them in batches after start) and the snapshot carries them.
+ipc.handle('settle', async () => {
+  let issued = 0;
+  for (let n = await server.issueCertificates(); n > 0; n = await server.issueCertificates()) issued += n;
+  await server.reconciler.flush();
+  return issued;
+});
+
 ipc.handle('exit', async () => {
   setTimeout(() => {
     // A clean exit, so that `--cpu-prof` writes its profile.
