@@ -55,6 +55,12 @@ describe('clusterTlsVariants', () => {
     expect(clusterTlsVariants({ ...orders, mtls: 'disabled' }, settings('strict'), plain)).toEqual([]);
   });
 
+  it('leaves a service reached by host name (outside the mesh) in plain text unless it sets its own mode', () => {
+    const external = service({ namespace: 'ext', name: 'payments', endpoints: [endpoint({ address: 'api.payments.example', port: 443 })] });
+    expect(clusterTlsVariants(external, settings('strict'), plain)).toEqual([]);
+    expect(clusterTlsVariants({ ...external, mtls: 'strict' }, settings('disabled'), plain).map((v) => v.key)).toEqual(['tls:sds', 'tls:a29']);
+  });
+
   it('gives Envoy an SDS variant and proxyless gRPC a certificate-provider variant, both checking the service\'s SPIFFE identity', () => {
     const [sds, a29] = clusterTlsVariants({ ...orders, mtls: 'permissive' }, settings('disabled', { trustDomain: 'corp.example' }), plain);
     const peer = 'spiffe://corp.example/ns/shop/sa/orders';

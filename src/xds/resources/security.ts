@@ -53,9 +53,14 @@ export function buildSecrets(mesh: Mesh, identities: MeshIdentities): BuiltResou
   return out;
 }
 
-/** The mTLS variants of one of a service's clusters; none when the service takes plain text only. */
+/**
+ * The mTLS variants of one of a service's clusters; none when the service takes plain text only, or
+ * when it is reached by host name (DNS endpoints: a service outside the mesh, with no sidecar to
+ * terminate mTLS) and does not set a mode of its own.
+ */
 export function clusterTlsVariants(svc: Service, settings: MeshSettings, cluster: Plain): ResourceVariant[] {
   if (mtlsModeOf(svc, settings) === 'disabled') return [];
+  if (svc.mtls === undefined && svc.endpoints.some((e) => e.addressKind === 'hostname')) return [];
   const peer = [spiffeUri(settings.trustDomain, svc.namespace, svc.name)];
   return [
     { key: SDS_TLS_KEY, resource: { ...cluster, transportSocket: sdsUpstreamTls(peer) }, roles: ENVOY_ROLES },
