@@ -60,7 +60,10 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 async function openPostgres(url: string, poolSize: number, timeoutMs: number): Promise<Database> {
   // The connect timeout also bounds the LISTEN and session connects below: without one, a connect to
   // a host that does not answer at all (partition, failed-over address) hangs for minutes.
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: timeoutMs });
+  // Sent with the connection's startup, so it holds before the first query. Should this replica go
+  // silent inside a transaction (partition), the server ends it rather than leave its row locks (the
+  // revision row) blocking every other replica.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: timeoutMs, idle_in_transaction_session_timeout: Math.round(timeoutMs) });
   // A pooled connection that dies (server restart, pg_terminate_backend) must not crash the process.
   pool.on('error', () => {});
   // ...nor must one that dies while checked out: pg emits 'error' on the client, and the pool only
@@ -69,9 +72,6 @@ async function openPostgres(url: string, poolSize: number, timeoutMs: number): P
     client.on('error', () => {});
     releaseWhenBeginFails(client);
     dropWhenUnanswered(client, timeoutMs);
-    // Queued ahead of the first query. Should this replica go silent inside a transaction (partition),
-    // the server ends it rather than leave its row locks (the revision row) blocking every other replica.
-    client.query(`set idle_in_transaction_session_timeout = ${Math.round(timeoutMs)}`).catch(() => {});
   });
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   await pool.query('select 1');
