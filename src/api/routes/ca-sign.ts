@@ -10,7 +10,7 @@ import { bearerToken, verifyJoinToken, type TokenIdentity } from '../../ca/join-
 import type { CaWriteOptions, SignedCertificate } from '../../ca/mesh-ca.ts';
 import type { Result } from '../../lib/result.ts';
 import type { Db } from '../../registry/db.ts';
-import { sendIssues } from '../problems.ts';
+import { problem, sendIssues, sendProblem } from '../problems.ts';
 import { DRY_RUN_QUERY, isDryRun } from '../schema-base.ts';
 import { DateTime, problemResponses } from '../schemas.ts';
 
@@ -36,11 +36,9 @@ const DryRunSigned = Type.Object({
   issues: Type.Array(Type.Unknown(), { maxItems: 0 }),
 });
 
-/** A 401 problem (RFC 9457), with the RFC 6750 challenge. */
+/** A 401 problem, with the RFC 6750 challenge. */
 function sendUnauthenticated(reply: FastifyReply, detail: string, instance: string): FastifyReply {
-  // Not in the shared catalogue (problems.ts) yet; the same shape as every other problem.
-  const body = { type: 'urn:apg-mesh:problem:unauthenticated', title: 'Authentication required', status: 401, code: 'unauthenticated', detail, instance };
-  return reply.code(401).header('www-authenticate', 'Bearer realm="apg-mesh"').type('application/problem+json').send(body);
+  return sendProblem(reply.header('www-authenticate', 'Bearer realm="apg-mesh"'), problem('unauthenticated', detail, undefined, instance));
 }
 
 /** Registers `POST /api/v1/ca/sign`. */
