@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
@@ -42,14 +43,20 @@ export const PROTO_FILES = [
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
   'envoy/config/bootstrap/v3/bootstrap.proto',
+  // Telemetry Envoy streams to us: gRPC access logs (ALS) and metrics (its Prometheus import is in protos/).
+  'envoy/service/accesslog/v3/als.proto',
+  'envoy/service/metrics/v3/metrics_service.proto',
 ];
 
-/** Include directories: Envoy's API, the xds/udpa annotations, googleapis, PGV, and protobufjs' own well-known types. */
+/** Our own protos (repository root `protos/`), for what the Envoy package does not ship (io/prometheus/client/metrics.proto). */
+export const LOCAL_PROTO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../protos');
+
+/** Include directories: Envoy's API, the xds/udpa annotations, googleapis, PGV, protobufjs' own well-known types, and `protos/` (searched last). */
 export function protoIncludeDirs(): string[] {
   const xdsPkg = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
   const deps = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(xdsPkg, 'deps', d));
   const pbjs = path.dirname(require.resolve('protobufjs/package.json'));
-  return [...deps, pbjs, path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../protos')];
+  return [...deps, pbjs, LOCAL_PROTO_DIR];
 }
 
 let cached: protobuf.Root | undefined;
