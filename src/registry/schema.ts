@@ -4,6 +4,7 @@ import type { AuthorizationPolicySpec } from '../model/authz.ts';
 import type { RouteSpec, TrafficPolicy } from '../model/traffic.ts';
 import {
   bigint,
+  doublePrecision,
   check,
   index,
   boolean,
@@ -232,6 +233,32 @@ export const joinTokens = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [uniqueIndex('join_tokens_token_hash_key').on(t.tokenHash), index('join_tokens_identity_idx').on(t.namespace, t.service)],
+);
+
+/**
+ * Raw access-log entries (ALS), one row per request or TCP connection. Partitioned by day on `at`
+ * (the migration creates it with PARTITION BY RANGE; src/registry/access-logs.ts creates the days
+ * ahead and drops whole days past the retention), so expiry is a DROP, never a DELETE.
+ */
+export const accessLogEntries = pgTable(
+  'access_log_entries',
+  {
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+    proxyId: text('proxy_id').notNull(),
+    protocol: text('protocol').$type<'http' | 'tcp'>().notNull(),
+    direction: text('direction').$type<'outbound' | 'inbound'>().notNull(),
+    source: text('source'),
+    destination: text('destination'),
+    method: text('method'),
+    path: text('path'),
+    status: integer('status'),
+    durationMs: doublePrecision('duration_ms'),
+    bytesReceived: bigint('bytes_received', { mode: 'number' }).notNull().default(0),
+    bytesSent: bigint('bytes_sent', { mode: 'number' }).notNull().default(0),
+    traceId: text('trace_id'),
+    requestId: text('request_id'),
+  },
+  (t) => [index('access_log_entries_at_idx').on(t.at), index('access_log_entries_trace_idx').on(t.traceId)],
 );
 
 export type ServiceRow = typeof services.$inferSelect;
