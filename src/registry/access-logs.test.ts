@@ -58,3 +58,23 @@ describe('access-log partitions', () => {
     expect(await listPartitions(db)).toEqual(['p20261202', 'p20261203', 'p20261204'].map((d) => `access_log_entries_${d}`));
   });
 });
+
+describe('the access-log partition job', () => {
+  const fixture = useTestDatabase();
+  let now = new Date('2026-12-02T10:00:00Z');
+  let leader = false;
+
+  it('on the leader, creates the days around now and drops those past the retention as the clock moves', async () => {
+    const { startAccessLogPartitions } = await import('../jobs/access-log-partitions.ts');
+    const job = startAccessLogPartitions({ db: fixture.db, isLeader: () => leader, intervalMs: 3_600_000, retentionMs: 86_400_000, now: () => now, log: { info: () => {}, warn: () => {} } });
+    expect(await job.runOnce()).toBe(0);
+    expect(await listPartitions(fixture.db)).toEqual([]);
+    leader = true;
+    expect(await job.runOnce()).toBe(4);
+    now = new Date('2026-12-04T10:00:00Z');
+    // Two new days ahead; the days that ended before 2026-12-03T10:00 (1 and 2 December) go.
+    expect(await job.runOnce()).toBe(4);
+    expect(await listPartitions(fixture.db)).toEqual(['p20261203', 'p20261204', 'p20261205', 'p20261206'].map((d) => `access_log_entries_${d}`));
+    job.stop();
+  });
+});
