@@ -8,6 +8,7 @@
  * the SPIFFE identity of the client certificate, when there was one.
  */
 import { fail, issue, ok, type Result } from '../lib/result.ts';
+import { workloadOfSpiffeId } from '../ca/spiffe.ts';
 import { isDnsLabel } from '../model/names.ts';
 import type { Plain } from '../protos/type-urls.ts';
 
@@ -56,10 +57,10 @@ export function serviceOfCluster(cluster: string): { direction: 'outbound' | 'in
   return { direction: inbound ? 'inbound' : 'outbound', ...(service ? { service } : {}) };
 }
 
-/** `<namespace>/<name>` of a `spiffe://<trust domain>/ns/<namespace>/sa/<name>` URI. */
+/** `<namespace>/<name>` of a mesh SPIFFE ID whose segments are service names. */
 function serviceOfSpiffe(uri: string): string | undefined {
-  const m = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri);
-  return m && isDnsLabel(m[1]!) && isDnsLabel(m[2]!) ? `${m[1]}/${m[2]}` : undefined;
+  const w = workloadOfSpiffeId(uri);
+  return w && isDnsLabel(w.namespace) && isDnsLabel(w.service) ? `${w.namespace}/${w.service}` : undefined;
 }
 
 const num = (v: unknown): number | undefined => {

@@ -3,7 +3,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { MTLS_MODES } from '../model/mesh.ts';
 import { DEFAULT_NAMESPACE } from '../model/names.ts';
 import { ROLES } from '../model/proxy.ts';
-import { stringEnum } from './schema-base.ts';
+import { nullable, stringEnum } from './schema-base.ts';
 import { TrafficPolicySchema } from './traffic-schemas.ts';
 
 
@@ -147,7 +147,6 @@ export const Problem = Type.Object(
 );
 
 export const DateTime = Type.String({ format: 'date-time' });
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const SyncState = stringEnum(['synced', 'stale', 'error'] as const, {
   description: 'synced: the proxy ACKed what it was sent; stale: sent, not answered yet; error: the proxy NACKed it',
 });

@@ -101,7 +101,11 @@ export class MeshCa {
    * this instance sees them: how a replica picks up a rotation another one made (on a `ca` change).
    */
   async reload(): Promise<Result<this>> {
-    const loaded = loadCa(await listAuthorities(this.opts.db, IN_USE), this.opts.sealingKey);
+    const rows = await listAuthorities(this.opts.db, IN_USE);
+    // Called every second: keys are opened and the bundle rebuilt only when the authorities changed.
+    const key = (as: readonly CaAuthorityRow[]) => as.map((a) => `${a.id}:${a.status}`).join();
+    if (key(rows) === key(this.loaded.authorities)) return ok(this);
+    const loaded = loadCa(rows, this.opts.sealingKey);
     if (!loaded.ok) return loaded;
     this.loaded = loaded.value;
     return ok(this);
@@ -189,6 +193,8 @@ export class MeshCa {
    * Returns the authorities it retired.
    */
   async retireExpired(now: Date = this.now()): Promise<Result<CaAuthorityRow[]>> {
+    // Nothing to retire without a rotation in progress: no CA lock taken (the leader calls this every second).
+    if (!this.inUse.some((a) => a.status === 'retiring')) return ok([]);
     const retired = await inCaTransaction(this.opts.db, (tx) => retireAuthorities(tx, now));
     if (retired.length === 0) return ok(retired);
     const reloaded = await this.reload();

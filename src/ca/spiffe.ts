@@ -75,3 +75,11 @@ export function parseSpiffeId(id: string, options: { path?: string; requirePath?
   }
   return ok({ trustDomain, path });
 }
+
+/** The workload a mesh SPIFFE ID names (`spiffe://<trust domain>/ns/<namespace>/sa/<service>`); undefined for any other ID. */
+export function workloadOfSpiffeId(uri: string): { trustDomain: string; namespace: string; service: string } | undefined {
+  const parsed = parseSpiffeId(uri, { requirePath: true });
+  if (!parsed.ok) return undefined;
+  const [, ns, namespace, sa, service, ...rest] = parsed.value.path.split('/');
+  return ns === 'ns' && sa === 'sa' && namespace && service && rest.length === 0 ? { trustDomain: parsed.value.trustDomain, namespace, service } : undefined;
+}

@@ -20,9 +20,8 @@ import type { Db } from '../../registry/db.ts';
 import type { CaAuthorityRow, CertificateRow } from '../../registry/schema.ts';
 import { getService } from '../../registry/services.ts';
 import { problem, sendIssues, sendProblem } from '../problems.ts';
-import { stringEnum } from '../schema-base.ts';
+import { DRY_RUN_QUERY, isDryRun, stringEnum } from '../schema-base.ts';
 import { DateTime, problemResponses } from '../schemas.ts';
-import { DRY_RUN_QUERY, isDryRun } from '../schema-base.ts';
 
 /** What the routes need of the CA (src/ca/mesh-ca.ts). */
 export interface CaService {

@@ -16,9 +16,8 @@ import type { EndpointRow } from '../../registry/schema.ts';
 import { ifMatchRevision, writeSender, type PreviewWrite, type Shown } from '../preconditions.ts';
 import { problem, sendIssues, sendProblem } from '../problems.ts';
 import { dryRunOf, EndpointPath, EndpointSpec, Heartbeat, problemResponses, ServicePath, writtenOrDryRun } from '../schemas.ts';
-import { DRY_RUN_QUERY, isDryRun } from '../schema-base.ts';
+import { DRY_RUN_QUERY, isDryRun, UUID } from '../schema-base.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The API view of an endpoint. */
 export function endpointView(e: EndpointRow) {

@@ -15,12 +15,10 @@ import { getJoinToken, listJoinTokens, revokeJoinToken } from '../../registry/jo
 import type { JoinTokenRow } from '../../registry/schema.ts';
 import { getService } from '../../registry/services.ts';
 import { problem, sendIssues, sendProblem } from '../problems.ts';
-import { DRY_RUN_QUERY, isDryRun, stringEnum } from '../schema-base.ts';
+import { DRY_RUN_QUERY, isDryRun, nullable, stringEnum, UUID } from '../schema-base.ts';
 import { DateTime, problemResponses } from '../schemas.ts';
 
 const BASE = '/api/v1/join-tokens';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const JoinToken = Type.Object({
   id: Type.String({ format: 'uuid' }),

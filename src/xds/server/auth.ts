@@ -7,6 +7,8 @@
  */
 import type { XdsAuthMode } from '../../config.ts';
 import { serviceKey, type ProxyIdentity } from '../../model/proxy.ts';
+import { bearerToken } from '../../ca/join-tokens.ts';
+import { workloadOfSpiffeId } from '../../ca/spiffe.ts';
 
 /** A workload identity a credential proves, and what proved it (for logs). */
 export interface WorkloadCredential {
@@ -61,11 +63,9 @@ export function isLoopback(address: string): boolean {
 
 /** The namespace and service of a workload SPIFFE ID of `trustDomain` (`spiffe://td/ns/<ns>/sa/<service>`). */
 export function identityOfSpiffeId(uri: string, trustDomain: string): { namespace: string; service: string } | undefined {
-  const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri);
-  return m && m[1] === trustDomain ? { namespace: m[2]!, service: m[3]! } : undefined;
+  const workload = workloadOfSpiffeId(uri);
+  return workload?.trustDomain === trustDomain ? { namespace: workload.namespace, service: workload.service } : undefined;
 }
-
-const bearer = (header: string) => /^\s*bearer\s+(\S+)\s*$/i.exec(header)?.[1];
 
 /** The authenticator of XDS_AUTH: a join token or a client certificate, or (loopback-plaintext) a loopback peer. */
 export function meshAuthenticator(opts: MeshAuthenticatorOptions): XdsAuthenticator {
@@ -74,7 +74,7 @@ export function meshAuthenticator(opts: MeshAuthenticatorOptions): XdsAuthentica
     async authenticate(peer) {
       // A credential that is presented is always checked, even from loopback: a bad one is an error, not "none".
       if (peer.authorization !== undefined) {
-        const token = bearer(peer.authorization);
+        const token = bearerToken(peer.authorization);
         const identity = token && (await opts.verifyToken(token));
         if (!identity) return refuse(UNAUTHENTICATED, 'the join token is not valid (unknown, revoked or expired)');
         return { ok: true, credential: { namespace: identity.namespace, service: identity.service, source: `token ${identity.tokenId}`, tokenId: identity.tokenId } };
