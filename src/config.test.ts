@@ -27,6 +27,18 @@ const DEFAULTS: Config = {
   certTtlMs: 86_400_000,
   authzDefault: 'allow',
   mtlsDefault: 'permissive',
+  telemetry: 'on',
+  telemetryPort: undefined,
+  telemetryAddress: undefined,
+  telemetryQueueCapacity: 200_000,
+  accessLogRetentionMs: 86_400_000,
+  minuteRollupRetentionMs: 7 * 86_400_000,
+  hourRollupRetentionMs: 90 * 86_400_000,
+  degradedRatio: 0.001,
+  failingRatio: 0.1,
+  tracingProvider: 'none',
+  tracingAddress: undefined,
+  tracingSamplePercent: 1,
 };
 
 /** The config for the given flags and environment, or the issues; `want` lists only what differs from the defaults. */
@@ -118,6 +130,20 @@ describe('parseConfig: values', () => {
     ['surrounding spaces around a number', [], { API_PORT: ' 8081 ' }, { apiPort: 8081 }],
     ['max delay equal to debounce', [], { XDS_DEBOUNCE_MS: '500', XDS_MAX_DELAY_MS: '500' }, { debounceMs: 500, maxDelayMs: 500 }],
     ['unrelated environment variables are ignored', [], { PATH: '/bin', PORT: 'x' }, {}],
+    [
+      'the telemetry settings',
+      [],
+      {
+        TELEMETRY: 'off', TELEMETRY_PORT: '18090', TELEMETRY_ADDRESS: 'control-plane:18090', TELEMETRY_QUEUE: '5000',
+        ACCESS_LOG_RETENTION_MS: '3600000', MINUTE_ROLLUP_RETENTION_MS: '86400000', HOUR_ROLLUP_RETENTION_MS: '86400000',
+        TOPOLOGY_DEGRADED_RATIO: '0.01', TOPOLOGY_FAILING_RATIO: '0.5', TRACING_PROVIDER: 'zipkin', TRACING_ADDRESS: '[::1]:9411', TRACING_SAMPLING: '12.5',
+      },
+      {
+        telemetry: 'off', telemetryPort: 18090, telemetryAddress: 'control-plane:18090', telemetryQueueCapacity: 5000,
+        accessLogRetentionMs: 3_600_000, minuteRollupRetentionMs: 86_400_000, hourRollupRetentionMs: 86_400_000,
+        degradedRatio: 0.01, failingRatio: 0.5, tracingProvider: 'zipkin', tracingAddress: '[::1]:9411', tracingSamplePercent: 12.5,
+      },
+    ],
   ])('%s', (_name, argv, env, want) => {
     expect(parse(argv, env)).toEqual({ ok: true, value: { ...DEFAULTS, ...want } });
   });
@@ -149,6 +175,12 @@ describe('parseConfig: issues name the setting', () => {
       {},
       [{ path: '--advertise-url', message: 'must be an http:// or https:// URL with no path, got "http://cp:8080/api"' }],
     ],
+    ['a telemetry address without a port', [], { TELEMETRY_ADDRESS: 'cp' }, [{ path: 'TELEMETRY_ADDRESS', message: 'must be host:port (a name or IP address, and a port from 1 to 65535), got "cp"' }]],
+    ['a telemetry queue too small', [], { TELEMETRY_QUEUE: '10' }, [{ path: 'TELEMETRY_QUEUE', message: 'must be a whole number from 1000 to 10000000, got "10"' }]],
+    ['a ratio above 1', [], { TOPOLOGY_DEGRADED_RATIO: '1.5' }, [{ path: 'TOPOLOGY_DEGRADED_RATIO', message: 'must be a number from 0 to 1, got "1.5"' }]],
+    ['a failing ratio below the degraded one', [], { TOPOLOGY_DEGRADED_RATIO: '0.2' }, [{ path: 'TOPOLOGY_FAILING_RATIO', message: 'must be at least TOPOLOGY_DEGRADED_RATIO (0.2)' }]],
+    ['a tracing provider without an address', ['--tracing-provider', 'opentelemetry'], {}, [{ path: 'TRACING_ADDRESS', message: 'is required with --tracing-provider opentelemetry' }]],
+    ['a sampling percentage that is not a number', [], { TRACING_SAMPLING: 'all' }, [{ path: 'TRACING_SAMPLING', message: 'must be a number from 0 to 100, got "all"' }]],
     ['an unknown mode', [], { MODE: 'prod' }, [{ path: 'MODE', message: 'must be one of development, production, got "prod"' }]],
     ['a trust domain with a port', [], { TRUST_DOMAIN: 'mesh.local:443' }, [{ path: 'TRUST_DOMAIN', message: 'must be a SPIFFE trust domain (lower-case letters, digits, ".", "-", "_"), got "mesh.local:443"' }]],
     ['an upper-case trust domain', ['--trust-domain', 'Mesh.Local'], {}, [{ path: '--trust-domain', message: 'must be a SPIFFE trust domain (lower-case letters, digits, ".", "-", "_"), got "Mesh.Local"' }]],

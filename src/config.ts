@@ -21,6 +21,11 @@ export type CaAlgorithm = (typeof CA_ALGORITHMS)[number];
 export const XDS_AUTH_MODES = ['required', 'loopback-plaintext'] as const;
 export type XdsAuthMode = (typeof XDS_AUTH_MODES)[number];
 
+export const TELEMETRY_SWITCH = ['on', 'off'] as const;
+export type TelemetrySwitch = (typeof TELEMETRY_SWITCH)[number];
+export const TRACING_PROVIDERS = ['none', 'opentelemetry', 'zipkin'] as const;
+export type TracingProvider = (typeof TRACING_PROVIDERS)[number];
+
 export interface Config {
   host: string;
   apiPort: number;
@@ -61,6 +66,28 @@ export interface Config {
   /** The xDS port's own certificate chain and key (PEM files): TLS on the xDS port, client certificates checked against the mesh bundle. */
   xdsTlsCertFile?: string;
   xdsTlsKeyFile?: string;
+  /** `off`: generated listeners configure no access logger (the per-mesh opt-out); the services still accept streams. */
+  telemetry: TelemetrySwitch;
+  /** A separate port for the access-log and metrics services; unset: they share the xDS port. */
+  telemetryPort?: number;
+  /**
+   * `host:port` where proxies reach the telemetry services; the server serves a cluster for it.
+   * Unset: the access logger uses the bootstrap's own `xds_cluster` (the xDS port serves telemetry).
+   */
+  telemetryAddress?: string;
+  /** Most access-log entries waiting to be stored; beyond it entries are dropped and counted. */
+  telemetryQueueCapacity: number;
+  /** How long raw access-log entries, minute rollups and hour rollups are kept (ms). */
+  accessLogRetentionMs: number;
+  minuteRollupRetentionMs: number;
+  hourRollupRetentionMs: number;
+  /** Topology colouring: an edge or service is degraded at this 5xx ratio, failing above `failingRatio`. */
+  degradedRatio: number;
+  failingRatio: number;
+  /** Envoy tracing in generated HTTP connection managers: the collector kind and address, and the mesh sampling percentage. */
+  tracingProvider: TracingProvider;
+  tracingAddress?: string;
+  tracingSamplePercent: number;
 }
 
 interface Setting {
@@ -87,6 +114,22 @@ const oneOf = <T extends string>(values: readonly T[]) => (raw: string) => {
   return raw as T;
 };
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+const integer = (min: number, max: number) => (raw: string) => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) throw new Error(`must be a whole number from ${min} to ${max}`);
+  return n;
+};
+const decimal = (min: number, max: number) => (raw: string) => {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new Error(`must be a number from ${min} to ${max}`);
+  return n;
+};
+const hostPort = (raw: string) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error('must be host:port (a name or IP address, and a port from 1 to 65535)');
+  return raw;
+};
 const text = (raw: string) => {
   if (raw.trim() === '') throw new Error('must not be empty');
   return raw;
@@ -183,6 +226,18 @@ export const SETTINGS: Setting[] = [
   },
   { key: 'xdsTlsCertFile', env: 'XDS_TLS_CERT_FILE', flag: '--xds-tls-cert-file', help: 'certificate chain (PEM) of the xDS port: TLS, and mTLS for proxies with a mesh certificate', parse: text },
   { key: 'xdsTlsKeyFile', env: 'XDS_TLS_KEY_FILE', flag: '--xds-tls-key-file', help: 'private key (PEM) of that certificate', parse: text },
+  { key: 'telemetry', env: 'TELEMETRY', flag: '--telemetry', help: 'on|off: generated listeners send access logs to the control plane', parse: oneOf(TELEMETRY_SWITCH), default: 'on' },
+  { key: 'telemetryPort', env: 'TELEMETRY_PORT', flag: '--telemetry-port', help: 'own port for the access-log and metrics services (unset: the xDS port)', parse: port(0) },
+  { key: 'telemetryAddress', env: 'TELEMETRY_ADDRESS', flag: '--telemetry-address', help: "host:port proxies send telemetry to (unset: their bootstrap's xds_cluster)", parse: hostPort },
+  { key: 'telemetryQueueCapacity', env: 'TELEMETRY_QUEUE', flag: '--telemetry-queue', help: 'access-log entries waiting to be stored before new ones are dropped', parse: integer(1000, 10_000_000), default: 200_000 },
+  { key: 'accessLogRetentionMs', env: 'ACCESS_LOG_RETENTION_MS', flag: '--access-log-retention-ms', help: 'how long raw access-log entries are kept', parse: millis(HOUR_MS, 90 * DAY_MS), default: DAY_MS },
+  { key: 'minuteRollupRetentionMs', env: 'MINUTE_ROLLUP_RETENTION_MS', flag: '--minute-rollup-retention-ms', help: 'how long per-minute rollups are kept', parse: millis(HOUR_MS, 365 * DAY_MS), default: 7 * DAY_MS },
+  { key: 'hourRollupRetentionMs', env: 'HOUR_ROLLUP_RETENTION_MS', flag: '--hour-rollup-retention-ms', help: 'how long per-hour rollups are kept', parse: millis(DAY_MS, 3650 * DAY_MS), default: 90 * DAY_MS },
+  { key: 'degradedRatio', env: 'TOPOLOGY_DEGRADED_RATIO', flag: '--topology-degraded-ratio', help: '5xx ratio at which the topology shows a service or edge degraded', parse: decimal(0, 1), default: 0.001 },
+  { key: 'failingRatio', env: 'TOPOLOGY_FAILING_RATIO', flag: '--topology-failing-ratio', help: '5xx ratio above which the topology shows it failing', parse: decimal(0, 1), default: 0.1 },
+  { key: 'tracingProvider', env: 'TRACING_PROVIDER', flag: '--tracing-provider', help: `${TRACING_PROVIDERS.join('|')}: where Envoy sends spans`, parse: oneOf(TRACING_PROVIDERS), default: 'none' },
+  { key: 'tracingAddress', env: 'TRACING_ADDRESS', flag: '--tracing-address', help: 'host:port of the OpenTelemetry (gRPC) or Zipkin collector', parse: hostPort },
+  { key: 'tracingSamplePercent', env: 'TRACING_SAMPLING', flag: '--tracing-sampling', help: 'percentage of requests traced (routes may set their own)', parse: decimal(0, 100), default: 1 },
 ];
 
 /** Reads the settings from flags (`--api-port 8081` or `--api-port=8081`) and the environment. */
@@ -227,6 +282,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Result<Conf
     const [given, missing] = out.xdsTlsCertFile === undefined ? ['xdsTlsKeyFile', 'xdsTlsCertFile'] : ['xdsTlsCertFile', 'xdsTlsKeyFile'];
     const fallback = { xdsTlsCertFile: 'XDS_TLS_CERT_FILE', xdsTlsKeyFile: 'XDS_TLS_KEY_FILE' } as const;
     return fail(issue(names[missing as 'xdsTlsKeyFile'] ?? fallback[missing as 'xdsTlsKeyFile'], `is required with ${names[given as 'xdsTlsCertFile'] ?? fallback[given as 'xdsTlsCertFile']}`));
+  }
+  if (out.tracingProvider !== 'none' && out.tracingAddress === undefined) {
+    return fail(issue(names.tracingAddress ?? 'TRACING_ADDRESS', `is required with ${names.tracingProvider ?? 'TRACING_PROVIDER'} ${out.tracingProvider as string}`));
+  }
+  if ((out.failingRatio as number) < (out.degradedRatio as number)) {
+    return fail(issue(names.failingRatio ?? 'TOPOLOGY_FAILING_RATIO', `must be at least ${names.degradedRatio ?? 'TOPOLOGY_DEGRADED_RATIO'} (${out.degradedRatio as number})`));
   }
   if ((out.maxDelayMs as number) < (out.debounceMs as number)) {
     return fail(issue(names.maxDelayMs ?? 'XDS_MAX_DELAY_MS', `must be at least ${names.debounceMs ?? 'XDS_DEBOUNCE_MS'} (${out.debounceMs as number})`));

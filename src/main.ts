@@ -17,6 +17,7 @@ import { otherReplicas } from './registry/replicas.ts';
 import { readRegistry } from './registry/snapshot.ts';
 import { IdentityOpener } from './xds/identities.ts';
 import { startSdsCertificates } from './jobs/sds-certificates.ts';
+import { startTelemetryRetention } from './jobs/telemetry-retention.ts';
 import { previewChanges } from './xds/preview.ts';
 import { DEFAULT_MESH_SETTINGS } from './model/mesh.ts';
 import { openDatabase, type Database } from './registry/db.ts';
@@ -103,7 +104,17 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   });
   await reconciler.start();
 
-  const leader = new LeaderElector(database, config.leaderRetryMs, (isLeader) => log.info({ isLeader }, 'leadership changed'), config.dbTimeoutMs);
+  // A new leader makes the telemetry partitions at once: ingestion may be writing into today's already.
+  let onLeadership = (_isLeader: boolean) => {};
+  const leader = new LeaderElector(
+    database,
+    config.leaderRetryMs,
+    (isLeader) => {
+      log.info({ isLeader }, 'leadership changed');
+      onLeadership(isLeader);
+    },
+    config.dbTimeoutMs,
+  );
   await leader.start();
   const housekeeping = startHousekeeping({
     db: database.db,
@@ -120,6 +131,20 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     intervalMs: 1000,
     log: log.child({ component: 'sds-certificates' }),
   });
+
+  const telemetryRetention = startTelemetryRetention({
+    db: database.db,
+    isLeader: () => leader.isLeader,
+    intervalMs: 60_000,
+    retentionMs: {
+      access_log_entries: config.accessLogRetentionMs,
+      traffic_rollups_minute: config.minuteRollupRetentionMs,
+      traffic_rollups_hour: config.hourRollupRetentionMs,
+    },
+    log: log.child({ component: 'telemetry-retention' }),
+  });
+  onLeadership = (isLeader) => void (isLeader && telemetryRetention.runOnce());
+  if (leader.isLeader) void telemetryRetention.runOnce();
 
   const status = new ProxyStatusTracker(new XdsMetrics(metrics), log.child({ component: 'xds' }));
   const xdsAuth = xdsAuthOf(config);
@@ -177,6 +202,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     close: once(async () => {
       housekeeping.stop();
       sdsCertificates.stop();
+      telemetryRetention.stop();
       await replicaStatus.stop();
       await app.close();
       await xds.close();

@@ -69,6 +69,10 @@ describe('httpRecordOf', () => {
     expect(r.ok && r.value.source).toBeUndefined();
   });
 
+  it('keeps the name of the route that matched', () => {
+    expect(httpRecordOf(http({}, { routeName: 'shop/checkout' }), FROM, NOW)).toMatchObject({ ok: true, value: { route: 'shop/checkout' } });
+  });
+
   it('falls back to the request id as trace id, and leaves out what the entry does not say', () => {
     const entry = http({ request: { requestId: 'req-9' }, response: {} });
     expect(httpRecordOf(entry, { proxyId: 'gw-1' }, NOW)).toMatchObject({ ok: true, value: { traceId: 'req-9', bytesReceived: 0, bytesSent: 0 } });

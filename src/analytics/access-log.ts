@@ -22,6 +22,8 @@ export interface AccessLogRecord {
   source?: string;
   /** `<namespace>/<name>` of the destination, when the cluster is a service's. */
   destination?: string;
+  /** The Envoy route that matched (`<namespace>/<route>` for the registry's routes). */
+  route?: string;
   method?: string;
   path?: string;
   /** HTTP status; absent for TCP and for requests that got no response. */
@@ -92,12 +94,14 @@ function common(entry: Plain, from: LogSource, now: Date): Result<Omit<AccessLog
   const source = inbound ? peer : from.service;
   const destination = inbound ? (cluster.service ?? from.service) : cluster.service;
   const durationMs = millis(props.timeToLastDownstreamTxByte);
+  const route = typeof props.routeName === 'string' && props.routeName !== '' ? props.routeName : undefined;
   return ok({
     at: new Date(start),
     proxyId: from.proxyId,
     direction: cluster.direction,
     ...(source ? { source } : {}),
     ...(destination ? { destination } : {}),
+    ...(route ? { route } : {}),
     ...(durationMs !== undefined ? { durationMs } : {}),
   });
 }

@@ -184,7 +184,7 @@ describe('proxies held by other replicas', () => {
     connectedAt,
     streams: [{ id: `${replica}/1`, replica, variant: 'delta', connectedAt, types: {} }],
   });
-  const row = (id: string, apiUrl: string, proxies: unknown[]): ReplicaRow => ({ id, apiUrl, leader: false, startedAt: new Date(), seenAt: new Date(), proxies });
+  const row = (id: string, apiUrl: string, proxies: unknown[]): ReplicaRow => ({ id, apiUrl, leader: false, startedAt: new Date(), seenAt: new Date(), proxies, telemetry: {} });
 
   /** A stand-in for another replica's API: answers config dumps, counting the requests and their forwarding header. */
   async function replicaApi(answer: (id: string) => { status: number; body?: unknown }) {

@@ -18,7 +18,10 @@ async function expectMigrated(database: Database): Promise<void> {
     expect(applied.rows[0]!.n).toBe(journal.entries.length);
     expect((await session.query('select id, value from mesh_revision')).rows).toEqual([{ id: 1, value: expect.anything() }]);
     const tables = await session.query(`select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
-    expect(tables.rows.map((r) => r.table_name)).toEqual(['access_log_entries', 'authorization_policies', 'ca_authorities', 'certificates', 'changes', 'endpoints', 'join_tokens', 'mesh_revision', 'replicas', 'routes', 'services']);
+    expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'access_log_entries', 'alert_rules', 'alerts', 'authorization_policies', 'ca_authorities', 'certificates', 'changes', 'cluster_stats', 'endpoints', 'join_tokens',
+      'mesh_revision', 'replicas', 'routes', 'services', 'traffic_rollups_hour', 'traffic_rollups_minute',
+    ]);
   } finally {
     await session.release();
   }

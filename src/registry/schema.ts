@@ -16,6 +16,7 @@ import {
   timestamp,
   uniqueIndex,
   uuid,
+  primaryKey,
 } from 'drizzle-orm/pg-core';
 
 const timestamps = {
@@ -130,6 +131,8 @@ export const replicas = pgTable('replicas', {
   startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   seenAt: timestamp('seen_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   proxies: jsonb('proxies').$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
+  /** This replica's telemetry ingestion counters (accepted, written, dropped), for the API and alerts. */
+  telemetry: jsonb('telemetry').$type<Record<string, number>>().notNull().default(sql`'{}'::jsonb`),
 });
 
 /** What an authorization policy says beyond its identity and target (validated by the API before it is written). */
@@ -257,8 +260,124 @@ export const accessLogEntries = pgTable(
     bytesSent: bigint('bytes_sent', { mode: 'number' }).notNull().default(0),
     traceId: text('trace_id'),
     requestId: text('request_id'),
+    /** The Envoy route's name (`<namespace>/<route>` for the registry's routes). */
+    route: text('route'),
   },
   (t) => [index('access_log_entries_at_idx').on(t.at), index('access_log_entries_trace_idx').on(t.traceId)],
+);
+
+/** What a rollup row counts: one service (as destination), one route of a service, or one edge (caller → service). */
+export type RollupKind = 'service' | 'route' | 'edge';
+/** Which side reported the requests: the caller's proxy (outbound) or the destination's (inbound). */
+export type RollupReporter = 'source' | 'destination';
+
+/**
+ * Request counts per time bucket and key, with a mergeable latency histogram (src/analytics/histogram.ts
+ * JSON). Minute rows are written per replica (each replica merges its own deltas into its own rows,
+ * so replicas never contend; readers merge replicas); hour rows are merged from the minute rows by
+ * the leader with `replica` ''. Both tables are partitioned by day on `bucket`, like the raw entries.
+ */
+const rollupTable = <N extends string>(name: N) =>
+  pgTable(
+    name,
+    {
+      bucket: timestamp('bucket', { withTimezone: true, mode: 'date' }).notNull(),
+      replica: text('replica').notNull(),
+      kind: text('kind').$type<RollupKind>().notNull(),
+      reporter: text('reporter').$type<RollupReporter>().notNull(),
+      /** `<namespace>/<name>` of the caller ('' when unknown or not part of the key). */
+      source: text('source').notNull(),
+      /** `<namespace>/<name>` of the destination ('' when unknown). */
+      destination: text('destination').notNull(),
+      /** Route name for `route` rows, else ''. */
+      route: text('route').notNull(),
+      requests: bigint('requests', { mode: 'number' }).notNull(),
+      status2xx: bigint('status_2xx', { mode: 'number' }).notNull(),
+      status3xx: bigint('status_3xx', { mode: 'number' }).notNull(),
+      status4xx: bigint('status_4xx', { mode: 'number' }).notNull(),
+      status5xx: bigint('status_5xx', { mode: 'number' }).notNull(),
+      /** HTTP requests that got no response code (reset, no upstream) and TCP connections. */
+      noStatus: bigint('no_status', { mode: 'number' }).notNull(),
+      bytesReceived: bigint('bytes_received', { mode: 'number' }).notNull(),
+      bytesSent: bigint('bytes_sent', { mode: 'number' }).notNull(),
+      latency: jsonb('latency').$type<unknown>().notNull(),
+    },
+    (t) => [primaryKey({ columns: [t.bucket, t.replica, t.kind, t.reporter, t.source, t.destination, t.route] })],
+  );
+
+export const trafficRollupsMinute = rollupTable('traffic_rollups_minute');
+export const trafficRollupsHour = rollupTable('traffic_rollups_hour');
+
+/**
+ * The latest value of the Envoy stats that matter (upstream requests by class, connections, retries,
+ * ejections, health, circuit-breaker overflows) per proxy and cluster, from the metrics service.
+ */
+export const clusterStats = pgTable(
+  'cluster_stats',
+  {
+    proxyId: text('proxy_id').notNull(),
+    cluster: text('cluster').notNull(),
+    /** The stat's name after the cluster (`upstream_rq_5xx`, `outlier_detection.ejections_active`, …). */
+    stat: text('stat').notNull(),
+    value: doublePrecision('value').notNull(),
+    replica: text('replica').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.proxyId, t.cluster, t.stat] }), index('cluster_stats_updated_idx').on(t.updatedAt)],
+);
+
+export const ALERT_RULE_KINDS = ['error-rate', 'latency', 'request-rate', 'endpoint-health', 'certificate-expiry', 'nacks', 'ingestion-drops'] as const;
+export type AlertRuleKind = (typeof ALERT_RULE_KINDS)[number];
+
+/** An alert rule: what is measured (kind + params), over which services, when it fires and whom to tell. */
+export const alertRules = pgTable(
+  'alert_rules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    description: text('description'),
+    kind: text('kind').$type<AlertRuleKind>().notNull(),
+    /** `<namespace>/<name>`; null: every service (rules on services) or the mesh (the others). */
+    service: text('service'),
+    /** Kind-specific parameters (threshold, percentile, window), validated by the API. */
+    params: jsonb('params').$type<Record<string, unknown>>().notNull(),
+    /** How long the condition must hold before the alert fires (ms). */
+    forMs: integer('for_ms').notNull().default(0),
+    severity: text('severity').$type<'info' | 'warning' | 'critical'>().notNull().default('warning'),
+    webhookUrl: text('webhook_url'),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('alert_rules_name_key').on(t.name)],
+);
+
+/**
+ * Alert history: one row per firing of a rule for a subject (a service, an edge, a proxy, or
+ * 'mesh'), resolved in place. At most one firing row per rule and subject.
+ */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ruleId: uuid('rule_id').references(() => alertRules.id, { onDelete: 'set null' }),
+    ruleName: text('rule_name').notNull(),
+    subject: text('subject').notNull(),
+    state: text('state').$type<'pending' | 'firing' | 'resolved'>().notNull(),
+    severity: text('severity').$type<'info' | 'warning' | 'critical'>().notNull(),
+    /** The measured value that crossed (or last crossed) the threshold. */
+    value: doublePrecision('value'),
+    message: text('message').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
+    firedAt: timestamp('fired_at', { withTimezone: true, mode: 'date' }),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+    /** Webhook deliveries: `[{event, at, attempts, status, error?}]`. */
+    deliveries: jsonb('deliveries').$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
+  },
+  (t) => [
+    index('alerts_started_idx').on(t.startedAt),
+    uniqueIndex('alerts_open_key').on(t.ruleId, t.subject).where(sql`${t.state} <> 'resolved'`),
+  ],
 );
 
 export type ServiceRow = typeof services.$inferSelect;
@@ -270,3 +389,7 @@ export type CaAuthorityRow = typeof caAuthorities.$inferSelect;
 export type CertificateRow = typeof certificates.$inferSelect;
 export type AuthzPolicyRow = typeof authorizationPolicies.$inferSelect;
 export type JoinTokenRow = typeof joinTokens.$inferSelect;
+export type AlertRuleRow = typeof alertRules.$inferSelect;
+export type AlertRow = typeof alerts.$inferSelect;
+export type ClusterStatRow = typeof clusterStats.$inferSelect;
+export type RollupRow = typeof trafficRollupsMinute.$inferSelect;
