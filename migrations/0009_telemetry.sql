@@ -58,7 +58,6 @@ CREATE TABLE "traffic_rollups_hour" (
 	"bytes_sent" bigint NOT NULL,
 	"latency" jsonb NOT NULL,
 	CONSTRAINT "traffic_rollups_hour_bucket_replica_kind_reporter_source_destination_route_pk" PRIMARY KEY("bucket","replica","kind","reporter","source","destination","route")
-
 ) PARTITION BY RANGE ("bucket");
 --> statement-breakpoint
 CREATE TABLE "traffic_rollups_minute" (
@@ -79,9 +78,9 @@ CREATE TABLE "traffic_rollups_minute" (
 	"bytes_sent" bigint NOT NULL,
 	"latency" jsonb NOT NULL,
 	CONSTRAINT "traffic_rollups_minute_bucket_replica_kind_reporter_source_destination_route_pk" PRIMARY KEY("bucket","replica","kind","reporter","source","destination","route")
-
 ) PARTITION BY RANGE ("bucket");
 --> statement-breakpoint
+ALTER TABLE "access_log_entries" ADD COLUMN "grpc_status" integer;--> statement-breakpoint
 ALTER TABLE "access_log_entries" ADD COLUMN "route" text;--> statement-breakpoint
 ALTER TABLE "replicas" ADD COLUMN "telemetry" jsonb DEFAULT '{}'::jsonb NOT NULL;--> statement-breakpoint
 ALTER TABLE "alerts" ADD CONSTRAINT "alerts_rule_id_alert_rules_id_fk" FOREIGN KEY ("rule_id") REFERENCES "public"."alert_rules"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint

@@ -4,7 +4,8 @@
  */
 import { hostname } from 'node:os';
 import { fail, issue, ok, type Issue, type Result } from './lib/result.ts';
-import { MTLS_MODES, type MtlsMode } from './model/mesh.ts';
+import { MTLS_MODES, TRACING_PROVIDERS, type MtlsMode, type TracingProvider } from './model/mesh.ts';
+import { parseHostPort } from './model/telemetry-settings.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -23,8 +24,6 @@ export type XdsAuthMode = (typeof XDS_AUTH_MODES)[number];
 
 export const TELEMETRY_SWITCH = ['on', 'off'] as const;
 export type TelemetrySwitch = (typeof TELEMETRY_SWITCH)[number];
-export const TRACING_PROVIDERS = ['none', 'opentelemetry', 'zipkin'] as const;
-export type TracingProvider = (typeof TRACING_PROVIDERS)[number];
 
 export interface Config {
   host: string;
@@ -126,8 +125,7 @@ const decimal = (min: number, max: number) => (raw: string) => {
   return n;
 };
 const hostPort = (raw: string) => {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error('must be host:port (a name or IP address, and a port from 1 to 65535)');
+  if (!parseHostPort(raw, '').ok) throw new Error('must be host:port (a name or IP address, [ ] around IPv6, and a port from 1 to 65535)');
   return raw;
 };
 const text = (raw: string) => {
@@ -282,6 +280,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Result<Conf
     const [given, missing] = out.xdsTlsCertFile === undefined ? ['xdsTlsKeyFile', 'xdsTlsCertFile'] : ['xdsTlsCertFile', 'xdsTlsKeyFile'];
     const fallback = { xdsTlsCertFile: 'XDS_TLS_CERT_FILE', xdsTlsKeyFile: 'XDS_TLS_KEY_FILE' } as const;
     return fail(issue(names[missing as 'xdsTlsKeyFile'] ?? fallback[missing as 'xdsTlsKeyFile'], `is required with ${names[given as 'xdsTlsCertFile'] ?? fallback[given as 'xdsTlsCertFile']}`));
+  }
+  if (out.telemetry === 'on' && out.telemetryPort !== undefined && out.telemetryAddress === undefined) {
+    // The access loggers would otherwise send to the bootstrap's xds_cluster, where telemetry is not served then.
+    return fail(issue(names.telemetryAddress ?? 'TELEMETRY_ADDRESS', `is required with ${names.telemetryPort ?? 'TELEMETRY_PORT'}: where proxies reach that port`));
   }
   if (out.tracingProvider !== 'none' && out.tracingAddress === undefined) {
     return fail(issue(names.tracingAddress ?? 'TRACING_ADDRESS', `is required with ${names.tracingProvider ?? 'TRACING_PROVIDER'} ${out.tracingProvider as string}`));

@@ -18,8 +18,21 @@ import { readRegistry } from './registry/snapshot.ts';
 import { IdentityOpener } from './xds/identities.ts';
 import { startSdsCertificates } from './jobs/sds-certificates.ts';
 import { startTelemetryRetention } from './jobs/telemetry-retention.ts';
+import { startHourRollups } from './jobs/hour-rollups.ts';
+import { startPeriodicJob } from './jobs/periodic.ts';
+import { TelemetryIngest } from './analytics/ingest.ts';
+import { registerMeshMetrics } from './analytics/mesh-metrics.ts';
+import { insertAccessLogRecords } from './registry/access-logs.ts';
+import { mergeMinuteCells, readRollups } from './registry/rollups.ts';
+import { serviceTotals } from './analytics/series.ts';
+import { startAlertEvaluator } from './jobs/alerts.ts';
+import { ClusterStatsSink } from './analytics/metrics-sink.ts';
+import { upsertClusterStats } from './registry/cluster-stats.ts';
+import { liveReplicas } from './registry/replicas.ts';
+import { TelemetryServer } from './xds/server/telemetry-service.ts';
 import { previewChanges } from './xds/preview.ts';
 import { DEFAULT_MESH_SETTINGS } from './model/mesh.ts';
+import { telemetrySettingsOf } from './model/telemetry-settings.ts';
 import { openDatabase, type Database } from './registry/db.ts';
 import { LeaderElector } from './registry/leader.ts';
 import { runMigrations } from './registry/migrate.ts';
@@ -47,6 +60,14 @@ export interface RunningServer {
   issueCertificates(): Promise<number>;
   /** Writes this replica's heartbeat and proxy status now (tests use it instead of waiting for the timer). */
   syncStatus(): Promise<void>;
+  /** Where the access-log and metrics services listen (the xDS port unless TELEMETRY_PORT is set). */
+  telemetryPort: number;
+  /** This replica's telemetry ingestion (tests flush it). */
+  telemetry: TelemetryIngest;
+  /** Evaluates the alert rules now (on the leader); resolves with the number of alert changes. */
+  evaluateAlerts(): Promise<number>;
+  /** Runs the leader's telemetry jobs now (partitions, retention, hour rollups); resolves with what they changed. */
+  maintainTelemetry(): Promise<number>;
   /** Graceful stop: API, xDS streams, jobs, database. */
   close(): Promise<void>;
 }
@@ -83,12 +104,18 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
   registerCaMetrics(metrics, database.db, () => ca.value.inUse);
 
   const cache = new SnapshotCache();
+  const telemetrySettings = telemetrySettingsOf(config);
+  if (!telemetrySettings.ok) {
+    await database.close();
+    throw new Error(`cannot configure telemetry: ${issueText(telemetrySettings.issues)}`);
+  }
   const settings = {
     ...DEFAULT_MESH_SETTINGS,
     gatewayPort: config.gatewayPort,
     trustDomain: config.trustDomain,
     mtlsDefault: config.mtlsDefault,
     authzDefault: config.authzDefault,
+    ...telemetrySettings.value,
   };
   const identities = new IdentityOpener(sealing.value.key);
   const reconciler = new Reconciler({
@@ -141,6 +168,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       traffic_rollups_minute: config.minuteRollupRetentionMs,
       traffic_rollups_hour: config.hourRollupRetentionMs,
     },
+    clusterStatsMaxAgeMs: 3_600_000,
     log: log.child({ component: 'telemetry-retention' }),
   });
   onLeadership = (isLeader) => void (isLeader && telemetryRetention.runOnce());
@@ -154,9 +182,21 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     verifyToken: (token) => verifyJoinToken(database.db, token),
     stillValid: (ids) => stillValidJoinTokens(database.db, ids),
   });
+  const telemetry = startTelemetry(config, database, metrics, log);
   const tls = xdsTlsFiles && { ...xdsTlsFiles, clientCaPem: ca.value.bundlePem() };
-  const xds = new XdsServer({ cache, status, controlPlaneId: config.replicaId, authenticator, tls, log: log.child({ component: 'xds-auth' }) });
+  const sharedPort = config.telemetryPort === undefined;
+  const xds = new XdsServer({
+    cache,
+    status,
+    controlPlaneId: config.replicaId,
+    authenticator,
+    tls,
+    log: log.child({ component: 'xds-auth' }),
+    ...(sharedPort ? { telemetry: telemetry.ingest } : {}),
+  });
   const xdsPort = await xds.listen(config.host, config.xdsPort);
+  const telemetryServer = sharedPort ? undefined : new TelemetryServer(telemetry.ingest, authenticator);
+  const telemetryPort = telemetryServer ? await telemetryServer.listen(config.host, config.telemetryPort!, xds.credentials()) : xdsPort;
 
   const views = new ProxyViews(status);
   const others = () => otherReplicas(database.db, config.replicaId, 3 * config.statusSyncMs);
@@ -173,6 +213,14 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     logger: log.child({ component: 'api' }),
     readiness: () => (cache.ready ? { ready: true } : { ready: false, reason: 'the first xDS snapshot has not been built yet' }),
     buildStatus: () => reconciler.status,
+    analytics: {
+      thresholds: { degraded: config.degradedRatio, failing: config.failingRatio },
+      minuteRetentionMs: config.minuteRollupRetentionMs,
+      telemetry: async () => {
+        const others = (await liveReplicas(database.db, 3 * config.statusSyncMs)).filter((r) => r.id !== config.replicaId);
+        return { replicas: [{ id: config.replicaId, counters: { ...telemetry.ingest.stats } }, ...others.map((r) => ({ id: r.id, counters: r.telemetry }))] };
+      },
+    },
   });
   const address = await app.listen({ host: config.host, port: config.apiPort });
   const apiPort = Number(new URL(address).port);
@@ -184,14 +232,33 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     intervalMs: config.statusSyncMs,
     proxies: () => views.list(),
     changeCount: () => status.changeCount,
+    telemetry: () => ({ ...telemetry.ingest.stats }),
     log: log.child({ component: 'replica-status' }),
   });
-  log.info({ apiPort, xdsPort, xdsAuth, database: database.kind, replica: config.replicaId }, 'APG Service Mesh control plane started');
+  const alerts = startAlertEvaluator({
+    db: database.db,
+    isLeader: () => leader.isLeader,
+    intervalMs: 15_000,
+    sources: {
+      serviceWindows: async (windowMs, now) => {
+        const rows = await readRollups(database.db, 'minute', { from: new Date(now.getTime() - windowMs), to: now, kind: 'service' });
+        return serviceTotals(rows).map(({ service, counts }) => ({ service, requests: counts.requests, status5xx: counts.status5xx, latency: counts.latency }));
+      },
+    },
+    replicaFreshMs: 3 * config.statusSyncMs,
+    log: log.child({ component: 'alerts' }),
+  });
+  const hourRollups = startHourRollups({ db: database.db, isLeader: () => leader.isLeader, intervalMs: 5 * 60_000, log: log.child({ component: 'hour-rollups' }) });
+  log.info({ apiPort, xdsPort, telemetryPort, xdsAuth, database: database.kind, replica: config.replicaId }, 'APG Service Mesh control plane started');
 
   return {
     apiPort,
     xdsPort,
+    telemetryPort,
     database,
+    telemetry: telemetry.ingest,
+    evaluateAlerts: () => alerts.runOnce(),
+    maintainTelemetry: async () => (await telemetryRetention.runOnce()) + (await hourRollups.runOnce()),
     cache,
     reconciler,
     status,
@@ -203,13 +270,54 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       housekeeping.stop();
       sdsCertificates.stop();
       telemetryRetention.stop();
+      hourRollups.stop();
+      await alerts.stop();
       await replicaStatus.stop();
       await app.close();
       await xds.close();
+      await telemetryServer?.close();
+      await telemetry.stop();
       await reconciler.stop();
       await leader.stop();
       await database.close();
     }),
+  };
+}
+
+/** How often this replica merges its rollup deltas into the minute rows. */
+const ROLLUP_FLUSH_MS = 5000;
+
+/** The telemetry ingestion: raw entries through the bounded queue, rollups merged every few seconds, mesh metrics on /metrics. */
+function startTelemetry(config: Config, database: Database, metrics: Registry, log: Logger) {
+  const sink = new ClusterStatsSink({
+    minIntervalMs: 10_000,
+    write: (proxyId, stats, at) => upsertClusterStats(database.db, proxyId, config.replicaId, stats, at),
+  });
+  let observe: (cells: Parameters<ReturnType<typeof registerMeshMetrics>['observe']>[0]) => void = () => {};
+  const ingest = new TelemetryIngest({
+    writeRecords: (batch) => insertAccessLogRecords(database.db, batch),
+    writeRollups: (cells) => mergeMinuteCells(database.db, config.replicaId, cells),
+    onRollups: (cells) => observe(cells),
+    metrics: (from, families) => void sink.accept(from.proxyId, families, new Date()),
+    queueCapacity: config.telemetryQueueCapacity,
+    log: log.child({ component: 'telemetry' }),
+  });
+  observe = registerMeshMetrics(metrics, () => ingest.stats).observe;
+  const flusher = startPeriodicJob(
+    ROLLUP_FLUSH_MS,
+    async () => {
+      await ingest.flushRollups();
+      return 0;
+    },
+    () => undefined,
+  );
+  return {
+    ingest,
+    stop: async () => {
+      flusher.stop();
+      await ingest.flush().catch(() => undefined);
+      await sink.flush().catch(() => undefined);
+    },
   };
 }
 

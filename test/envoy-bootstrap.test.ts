@@ -9,7 +9,18 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.ts';
 import type { Role } from '../src/model/proxy.ts';
-import { adsCluster, checkBootstrap, firstAddress, HTTP_PROTOCOL_OPTIONS, nodeIdentity, parseYaml } from './support/envoy-bootstrap.ts';
+import { BOOTSTRAP_XDS_CLUSTER } from '../src/model/names.ts';
+import {
+  adsCluster,
+  checkBootstrap,
+  firstAddress,
+  HTTP_PROTOCOL_OPTIONS,
+  METRICS_SERVICE_CONFIG,
+  METRICS_SERVICE_SINK,
+  metricsServiceSink,
+  nodeIdentity,
+  parseYaml,
+} from './support/envoy-bootstrap.ts';
 
 const ENVOY_DIR = fileURLToPath(new URL('../envoy/', import.meta.url));
 const FILES = readdirSync(ENVOY_DIR).filter((f) => f.endsWith('.yaml')).sort();
@@ -74,6 +85,27 @@ describe('envoy/*.yaml bootstraps', () => {
       for (const src of [b.dynamicResources?.cdsConfig, b.dynamicResources?.ldsConfig]) expect(src).toEqual({ ads: {}, resourceApiVersion: 'V3' });
       expect(b.admin?.address?.socketAddress?.portValue).toBe(9901);
     });
+
+    it('is what generated access loggers fall back to: its ADS cluster is the xds_cluster they name', () => {
+      expect(adsCluster(checkBootstrap(load(file)).decoded!)?.name).toBe(BOOTSTRAP_XDS_CLUSTER);
+    });
+
+    it('sends its stats every 10 s to the control plane\'s metrics service over the ADS cluster, counters as totals, tags in names', () => {
+      const b = checkBootstrap(load(file)).decoded!;
+      expect(b.statsSinks).toHaveLength(1);
+      expect(metricsServiceSink(b)).toEqual({
+        name: METRICS_SERVICE_SINK,
+        typedConfig: {
+          '@type': `type.googleapis.com/${METRICS_SERVICE_CONFIG}`,
+          grpcService: { envoyGrpc: { clusterName: BOOTSTRAP_XDS_CLUSTER } },
+          transportApiVersion: 'V3',
+          // A BoolValue: false must be said, as an unset one means Envoy's default.
+          reportCountersAsDeltas: { value: false },
+          emitTagsAsLabels: false,
+        },
+      });
+      expect(b.statsFlushInterval).toEqual({ seconds: '10', nanos: 0 });
+    });
   });
 });
 
@@ -130,6 +162,24 @@ const BROKEN: { name: string; path: string; message: RegExp; breakIt: (d: Doc) =
     breakIt: (d) => (XDS(d).load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value = 70000),
   },
   { name: 'LDS not over ADS', path: 'dynamic_resources.lds_config', message: /must be \{ads: \{\}/, breakIt: (d) => delete d.dynamic_resources.lds_config },
+  {
+    name: 'no metrics service sink',
+    path: 'stats_sinks',
+    message: /must have envoy\.stat_sinks\.metrics_service/,
+    breakIt: (d) => delete d.stats_sinks,
+  },
+  {
+    name: 'the metrics service sink names another cluster than ADS',
+    path: 'stats_sinks[0].typed_config.grpc_service.envoy_grpc.cluster_name',
+    message: /must be the ADS cluster "xds_cluster"/,
+    breakIt: (d) => (d.stats_sinks[0].typed_config.grpc_service.envoy_grpc.cluster_name = 'metrics'),
+  },
+  {
+    name: 'the metrics service sink has no gRPC service',
+    path: `stats_sinks[0].typed_config<${METRICS_SERVICE_CONFIG}>.grpc_service`,
+    message: /is required/,
+    breakIt: (d) => delete d.stats_sinks[0].typed_config.grpc_service,
+  },
   {
     name: 'a deprecated transport version',
     path: 'dynamic_resources.ads_config.transport_api_version',

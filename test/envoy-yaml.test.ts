@@ -61,6 +61,21 @@ describe('envoyYamlToPlain converts', () => {
     });
   });
 
+  it('a stats sink as the bootstraps write it: its Any, and a bare false for a BoolValue kept (unset would mean true)', () => {
+    const url = 'type.googleapis.com/envoy.config.metrics.v3.MetricsServiceConfig';
+    const sink = {
+      name: 'envoy.stat_sinks.metrics_service',
+      typed_config: { '@type': url, grpc_service: { envoy_grpc: { cluster_name: 'xds_cluster' } }, transport_api_version: 'V3', report_counters_as_deltas: false, emit_tags_as_labels: false },
+    };
+    expect(convert('envoy.config.metrics.v3.StatsSink', sink)).toEqual({
+      ok: true,
+      value: {
+        name: 'envoy.stat_sinks.metrics_service',
+        typedConfig: { '@type': url, grpcService: { envoyGrpc: { clusterName: 'xds_cluster' } }, transportApiVersion: 'V3', reportCountersAsDeltas: { value: false }, emitTagsAsLabels: false },
+      },
+    });
+  });
+
   it.each([
     ['Duration', '2.5s', { seconds: 2, nanos: 500_000_000 }],
     ['Timestamp', '2024-01-02T03:04:05.5Z', { seconds: 1704164645, nanos: 500_000_000 }],

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { messageType } from '../protos/loader.ts';
 import { decodeStreamAccessLogsMessage } from '../protos/telemetry.ts';
 import type { Plain } from '../protos/type-urls.ts';
-import { httpRecordOf, serviceOfCluster, tcpRecordOf } from './access-log.ts';
+import { effectiveStatus, httpRecordOf, serviceOfCluster, tcpRecordOf } from './access-log.ts';
 
 const NOW = new Date('2026-12-02T10:00:00Z');
 const START = { seconds: Math.floor(NOW.getTime() / 1000) - 5, nanos: 250_000_000 };
@@ -67,6 +67,24 @@ describe('httpRecordOf', () => {
     const plain = http({}, { upstreamCluster: 'inbound:orders.shop' });
     const r = httpRecordOf(plain, { proxyId: 'orders-1', service: 'shop/orders' }, NOW);
     expect(r.ok && r.value.source).toBeUndefined();
+  });
+
+  it('reads the gRPC status from the trailers, or the headers of a trailers-only answer', () => {
+    const trailers = http({ response: { responseCode: { value: 200 }, responseTrailers: { 'grpc-status': '14' } } });
+    expect(httpRecordOf(trailers, FROM, NOW)).toMatchObject({ ok: true, value: { status: 200, grpcStatus: 14 } });
+    const headers = http({ response: { responseCode: { value: 200 }, responseHeaders: { 'grpc-status': '0' } } });
+    expect(httpRecordOf(headers, FROM, NOW)).toMatchObject({ ok: true, value: { grpcStatus: 0 } });
+    const bogus = httpRecordOf(http({ response: { responseCode: { value: 200 }, responseTrailers: { 'grpc-status': '99' } } }), FROM, NOW);
+    expect(bogus.ok && bogus.value.grpcStatus).toBeUndefined();
+  });
+
+  it('counts a gRPC error answered with HTTP 200 under the HTTP status gRPC maps it to', () => {
+    expect(effectiveStatus({ status: 200, grpcStatus: 14 })).toBe(503);
+    expect(effectiveStatus({ status: 200, grpcStatus: 4 })).toBe(504);
+    expect(effectiveStatus({ status: 200, grpcStatus: 0 })).toBe(200);
+    expect(effectiveStatus({ status: 502, grpcStatus: 14 })).toBe(502);
+    expect(effectiveStatus({ status: 200 })).toBe(200);
+    expect(effectiveStatus({ grpcStatus: 13 })).toBe(500);
   });
 
   it('keeps the name of the route that matched', () => {

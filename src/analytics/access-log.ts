@@ -28,6 +28,8 @@ export interface AccessLogRecord {
   path?: string;
   /** HTTP status; absent for TCP and for requests that got no response. */
   status?: number;
+  /** gRPC status (`grpc-status` trailer, or header of a trailers-only answer), for gRPC requests. */
+  grpcStatus?: number;
   /** Start to the last byte sent downstream, in milliseconds. */
   durationMs?: number;
   bytesReceived: number;
@@ -117,6 +119,7 @@ export function httpRecordOf(entry: Plain, from: LogSource, now: Date): Result<A
   const traceparent = typeof headers.traceparent === 'string' ? TRACEPARENT.exec(headers.traceparent)?.[1] : undefined;
   const requestId = typeof request.requestId === 'string' && request.requestId !== '' ? request.requestId : undefined;
   const traceId = traceparent ?? requestId;
+  const grpcStatus = num(((response.responseTrailers ?? {}) as Plain)['grpc-status'] ?? ((response.responseHeaders ?? {}) as Plain)['grpc-status']);
   const sum = (...v: unknown[]) => v.reduce<number>((t, x) => t + (num(x) ?? 0), 0);
   return ok({
     ...base.value,
@@ -124,6 +127,7 @@ export function httpRecordOf(entry: Plain, from: LogSource, now: Date): Result<A
     ...(typeof request.requestMethod === 'string' && request.requestMethod !== 'METHOD_UNSPECIFIED' ? { method: request.requestMethod } : {}),
     ...(typeof request.path === 'string' && request.path !== '' ? { path: request.path } : {}),
     ...(status !== undefined && status > 0 ? { status } : {}),
+    ...(grpcStatus !== undefined && Number.isInteger(grpcStatus) && grpcStatus >= 0 && grpcStatus <= 16 ? { grpcStatus } : {}),
     bytesReceived: sum(request.requestHeadersBytes, request.requestBodyBytes),
     bytesSent: sum(response.responseHeadersBytes, response.responseBodyBytes),
     ...(traceId ? { traceId } : {}),
@@ -138,3 +142,32 @@ export function tcpRecordOf(entry: Plain, from: LogSource, now: Date): Result<Ac
   const conn = (entry.connectionProperties ?? {}) as Plain;
   return ok({ ...base.value, protocol: 'tcp', bytesReceived: num(conn.receivedBytes) ?? 0, bytesSent: num(conn.sentBytes) ?? 0 });
 }
+
+/**
+ * The HTTP status class a request counts under: its HTTP status, except that a gRPC error answered
+ * with HTTP 200 counts as the HTTP status gRPC maps it to (UNAVAILABLE 503, DEADLINE_EXCEEDED 504, …).
+ */
+export function effectiveStatus(r: Pick<AccessLogRecord, 'status' | 'grpcStatus'>): number | undefined {
+  if (r.grpcStatus === undefined || r.grpcStatus === 0 || (r.status !== undefined && r.status !== 200)) return r.status;
+  return GRPC_TO_HTTP[r.grpcStatus] ?? 500;
+}
+
+/** gRPC status → HTTP status, as gRPC's HTTP mapping and Envoy's grpc_http1_bridge define them. */
+const GRPC_TO_HTTP: Record<number, number> = {
+  1: 499, // CANCELLED
+  2: 500, // UNKNOWN
+  3: 400, // INVALID_ARGUMENT
+  4: 504, // DEADLINE_EXCEEDED
+  5: 404, // NOT_FOUND
+  6: 409, // ALREADY_EXISTS
+  7: 403, // PERMISSION_DENIED
+  8: 429, // RESOURCE_EXHAUSTED
+  9: 400, // FAILED_PRECONDITION
+  10: 409, // ABORTED
+  11: 400, // OUT_OF_RANGE
+  12: 501, // UNIMPLEMENTED
+  13: 500, // INTERNAL
+  14: 503, // UNAVAILABLE
+  15: 500, // DATA_LOSS
+  16: 401, // UNAUTHENTICATED
+};

@@ -13,6 +13,10 @@ import { caRoutes, type CaService } from './routes/ca.ts';
 import { authzRoutes } from './routes/authz.ts';
 import { caSignRoutes, type CsrSigner } from './routes/ca-sign.ts';
 import { joinTokenRoutes } from './routes/join-tokens.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { clusterStatsRoutes } from './routes/cluster-stats.ts';
+import { analyticsRoutes, type AnalyticsDeps } from './routes/analytics.ts';
+import { liveReplicas } from '../registry/replicas.ts';
 import type { AuthzDefault } from '../model/authz.ts';
 import { TRAFFIC_SCHEMAS } from './traffic-schemas.ts';
 
@@ -30,6 +34,15 @@ export interface AppDeps extends SystemDeps {
   logger?: FastifyBaseLogger;
   /** Largest accepted request body, in bytes. */
   bodyLimit?: number;
+  /** Topology thresholds, minute-rollup retention and the telemetry counters; unset: the defaults and the replicas table. */
+  analytics?: Partial<Omit<AnalyticsDeps, 'db'>>;
+}
+
+/** The analytics settings the server passes, or the defaults (tests). */
+function analyticsDeps(deps: AppDeps): AnalyticsDeps {
+  const db = deps.db;
+  const fromTable = async () => ({ replicas: (await liveReplicas(db, 60_000)).map((r) => ({ id: r.id, counters: r.telemetry })) });
+  return { db, thresholds: { degraded: 0.001, failing: 0.1 }, minuteRetentionMs: 7 * 86_400_000, telemetry: fromTable, ...deps.analytics };
 }
 
 /** Builds the app with every route registered. */
@@ -62,6 +75,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   caRoutes(app, deps.db, deps.ca);
   caSignRoutes(app, deps.db, deps.ca);
   joinTokenRoutes(app, deps.db);
+  alertRoutes(app, deps.db);
+  clusterStatsRoutes(app, deps.db);
+  analyticsRoutes(app, analyticsDeps(deps));
   authzRoutes(app, deps.db, deps.previewWrite, deps.authzDefault ?? 'allow');
   proxyRoutes(app, deps.proxies);
   systemRoutes(app, deps);

@@ -82,6 +82,16 @@ describe('GET /api/v1/openapi.json', () => {
       '/api/v1/ca/sign': ['post'],
       '/api/v1/join-tokens': ['get', 'post'],
       '/api/v1/join-tokens/{id}': ['delete'],
+      '/api/v1/alert-rules': ['get', 'post'],
+      '/api/v1/alert-rules/{id}': ['delete', 'get', 'put'],
+      '/api/v1/alerts': ['get'],
+      '/api/v1/alerts/{id}': ['get'],
+      '/api/v1/cluster-stats': ['get'],
+      '/api/v1/metrics': ['get'],
+      '/api/v1/topology': ['get'],
+      '/api/v1/traces': ['get'],
+      '/api/v1/traces/{traceId}': ['get'],
+      '/api/v1/telemetry': ['get'],
       '/api/v1/authorization-policies': ['get', 'post'],
       '/api/v1/authorization-policies/{namespace}/{name}': ['delete', 'get', 'put'],
       '/api/v1/authorization/check': ['get'],
@@ -137,7 +147,7 @@ describe('GET /api/v1/openapi.json', () => {
         .filter(([method]) => method !== 'get')
         .map(([method, op]) => ({ write: `${method} ${path}`, op })),
     );
-    expect(writes).toHaveLength(20);
+    expect(writes).toHaveLength(23);
     for (const { write, op } of writes) {
       expect(op.parameters.find((p: { name: string }) => p.name === 'dryRun'), write).toMatchObject({ in: 'query', required: false, schema: { enum: ['true', 'false'] } });
     }
@@ -152,6 +162,9 @@ describe('GET /api/v1/openapi.json', () => {
       ['/api/v1/services/{namespace}/{name}/endpoints/{id}/heartbeat', 'put', 'endpoint'],
       ['/api/v1/join-tokens', 'post', 'joinToken'],
       ['/api/v1/join-tokens/{id}', 'delete', 'joinToken'],
+      ['/api/v1/alert-rules', 'post', 'alertRule'],
+      ['/api/v1/alert-rules/{id}', 'put', 'alertRule'],
+      ['/api/v1/alert-rules/{id}', 'delete', 'alertRule'],
       ['/api/v1/ca/sign', 'post', 'certificate'],
     ] as const) {
       const schema = dryRun(doc.paths[path][method].responses['200'].content['application/json'].schema);

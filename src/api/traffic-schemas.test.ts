@@ -113,6 +113,7 @@ const FULL_ROUTE = {
     allowCredentials: true,
   },
   rateLimit: { maxTokens: 100, tokensPerFill: 10, fillIntervalMs: 1000, status: 429, responseHeaders: { 'retry-after': '1' } },
+  tracing: { samplePercent: 2.5 },
 };
 
 const FULL_POLICY = {
@@ -164,6 +165,7 @@ describe('RouteBody', () => {
     ['retries.backoff', 'retries.backoff.jitter', true, '/retries/backoff additionalProperties'],
     ['fault.abort', 'fault.abort.status', 500, '/fault/abort additionalProperties'],
     ['a CORS origin', 'cors.allowOrigins.0.present', true, '/cors/allowOrigins/0 additionalProperties'],
+    ['tracing', 'tracing.provider', 'zipkin', '/tracing additionalProperties'],
   ])('rejects an unknown field in %s', (_, path, value, error) => {
     expect(errors(RouteBody, withAt(FULL_ROUTE, path, value))).toEqual([error]);
   });
@@ -172,6 +174,8 @@ describe('RouteBody', () => {
     const bad = withAt(withAt(withAt(FULL_ROUTE, 'fault.delay.percent', 101), 'fault.abort.percent', -0.5), 'mirror.percent', 100.01);
     expect(errors(RouteBody, bad)).toEqual(['/fault/delay/percent maximum', '/fault/abort/percent minimum', '/mirror/percent maximum']);
     expect(errors(RouteBody, withAt(FULL_ROUTE, 'mirror.percent', 0.001))).toEqual([]);
+    expect(errors(RouteBody, withAt(FULL_ROUTE, 'tracing.samplePercent', 100.5))).toEqual(['/tracing/samplePercent maximum']);
+    expect(errors(RouteBody, withAt(FULL_ROUTE, 'tracing', {}))).toEqual(['/tracing required']);
   });
 
   it('wants whole weights from 0 to 100', () => {

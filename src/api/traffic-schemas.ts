@@ -241,6 +241,11 @@ const RateLimitPolicy = Type.Object(
   { additionalProperties: false, description: 'a local token bucket per proxy' },
 );
 
+const RouteTracing = Type.Object(
+  { samplePercent: percent('share of requests traced on this route, in place of the mesh sampling (TRACING_SAMPLING)') },
+  { additionalProperties: false, description: "the route's own tracing; it acts when the mesh has a tracing provider" },
+);
+
 /* ---------- traffic policy ---------- */
 
 const HashPolicy = Type.Object(
@@ -392,6 +397,7 @@ const routeActionAndPolicies = {
   rewrite: Type.Optional(RewritePolicy),
   cors: Type.Optional(CorsPolicy),
   rateLimit: Type.Optional(RateLimitPolicy),
+  tracing: Type.Optional(RouteTracing),
 };
 
 const hosts = (options: Record<string, unknown> = {}) =>

@@ -3,7 +3,7 @@ import { DEFAULT_MESH_SETTINGS, type MeshSettings, type Protocol, type Service }
 import { expectValidEnvoy } from '../../test/support/envoy.ts';
 import { endpoint, service, uidOf } from '../../test/support/mesh-fixtures.ts';
 import { NO_EJECTION } from './cluster-policy.ts';
-import { cluster, discoveryType, originalDstCluster, staticCluster } from './cluster.ts';
+import { addressCluster, cluster, discoveryType, originalDstCluster, staticCluster } from './cluster.ts';
 import type { Plain } from './common.ts';
 
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
@@ -317,6 +317,41 @@ describe('staticCluster', () => {
   ];
   it.each(cases)('$name', ({ args, settings, protocol, want }) => {
     const got = staticCluster(...args, { ...DEFAULT_MESH_SETTINGS, ...settings }, protocol);
+    expect(got).toStrictEqual(want);
+    expectValidEnvoy(CLUSTER, got);
+  });
+});
+
+describe('addressCluster', () => {
+  const one = (name: string, address: string, portValue: number) => ({
+    clusterName: name,
+    endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address, portValue } } } }] }],
+  });
+  const cases: { name: string; host: string; port: number; protocol?: Protocol; want: Plain }[] = [
+    {
+      name: 'a host name: STRICT_DNS (re-resolved), HTTP/2 for a gRPC service',
+      host: 'telemetry.mesh',
+      port: 18001,
+      protocol: 'grpc',
+      want: { name: 'apg-telemetry', type: 'STRICT_DNS', connectTimeout: { seconds: 5 }, lbPolicy: 'ROUND_ROBIN', loadAssignment: one('apg-telemetry', 'telemetry.mesh', 18001), typedExtensionProtocolOptions: HTTP2_OPTIONS },
+    },
+    {
+      name: 'an IPv4 address: STATIC, HTTP/1.1 when no protocol asks for HTTP/2 (Zipkin)',
+      host: '10.0.0.9',
+      port: 9411,
+      protocol: 'http',
+      want: { name: 'apg-telemetry', type: 'STATIC', connectTimeout: { seconds: 5 }, lbPolicy: 'ROUND_ROBIN', loadAssignment: one('apg-telemetry', '10.0.0.9', 9411) },
+    },
+    {
+      name: 'an IPv6 address: STATIC',
+      host: 'fd00::9',
+      port: 4317,
+      protocol: 'grpc',
+      want: { name: 'apg-telemetry', type: 'STATIC', connectTimeout: { seconds: 5 }, lbPolicy: 'ROUND_ROBIN', loadAssignment: one('apg-telemetry', 'fd00::9', 4317), typedExtensionProtocolOptions: HTTP2_OPTIONS },
+    },
+  ];
+  it.each(cases)('$name', ({ host, port, protocol, want }) => {
+    const got = addressCluster('apg-telemetry', { host, port }, DEFAULT_MESH_SETTINGS, protocol);
     expect(got).toStrictEqual(want);
     expectValidEnvoy(CLUSTER, got);
   });

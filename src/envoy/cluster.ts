@@ -1,5 +1,6 @@
 /** Builds `envoy.config.cluster.v3.Cluster` for a service. */
-import type { MeshSettings, Protocol, Service } from '../model/mesh.ts';
+import { addressKind } from '../model/address.ts';
+import type { HostPort, MeshSettings, Protocol, Service } from '../model/mesh.ts';
 import { clusterName, edsServiceName, subsetClusterName, subsetEdsName } from '../model/names.ts';
 import { inSubset, subsetKey } from '../model/routing.ts';
 import type { Subset } from '../model/traffic.ts';
@@ -57,8 +58,18 @@ function upstreamProtocol(protocol: Protocol | undefined): Plain {
   };
 }
 
+/**
+ * A cluster to one `host:port` outside the mesh's registry (the telemetry services, a span
+ * collector): STATIC for an IP address, STRICT_DNS for a host name (re-resolved, so a moved
+ * collector is found again); HTTP/2 upstream for grpc and http2.
+ */
+export function addressCluster(name: string, address: HostPort, settings: Pick<MeshSettings, 'connectTimeoutMs'>, protocol?: Protocol): Plain {
+  const type = addressKind(address.host) === 'hostname' ? 'STRICT_DNS' : 'STATIC';
+  return { ...staticCluster(name, address.host, address.port, settings, protocol), type };
+}
+
 /** A cluster with one fixed address (the sidecar's local application), no discovery; HTTP/2 upstream for grpc and http2. */
-export function staticCluster(name: string, address: string, port: number, settings: MeshSettings, protocol?: Protocol): Plain {
+export function staticCluster(name: string, address: string, port: number, settings: Pick<MeshSettings, 'connectTimeoutMs'>, protocol?: Protocol): Plain {
   return {
     name,
     type: 'STATIC',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectValidEnvoy } from '../../test/support/envoy.ts';
 import type { Plain } from './common.ts';
-import { HCM_TYPE, httpConnectionManager, routerFilter, type RouteSource } from './http-connection-manager.ts';
+import { HCM_TYPE, httpConnectionManager, routerFilter, type HcmTelemetry, type RouteSource } from './http-connection-manager.ts';
 
 const ROUTER = {
   name: 'envoy.filters.http.router',
@@ -22,8 +22,13 @@ interface Case {
   name: string;
   listener: string;
   routes: RouteSource;
+  telemetry?: HcmTelemetry;
   want: Plain;
 }
+
+/** Stand-ins: the HCM places what it is given (access-log.test.ts and tracing.test.ts build the real ones). */
+const ACCESS_LOG = { name: 'envoy.access_loggers.http_grpc', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig', commonConfig: { logName: 'apg', grpcService: { envoyGrpc: { clusterName: 'xds_cluster' } }, transportApiVersion: 'V3' } } };
+const TRACING = { randomSampling: { value: 10 } };
 
 const cases: Case[] = [
   {
@@ -62,11 +67,39 @@ const cases: Case[] = [
       httpFilters: [ROUTER],
     },
   },
+  {
+    name: 'access loggers and tracing after the filters, when given',
+    listener: 'gateway',
+    routes: { rds: 'gateway' },
+    telemetry: { accessLog: [ACCESS_LOG], tracing: TRACING },
+    want: {
+      '@type': `type.googleapis.com/${HCM_TYPE}`,
+      statPrefix: 'gateway',
+      codecType: 'AUTO',
+      rds: { configSource: { ads: {}, resourceApiVersion: 'V3' }, routeConfigName: 'gateway' },
+      httpFilters: [ROUTER],
+      accessLog: [ACCESS_LOG],
+      tracing: TRACING,
+    },
+  },
+  {
+    name: 'an empty access-log list is left out',
+    listener: 'gateway',
+    routes: { rds: 'gateway' },
+    telemetry: { accessLog: [] },
+    want: {
+      '@type': `type.googleapis.com/${HCM_TYPE}`,
+      statPrefix: 'gateway',
+      codecType: 'AUTO',
+      rds: { configSource: { ads: {}, resourceApiVersion: 'V3' }, routeConfigName: 'gateway' },
+      httpFilters: [ROUTER],
+    },
+  },
 ];
 
 describe('httpConnectionManager', () => {
-  it.each(cases)('$name', ({ listener, routes, want }) => {
-    const got = httpConnectionManager(listener, routes);
+  it.each(cases)('$name', ({ listener, routes, telemetry, want }) => {
+    const got = httpConnectionManager(listener, routes, {}, telemetry);
     expect(got).toEqual(want);
     expectValidEnvoy(HCM_TYPE, got);
   });

@@ -9,8 +9,17 @@ export { routerFilter } from './http-filters.ts';
 /** Where the HCM gets its routes: inline, or by name over RDS. */
 export type RouteSource = { inline: Plain } | { rds: string };
 
-/** An HCM packed as an Any, with the filters its routes need, the router last, and routes inline or from RDS. */
-export function httpConnectionManager(name: string, routes: RouteSource, needs: HttpFilterNeeds = {}): Plain {
+/** What an HCM reports: its access loggers and its tracing (none for proxyless gRPC, which knows neither). */
+export interface HcmTelemetry {
+  accessLog?: Plain[];
+  tracing?: Plain;
+}
+
+/**
+ * An HCM packed as an Any, with the filters its routes need, the router last, routes inline or from
+ * RDS, and its access loggers and tracing when given.
+ */
+export function httpConnectionManager(name: string, routes: RouteSource, needs: HttpFilterNeeds = {}, telemetry: HcmTelemetry = {}): Plain {
   const source =
     'inline' in routes
       ? { routeConfig: routes.inline }
@@ -20,5 +29,7 @@ export function httpConnectionManager(name: string, routes: RouteSource, needs: 
     codecType: 'AUTO',
     ...source,
     httpFilters: httpFilters(needs),
+    ...(telemetry.accessLog?.length ? { accessLog: telemetry.accessLog } : {}),
+    ...(telemetry.tracing ? { tracing: telemetry.tracing } : {}),
   });
 }

@@ -12,10 +12,17 @@ const INLINE_HCM = httpConnectionManager('greeter.default', {
 const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 /** The tcp_proxy network filter entry, written out. */
-const tcpProxyTo = (statPrefix: string, cluster: string): Plain => ({
+const tcpProxyTo = (statPrefix: string, cluster: string, accessLog?: Plain[]): Plain => ({
   name: 'envoy.filters.network.tcp_proxy',
-  typedConfig: { '@type': TCP_PROXY, statPrefix, cluster },
+  typedConfig: { '@type': TCP_PROXY, statPrefix, cluster, ...(accessLog ? { accessLog } : {}) },
 });
+const TCP_LOG: Plain = {
+  name: 'envoy.access_loggers.tcp_grpc',
+  typedConfig: {
+    '@type': 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.TcpGrpcAccessLogConfig',
+    commonConfig: { logName: 'apg', grpcService: { envoyGrpc: { clusterName: 'xds_cluster' } }, transportApiVersion: 'V3' },
+  },
+};
 const at = (address: string, portValue: number): Plain => ({ socketAddress: { address, portValue } });
 
 interface Case {
@@ -101,6 +108,17 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'virtual outbound listener whose pass-through is logged',
+    got: () => virtualOutboundListener('virtualOutbound', 15001, 'PassthroughCluster', [TCP_LOG]),
+    want: {
+      name: 'virtualOutbound',
+      address: at('0.0.0.0', 15001),
+      useOriginalDst: { value: true },
+      trafficDirection: 'OUTBOUND',
+      filterChains: [{ filters: [tcpProxyTo('virtualOutbound', 'PassthroughCluster', [TCP_LOG])] }],
+    },
+  },
+  {
     name: 'virtual outbound listener on another port',
     got: () => virtualOutboundListener('vo', 16001, 'elsewhere'),
     want: {
@@ -139,6 +157,8 @@ describe('network filters', () => {
       got: () => tcpProxy('inbound:db.shop', 'inbound:db.shop'),
       want: tcpProxyTo('inbound_db_shop', 'inbound:db.shop'),
     },
+    { name: 'tcpProxy with access loggers', got: () => tcpProxy('outbound:5432', 'db.shop', [TCP_LOG]), want: tcpProxyTo('outbound_5432', 'db.shop', [TCP_LOG]) },
+    { name: 'tcpProxy with an empty access-log list: left out', got: () => tcpProxy('outbound:5432', 'db.shop', []), want: tcpProxyTo('outbound_5432', 'db.shop') },
   ];
   it.each(cases)('$name', ({ got, want }) => {
     const filter = got();

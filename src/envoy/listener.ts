@@ -34,24 +34,29 @@ export function httpListener(name: string, address: string, port: number, hcm: P
   return socketListener(name, address, port, [hcmFilter(hcm)]);
 }
 
-/** The network filter that proxies raw TCP to a cluster. */
-export function tcpProxy(name: string, cluster: string): Plain {
+/** The network filter that proxies raw TCP to a cluster, with its access loggers when given. */
+export function tcpProxy(name: string, cluster: string, accessLog: Plain[] = []): Plain {
   return {
     name: 'envoy.filters.network.tcp_proxy',
-    typedConfig: typed('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', { statPrefix: statPrefix(name), cluster }),
+    typedConfig: typed('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', {
+      statPrefix: statPrefix(name),
+      cluster,
+      ...(accessLog.length ? { accessLog } : {}),
+    }),
   };
 }
 
 /**
  * The listener that redirected outbound traffic lands on: it hands each connection to the listener
- * of its original destination port, and passes anything else through unchanged.
+ * of its original destination port, and passes anything else through unchanged (logged by the
+ * given access loggers).
  */
-export function virtualOutboundListener(name: string, port: number, passthroughCluster: string): Plain {
+export function virtualOutboundListener(name: string, port: number, passthroughCluster: string, accessLog: Plain[] = []): Plain {
   return {
     name,
     address: socketAddress('0.0.0.0', port),
     useOriginalDst: { value: true },
     trafficDirection: 'OUTBOUND',
-    filterChains: [{ filters: [tcpProxy(name, passthroughCluster)] }],
+    filterChains: [{ filters: [tcpProxy(name, passthroughCluster, accessLog)] }],
   };
 }

@@ -205,6 +205,16 @@ const otherActions: Case[] = [
 
 const headersAndFilters: Case[] = [
   {
+    name: "tracing: the route's own share of requests traced, as a FractionalPercent (in place of the HCM's)",
+    spec: spec({ tracing: { samplePercent: 12.5 } }),
+    want: want({}, { tracing: { randomSampling: { numerator: 1250, denominator: 'TEN_THOUSAND' } } }),
+  },
+  {
+    name: 'tracing off for a route: 0 percent',
+    spec: spec({ tracing: { samplePercent: 0 } }),
+    want: want({}, { tracing: { randomSampling: { numerator: 0, denominator: 'HUNDRED' } } }),
+  },
+  {
     name: 'request and response header changes: set overwrites, add appends, each sorted',
     spec: spec({
       requestHeaders: { set: { 'x-b': '2', 'x-a': '1' }, add: { 'x-trace': 'on' }, remove: ['x-secret', 'cookie', 'x-secret'] },

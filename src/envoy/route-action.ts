@@ -23,6 +23,7 @@ import { CORS_FILTER, CORS_POLICY_TYPE, FAULT_FILTER, FAULT_TYPE, LOCAL_RATELIMI
 import { localRateLimitConfig } from './service-rate-limit.ts';
 import { fractionalPercent } from './percent.ts';
 import { headerMatcher, regexMatcher, routeMatch, stringMatcher } from './route-match.ts';
+import { routeTracing } from './tracing.ts';
 
 /** Names the cluster of a service, or of a subset of its endpoints: cluster naming belongs to the caller. */
 export type ClusterOf = (d: { namespace: string; name: string; subset?: Subset }) => string;
@@ -43,10 +44,11 @@ const REDIRECT_CODES: Record<NonNullable<RedirectPolicy['statusCode']>, string> 
   308: 'PERMANENT_REDIRECT',
 };
 
-/** `envoy.config.route.v3.Route` named `<namespace>/<name>`: match, action, header changes and per-filter configs. */
+/** `envoy.config.route.v3.Route` named `<namespace>/<name>`: match, action, header changes, tracing and per-filter configs. */
 export function route(spec: RouteSpec, clusterOf: ClusterOf, opts: RouteOptions = {}): Plain {
   const out: Plain = { name: `${spec.namespace}/${spec.name}`, match: routeMatch(spec.match), ...routeActionOf(spec, clusterOf, opts) };
   Object.assign(out, headerChanges('request', spec.requestHeaders), headerChanges('response', spec.responseHeaders));
+  if (spec.tracing) out.tracing = routeTracing(spec.tracing);
   const perFilter = typedPerFilterConfig(spec);
   if (Object.keys(perFilter).length) out.typedPerFilterConfig = perFilter;
   return out;

@@ -3,7 +3,8 @@ import type { Service } from '../model/mesh.ts';
 import { expectValidEnvoy } from '../../test/support/envoy.ts';
 import { service } from '../../test/support/mesh-fixtures.ts';
 import type { Plain } from './common.ts';
-import { catchAllVirtualHost, defaultRoute, routeConfiguration, virtualHost } from './route.ts';
+import { attachedRoutes, catchAllVirtualHost, defaultRoute, routeConfiguration, virtualHost } from './route.ts';
+import type { AttachedRoute } from '../model/routing.ts';
 
 const defaultRouteTo = (cluster: string): Plain => ({
   name: 'default',
@@ -92,5 +93,24 @@ describe('routeConfiguration', () => {
     const got = routeConfiguration('gateway', hosts);
     expect(got).toEqual(want);
     expectValidEnvoy('envoy.config.route.v3.RouteConfiguration', got);
+  });
+});
+
+describe('attachedRoutes', () => {
+  const traced: AttachedRoute = {
+    spec: { namespace: 'shop', name: 'cart', hosts: [], priority: 0, match: {}, destinations: [{ namespace: 'shop', name: 'web', weight: 100 }], tracing: { samplePercent: 50 } },
+  };
+
+  it("gives Envoy a route's own tracing sampling", () => {
+    const [got] = attachedRoutes([traced], 'envoy');
+    expect(got?.tracing).toEqual({ randomSampling: { numerator: 50, denominator: 'HUNDRED' } });
+    expectValidEnvoy('envoy.config.route.v3.Route', got!);
+  });
+
+  it('gives proxyless gRPC no tracing (the mesh traces through Envoy only), and leaves the spec as it was', () => {
+    const [got] = attachedRoutes([traced], 'grpc');
+    expect(got).not.toHaveProperty('tracing');
+    expect(got).toEqual({ ...attachedRoutes([traced], 'envoy')[0], tracing: undefined });
+    expect(traced.spec.tracing).toEqual({ samplePercent: 50 });
   });
 });

@@ -2,6 +2,7 @@
 import type { Service } from '../model/mesh.ts';
 import { clusterName, serviceDomains, serviceHost, subsetClusterName } from '../model/names.ts';
 import { subsetKey, subsetOf, type AttachedRoute } from '../model/routing.ts';
+import type { RouteSpec } from '../model/traffic.ts';
 import { duration, type Plain } from './common.ts';
 import { hashPolicy, route, type ClusterOf } from './route-action.ts';
 
@@ -31,10 +32,20 @@ export function defaultRoute(svc: Service): Plain {
   };
 }
 
-/** The Envoy routes of attached routes, in order, as `audience` accepts them. */
+/**
+ * The Envoy routes of attached routes, in order, as `audience` accepts them. Proxyless gRPC gets no
+ * route tracing: it has no tracer, and the mesh sends tracing to Envoy proxies only.
+ */
 export function attachedRoutes(routes: readonly AttachedRoute[], audience: RouteAudience): Plain[] {
   const usable = audience === 'grpc' ? routes.filter((r) => r.spec.destinations?.length && !r.spec.match.query?.length) : routes;
-  return usable.map((r) => route(r.spec, clusterOf, { hashPolicy: r.hashPolicy }));
+  return usable.map((r) => route(audience === 'grpc' ? withoutTracing(r.spec) : r.spec, clusterOf, { hashPolicy: r.hashPolicy }));
+}
+
+/** The spec without its tracing. */
+function withoutTracing(spec: RouteSpec): RouteSpec {
+  if (!spec.tracing) return spec;
+  const { tracing: _, ...rest } = spec;
+  return rest;
 }
 
 /** A virtual host answering for the service's authorities, `extraDomains` added (e.g. a gateway's port): its routes, then the default. */

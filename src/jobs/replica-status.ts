@@ -16,6 +16,8 @@ export interface ReplicaStatusOptions {
   proxies: () => unknown[];
   /** Grows whenever the proxies' status changes. */
   changeCount: () => number;
+  /** This replica's telemetry counters, shared so any replica's API and the leader's alerts see every replica's drops. */
+  telemetry?: () => Record<string, number>;
   log: { warn(obj: object, msg: string): void };
 }
 
@@ -35,7 +37,7 @@ export async function startReplicaStatus(opts: ReplicaStatusOptions): Promise<Re
     const count = opts.changeCount();
     const proxies = count === written ? undefined : opts.proxies();
     try {
-      await publishReplica(opts.db, { id: opts.id, apiUrl: opts.apiUrl, leader: opts.isLeader(), proxies });
+      await publishReplica(opts.db, { id: opts.id, apiUrl: opts.apiUrl, leader: opts.isLeader(), proxies, telemetry: opts.telemetry?.() });
       written = count;
       failing = false;
     } catch (err) {

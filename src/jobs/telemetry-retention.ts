@@ -5,6 +5,7 @@
  */
 import { dropPartitionsBefore, ensurePartitions, type PartitionedTable } from '../registry/partitions.ts';
 import type { Db } from '../registry/db.ts';
+import { pruneClusterStats } from '../registry/cluster-stats.ts';
 import { startPeriodicJob, type PeriodicJob } from './periodic.ts';
 
 export interface TelemetryRetentionOptions {
@@ -13,11 +14,13 @@ export interface TelemetryRetentionOptions {
   intervalMs: number;
   /** How long each table's rows are kept at least. */
   retentionMs: Record<PartitionedTable, number>;
+  /** Cluster stats of proxies silent this long are deleted (their proxy is gone). */
+  clusterStatsMaxAgeMs?: number;
   now?: () => Date;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
-/** Runs every interval while this replica leads; `runOnce` resolves with the partitions created plus dropped. */
+/** Runs every interval while this replica leads; `runOnce` resolves with the partitions created plus dropped (plus stale cluster-stat rows deleted). */
 export function startTelemetryRetention(opts: TelemetryRetentionOptions): PeriodicJob {
   return startPeriodicJob(
     opts.intervalMs,
@@ -31,6 +34,7 @@ export function startTelemetryRetention(opts: TelemetryRetentionOptions): Period
         if (created.length + dropped.length > 0) opts.log.info({ created, dropped }, 'telemetry partitions updated');
         changed += created.length + dropped.length;
       }
+      if (opts.clusterStatsMaxAgeMs !== undefined) changed += await pruneClusterStats(opts.db, new Date(now.getTime() - opts.clusterStatsMaxAgeMs));
       return changed;
     },
     (err) => opts.log.warn({ err: err.message }, 'telemetry partition job failed; will retry'),

@@ -97,6 +97,35 @@ export interface MeshSettings {
   mtlsDefault: MtlsMode;
   /** What happens to a request no authorization policy speaks for. */
   authzDefault: AuthzDefault;
+  /** Envoy's access logs to the control plane (gRPC ALS), and where proxies reach its telemetry services. */
+  telemetry: TelemetrySettings;
+  /** Envoy tracing in every HTTP connection manager served to Envoy proxies. */
+  tracing: TracingSettings;
+}
+
+/** A `host:port` a proxy connects to: a host name or an IP address (IPv6 without brackets). */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * `accessLog` off: no listener configures an access logger. `address` set: proxies reach the
+ * telemetry services there (a cluster is served for it); unset: over their bootstrap's xDS cluster.
+ */
+export interface TelemetrySettings {
+  accessLog: boolean;
+  address?: HostPort;
+}
+
+export const TRACING_PROVIDERS = ['none', 'opentelemetry', 'zipkin'] as const;
+export type TracingProvider = (typeof TRACING_PROVIDERS)[number];
+
+/** Where Envoy sends spans (a provider needs an address) and the share of requests traced (0-100; routes may set their own). */
+export interface TracingSettings {
+  provider: TracingProvider;
+  address?: HostPort;
+  samplePercent: number;
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {
@@ -108,6 +137,9 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   // Plain text unless asked: the server passes its own default (MTLS_DEFAULT, permissive) in.
   mtlsDefault: 'disabled',
   authzDefault: 'allow',
+  // Off unless asked, so a mesh built with the defaults (tests, previews) is the plain config; the server passes its own.
+  telemetry: { accessLog: false },
+  tracing: { provider: 'none', samplePercent: 1 },
 };
 
 /**

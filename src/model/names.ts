@@ -105,3 +105,16 @@ export function serviceDomains(svc: ServiceRef & { port: number }): string[] {
 export function statPrefix(name: string): string {
   return name.replace(/[^a-zA-Z0-9_]/g, '_');
 }
+
+/**
+ * Telemetry in the generated config: the clusters served for the telemetry services' and the span
+ * collector's addresses, and the static cluster every envoy/ bootstrap defines to reach the control
+ * plane (the access loggers use it when the mesh sets no telemetry address).
+ */
+export const TELEMETRY_CLUSTER = 'apg-telemetry';
+export const TRACING_CLUSTER = 'apg-tracing';
+export const BOOTSTRAP_XDS_CLUSTER = 'xds_cluster';
+
+/** The service name of spans from gateways, and from sidecars whose service the mesh does not know. */
+export const GATEWAY_TRACE_SERVICE = 'apg-gateway';
+export const SIDECAR_TRACE_SERVICE = 'apg-sidecar';

@@ -52,6 +52,7 @@ function fullRoute(): RouteSpec {
       allowCredentials: true,
     },
     rateLimit: { maxTokens: 100, tokensPerFill: 10, fillIntervalMs: 1000, status: 429, responseHeaders: { 'retry-after': '1' } },
+    tracing: { samplePercent: 12.5 },
   };
 }
 
@@ -82,6 +83,10 @@ describe('checkRoute', () => {
     ['a direct response', directRoute, 'directResponse'],
   ])('wants hosts on a route with %s (no destination to take them from)', (_, make, action) => {
     expect(checkRoute({ ...make(), hosts: [] }, ctx)).toEqual([is('hosts', `a route with ${action} must claim hosts: it has no destination services to take them from`)]);
+  });
+
+  it.each([0, 0.0001, 100])('accepts tracing %s %% on any action (a Route field, not a RouteAction one)', (samplePercent) => {
+    for (const make of [fullRoute, redirectRoute, directRoute]) expect(checkRoute({ ...make(), tracing: { samplePercent } }, ctx)).toEqual([]);
   });
 
   it('finds nothing wrong with a minimal route', () => {
@@ -202,6 +207,10 @@ describe('checkRoute', () => {
     ['a rate limit status of 200', (r) => (r.rateLimit!.status = 200), [is('rateLimit.status', 'must be a 4xx or 5xx code Envoy names (e.g. 429, 503); 200 is not one')]],
     ['a rate limit status Envoy has no name for', (r) => (r.rateLimit!.status = 450), [is('rateLimit.status', 'must be a 4xx or 5xx code Envoy names (e.g. 429, 503); 450 is not one')]],
     ['a rate limit header that is a pseudo-header', (r) => (r.rateLimit!.responseHeaders = { ':status': '429' }), [is('rateLimit.responseHeaders.:status', '":status" is a pseudo-header, which cannot be changed')]],
+    // Tracing.
+    ['a tracing share above 100 %', (r) => (r.tracing = { samplePercent: 100.5 }), [is('tracing.samplePercent', 'must be a percentage from 0 to 100')]],
+    ['a negative tracing share', (r) => (r.tracing = { samplePercent: -1 }), [is('tracing.samplePercent', 'must be a percentage from 0 to 100')]],
+    ['a tracing share that is no number', (r) => (r.tracing = { samplePercent: Number.NaN }), [is('tracing.samplePercent', 'must be a percentage from 0 to 100')]],
   ])('reports %s', (_, change, want) => {
     const r = fullRoute();
     change(r);

@@ -356,6 +356,7 @@ export function checkRoute(spec: RouteSpec, ctx: RouteContext): Issue[] {
   if (spec.rewrite) checkRewrite(out, spec.rewrite);
   if (spec.cors) checkCors(out, spec.cors);
   if (spec.rateLimit) out.push(...checkRateLimit(spec.rateLimit, 'rateLimit'));
+  if (spec.tracing) percent(out, spec.tracing.samplePercent, 'tracing.samplePercent');
   return out;
 }
 

@@ -140,6 +140,11 @@ export interface HashPolicy {
   terminal?: boolean;
 }
 
+/** A route's own tracing: the share of its requests traced (0-100), in place of the mesh's. */
+export interface RouteTracing {
+  samplePercent: number;
+}
+
 /** A route: requests for `hosts` that match `match` go to `destinations` (or get a redirect or a direct response). */
 export interface RouteSpec extends ServiceRef {
   /** Authorities the route claims; empty means the hosts of its destination services. */
@@ -160,6 +165,7 @@ export interface RouteSpec extends ServiceRef {
   rewrite?: RewritePolicy;
   cors?: CorsPolicy;
   rateLimit?: RateLimitPolicy;
+  tracing?: RouteTracing;
 }
 
 export type LbAlgorithm = 'round_robin' | 'least_request' | 'random' | 'ring_hash' | 'maglev';

@@ -43,6 +43,12 @@ export const PROTO_FILES = [
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',
   'envoy/config/bootstrap/v3/bootstrap.proto',
+  // What generated listeners and the bootstraps configure for telemetry: the gRPC access loggers,
+  // the tracers, and the metrics service stats sink (packed in Anys, so not reached by imports).
+  'envoy/extensions/access_loggers/grpc/v3/als.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
+  'envoy/config/trace/v3/zipkin.proto',
+  'envoy/config/metrics/v3/metrics_service.proto',
   // Telemetry Envoy streams to us: gRPC access logs (ALS) and metrics (its Prometheus import is in protos/).
   'envoy/service/accesslog/v3/als.proto',
   'envoy/service/metrics/v3/metrics_service.proto',

@@ -2,7 +2,8 @@
  * The mesh CA's tables: its authorities (roots and intermediates, keys sealed) and the inventory of
  * workload certificates it issued. Sealing and signing are the CA's (src/ca/); this file only stores.
  */
-import { and, asc, desc, eq, gt, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lte, ne, notExists, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { recordChange } from './changes.ts';
 import type { Db, Tx } from './db.ts';
 import { LOCK_KEYS } from './migrate.ts';
@@ -85,13 +86,41 @@ export async function activeSdsCertificates(db: Db | Tx): Promise<CertificateRow
     .orderBy(asc(certificates.namespace), asc(certificates.service));
 }
 
-/** How many active certificates expire at or before `by` (the expiry alert source). */
+const renewal = alias(certificates, 'renewal');
+
+/**
+ * Active certificates that expire at or before `by` and were not renewed: no other active
+ * certificate of the same identity and channel lives beyond `by` (SDS renewals supersede the old
+ * certificate; a CSR or CLI renewal leaves it active until it expires).
+ */
+function expiringBy(db: Db | Tx, by: Date): SQL {
+  const renewed = db
+    .select({ one: sql`1` })
+    .from(renewal)
+    .where(
+      and(
+        eq(renewal.namespace, certificates.namespace),
+        eq(renewal.service, certificates.service),
+        eq(renewal.channel, certificates.channel),
+        eq(renewal.status, 'active'),
+        gt(renewal.notAfter, by),
+      ),
+    );
+  return and(eq(certificates.status, 'active'), lte(certificates.notAfter, by), notExists(renewed))!;
+}
+
+/** How many active certificates expire at or before `by` without having been renewed (the expiry metric). */
 export async function countExpiringCertificates(db: Db | Tx, by: Date): Promise<number> {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(certificates)
-    .where(and(eq(certificates.status, 'active'), lte(certificates.notAfter, by)));
+    .where(expiringBy(db, by));
   return Number(row?.n ?? 0);
+}
+
+/** The certificates countExpiringCertificates counts, soonest first (the expiry alert source). */
+export async function expiringCertificates(db: Db | Tx, by: Date): Promise<CertificateRow[]> {
+  return db.select().from(certificates).where(expiringBy(db, by)).orderBy(asc(certificates.notAfter), asc(certificates.serial));
 }
 
 /** How many certificates issued by `issuerIds` are live at `at`: unrevoked and not yet expired (what keeps a retiring CA trusted). */

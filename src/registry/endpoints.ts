@@ -146,3 +146,33 @@ export async function expireHeartbeats(db: Db): Promise<number> {
     return expired.length;
   });
 }
+
+/** Every service with its endpoints counted by health (the topology's nodes, the endpoint-health alerts). */
+export interface ServiceHealthRow {
+  service: string;
+  protocol: string;
+  total: number;
+  healthy: number;
+  unhealthy: number;
+  draining: number;
+}
+
+/** Counts each service's endpoints by health, services sorted by `ns/name`. */
+export async function serviceHealth(db: Db): Promise<ServiceHealthRow[]> {
+  const count = (h: string) => sql<number>`count(${endpoints.id}) filter (where ${endpoints.health} = ${h})::int`;
+  const rows = await db
+    .select({
+      namespace: services.namespace,
+      name: services.name,
+      protocol: services.protocol,
+      total: sql<number>`count(${endpoints.id})::int`,
+      healthy: count('healthy'),
+      unhealthy: count('unhealthy'),
+      draining: count('draining'),
+    })
+    .from(services)
+    .leftJoin(endpoints, eq(endpoints.serviceId, services.id))
+    .groupBy(services.id, services.namespace, services.name, services.protocol)
+    .orderBy(services.namespace, services.name);
+  return rows.map(({ namespace, name, ...r }) => ({ service: `${namespace}/${name}`, ...r }));
+}

@@ -9,16 +9,18 @@ export interface ReplicaHeartbeat {
   leader: boolean;
   /** The proxies this replica holds; left as stored when undefined (nothing changed since the last write). */
   proxies?: unknown[];
+  /** This replica's telemetry ingestion counters (cumulative since it started). */
+  telemetry?: Record<string, number>;
 }
 
 /** Records that replica `r` is alive (and, when given, what it holds now). */
 export async function publishReplica(db: Db, r: ReplicaHeartbeat): Promise<void> {
   const now = sql`now()`;
-  const base = { apiUrl: r.apiUrl, leader: r.leader, seenAt: now };
+  const base = { apiUrl: r.apiUrl, leader: r.leader, seenAt: now, ...(r.telemetry ? { telemetry: r.telemetry } : {}) };
   const set = r.proxies ? { ...base, proxies: r.proxies } : base;
   await db
     .insert(replicas)
-    .values({ id: r.id, apiUrl: r.apiUrl, leader: r.leader, proxies: r.proxies ?? [] })
+    .values({ id: r.id, apiUrl: r.apiUrl, leader: r.leader, proxies: r.proxies ?? [], telemetry: r.telemetry ?? {} })
     .onConflictDoUpdate({ target: replicas.id, set });
 }
 
@@ -43,4 +45,13 @@ export async function pruneReplicas(db: Db, staleMs: number): Promise<number> {
     .where(lt(replicas.seenAt, sql`now() - make_interval(secs => ${staleMs / 1000})`))
     .returning({ id: replicas.id });
   return gone.length;
+}
+
+/** Every replica seen within the last `freshMs`, by id. */
+export async function liveReplicas(db: Db, freshMs: number): Promise<ReplicaRow[]> {
+  return db
+    .select()
+    .from(replicas)
+    .where(gte(replicas.seenAt, sql`now() - make_interval(secs => ${freshMs / 1000})`))
+    .orderBy(replicas.id);
 }

@@ -255,6 +255,8 @@ export const accessLogEntries = pgTable(
     method: text('method'),
     path: text('path'),
     status: integer('status'),
+    /** gRPC status from the `grpc-status` trailer (or header), for gRPC requests. */
+    grpcStatus: integer('grpc_status'),
     durationMs: doublePrecision('duration_ms'),
     bytesReceived: bigint('bytes_received', { mode: 'number' }).notNull().default(0),
     bytesSent: bigint('bytes_sent', { mode: 'number' }).notNull().default(0),

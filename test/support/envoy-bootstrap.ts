@@ -1,7 +1,8 @@
 /**
  * Checks an Envoy bootstrap file of ours end to end: YAML → protobufjs plain (envoy-yaml.ts) → encoded
  * `envoy.config.bootstrap.v3.Bootstrap` → PGV validation → decoded back and compared with what was
- * sent → the rules our bootstraps follow (a known node role, ADS over HTTP/2 to a static cluster).
+ * sent → the rules our bootstraps follow (a known node role, ADS over HTTP/2 to a static cluster,
+ * stats to the control plane's metrics service over that cluster).
  */
 import { parseDocument } from 'yaml';
 import { issue, type Issue } from '../../src/lib/result.ts';
@@ -14,6 +15,8 @@ import { envoyYamlToPlain, lostInRoundTrip } from './envoy-yaml.ts';
 
 export const BOOTSTRAP_TYPE = 'envoy.config.bootstrap.v3.Bootstrap';
 export const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+export const METRICS_SERVICE_SINK = 'envoy.stat_sinks.metrics_service';
+export const METRICS_SERVICE_CONFIG = 'envoy.config.metrics.v3.MetricsServiceConfig';
 
 interface SocketAddress { address?: string; portValue?: number }
 interface StaticCluster {
@@ -23,6 +26,10 @@ interface StaticCluster {
   typedExtensionProtocolOptions?: Record<string, { '@type'?: string; explicitHttpConfig?: { http2ProtocolOptions?: object } }>;
 }
 interface ConfigSource { ads?: object; resourceApiVersion?: string }
+interface StatsSink {
+  name?: string;
+  typedConfig?: { '@type'?: string; grpcService?: { envoyGrpc?: { clusterName?: string } }; transportApiVersion?: string; reportCountersAsDeltas?: { value?: boolean }; emitTagsAsLabels?: boolean };
+}
 
 /** The parts of a decoded Bootstrap (camelCase, as `decodeToPlain` returns it) that the checks read. */
 export interface DecodedBootstrap {
@@ -33,6 +40,8 @@ export interface DecodedBootstrap {
     ldsConfig?: ConfigSource;
   };
   staticResources?: { clusters?: StaticCluster[] };
+  statsSinks?: StatsSink[];
+  statsFlushInterval?: { seconds?: number | string; nanos?: number };
   admin?: { address?: { socketAddress?: SocketAddress } };
 }
 
@@ -81,6 +90,26 @@ export function firstAddress(c: StaticCluster | undefined): SocketAddress | unde
   return c?.loadAssignment?.endpoints?.[0]?.lbEndpoints?.[0]?.endpoint?.address?.socketAddress;
 }
 
+/** The stats sink that streams to the control plane's metrics service, if there is one. */
+export function metricsServiceSink(b: DecodedBootstrap): StatsSink | undefined {
+  return b.statsSinks?.find((s) => s.name === METRICS_SERVICE_SINK);
+}
+
+/** The metrics service sink: present, typed, over the ADS cluster (the telemetry services share the xDS port), v3. */
+function statsSinkRules(b: DecodedBootstrap): Issue[] {
+  const sink = metricsServiceSink(b);
+  if (!sink) return [issue('stats_sinks', `must have ${METRICS_SERVICE_SINK}: stats reach the control plane only through it`)];
+  const at = `stats_sinks[${b.statsSinks!.indexOf(sink)}].typed_config`;
+  const config = sink.typedConfig;
+  if (config?.['@type'] !== `type.googleapis.com/${METRICS_SERVICE_CONFIG}`) return [issue(`${at}.@type`, `must be ${METRICS_SERVICE_CONFIG}`)];
+  const out: Issue[] = [];
+  const ads = b.dynamicResources?.adsConfig?.grpcServices?.[0]?.envoyGrpc?.clusterName;
+  const named = config.grpcService?.envoyGrpc?.clusterName;
+  if (named !== ads) out.push(issue(`${at}.grpc_service.envoy_grpc.cluster_name`, `must be the ADS cluster ${JSON.stringify(ads)}, not ${JSON.stringify(named)}`));
+  if (config.transportApiVersion !== 'V3') out.push(issue(`${at}.transport_api_version`, 'must be V3'));
+  return out;
+}
+
 /** What our bootstraps must say beyond Envoy's own rules; paths are snake_case like the validator's. */
 function meshRules(b: DecodedBootstrap): Issue[] {
   const out: Issue[] = [];
@@ -103,5 +132,5 @@ function meshRules(b: DecodedBootstrap): Issue[] {
     const path = `dynamic_resources.${key === 'cdsConfig' ? 'cds' : 'lds'}_config`;
     if (!src?.ads || src.resourceApiVersion !== 'V3') out.push(issue(path, 'must be {ads: {}, resource_api_version: V3}'));
   }
-  return out;
+  return [...out, ...statsSinkRules(b)];
 }

@@ -2,7 +2,7 @@
  * LDS: for proxyless gRPC, two API listeners per HTTP service (`<name>.<namespace>:<port>` and without
  * the port) with the route inline, and the server listeners of gRPC services' proxyless servers
  * (security.ts); for gateways, one HTTP listener whose routes come over RDS; for sidecars, the
- * listeners of `sidecar.ts`.
+ * listeners of `sidecar.ts`. Only the Envoy listeners log and trace (telemetry.ts).
  */
 import { origin } from '../../envoy/common.ts';
 import { httpConnectionManager } from '../../envoy/http-connection-manager.ts';
@@ -10,10 +10,11 @@ import { httpFilterNeeds } from '../../envoy/http-filters.ts';
 import { apiListener, httpListener } from '../../envoy/listener.ts';
 import { routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, type Mesh, type MeshSettings } from '../../model/mesh.ts';
-import { apiListenerNames, GATEWAY_LISTENER, GATEWAY_ROUTE_CONFIG } from '../../model/names.ts';
+import { apiListenerNames, GATEWAY_LISTENER, GATEWAY_ROUTE_CONFIG, GATEWAY_TRACE_SERVICE } from '../../model/names.ts';
 import { perService } from './memo.ts';
 import { mergeVariants, serverListeners } from './security.ts';
 import { sidecarListeners } from './sidecar.ts';
+import { hcmTelemetry } from './telemetry.ts';
 import type { BuiltResource } from './types.ts';
 
 /** The filters the gateway's routes use: every route of every HTTP service, and those of external hosts. */
@@ -36,7 +37,7 @@ export function buildListeners(mesh: Mesh, settings: MeshSettings): BuiltResourc
       ),
     );
   }
-  const gatewayHcm = httpConnectionManager(GATEWAY_LISTENER, { rds: GATEWAY_ROUTE_CONFIG }, gatewayFilterNeeds(mesh));
+  const gatewayHcm = httpConnectionManager(GATEWAY_LISTENER, { rds: GATEWAY_ROUTE_CONFIG }, gatewayFilterNeeds(mesh), hcmTelemetry(settings, GATEWAY_TRACE_SERVICE));
   out.push({
     name: GATEWAY_LISTENER,
     resource: httpListener(GATEWAY_LISTENER, '0.0.0.0', settings.gatewayPort, gatewayHcm),

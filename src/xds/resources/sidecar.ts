@@ -16,8 +16,9 @@ import { inboundConnectionRateLimitFilter } from '../../envoy/service-rate-limit
 import { catchAllVirtualHost, routeConfiguration, virtualHost } from '../../envoy/route.ts';
 import { isHttpProtocol, mtlsModeOf, type Mesh, type MeshSettings, type Service } from '../../model/mesh.ts';
 import type { Plain } from '../../envoy/common.ts';
-import { clusterName, inboundName, outboundName, PASSTHROUGH_CLUSTER, serviceKeyOf, statPrefix, VIRTUAL_OUTBOUND_LISTENER } from '../../model/names.ts';
+import { clusterName, inboundName, outboundName, PASSTHROUGH_CLUSTER, serviceKeyOf, SIDECAR_TRACE_SERVICE, statPrefix, VIRTUAL_OUTBOUND_LISTENER } from '../../model/names.ts';
 import { perGroup, perService } from './memo.ts';
+import { hcmTelemetry, tcpAccessLogs, traceServiceOf, withTraceServiceVariants } from './telemetry.ts';
 import type { BuiltResource } from './types.ts';
 
 const SIDECAR = ['sidecar'] as const;
@@ -29,15 +30,24 @@ function byPort(mesh: Mesh): [number, Service[]][] {
   return [...ports].sort(([a], [b]) => a - b);
 }
 
-/** The outbound route of a port: HTTP services by host; a port of one TCP service proxies to it; other ports are skipped. */
-function outboundFilters(port: number, services: Service[]) {
+/**
+ * The outbound route of a port: HTTP services by host; a port of one TCP service proxies to it; other
+ * ports are skipped. Spans of the HCM are named `traceService`.
+ */
+function outboundFilters(port: number, services: Service[], settings: MeshSettings, traceService: string) {
   const name = outboundName(port);
   if (services.some((s) => isHttpProtocol(s.protocol))) {
     const needs = httpFilterNeeds(services.flatMap((s) => s.routes.map((r) => r.spec)));
-    return [hcmFilter(httpConnectionManager(name, { rds: name }, needs))];
+    return [hcmFilter(httpConnectionManager(name, { rds: name }, needs, hcmTelemetry(settings, traceService)))];
   }
   // Without a service address to tell them apart, TCP services can only own a port alone.
-  return services.length === 1 ? [tcpProxy(name, clusterName(services[0]!))] : undefined;
+  return services.length === 1 ? [tcpProxy(name, clusterName(services[0]!), tcpAccessLogs(settings))] : undefined;
+}
+
+/** The outbound listener of a port, or undefined when nothing on the port can be told apart. */
+function outboundListener(port: number, services: Service[], settings: MeshSettings, traceService: string): Plain | undefined {
+  const filters = outboundFilters(port, services, settings, traceService);
+  return filters && socketListener(outboundName(port), '0.0.0.0', port, filters, { direction: 'OUTBOUND', bindToPort: false });
 }
 
 /** Sidecar clusters: pass-through for destinations outside the mesh, and each service's local application. */
@@ -57,18 +67,22 @@ export function sidecarClusters(mesh: Mesh, settings: MeshSettings): BuiltResour
   return out;
 }
 
-/** Sidecar listeners: the virtual outbound listener, one per outbound port, and each service's inbound listener. */
+/**
+ * Sidecar listeners: the virtual outbound listener, one per outbound port (shared by every sidecar,
+ * with a variant per service when spans must name it), and each service's inbound listener.
+ */
 export function sidecarListeners(mesh: Mesh, settings: MeshSettings): BuiltResource[] {
-  const out: BuiltResource[] = [
-    { name: VIRTUAL_OUTBOUND_LISTENER, resource: virtualOutboundListener(VIRTUAL_OUTBOUND_LISTENER, settings.outboundPort, PASSTHROUGH_CLUSTER), roles: SIDECAR },
-  ];
+  const virtualOutbound = virtualOutboundListener(VIRTUAL_OUTBOUND_LISTENER, settings.outboundPort, PASSTHROUGH_CLUSTER, tcpAccessLogs(settings));
+  const out: BuiltResource[] = [{ name: VIRTUAL_OUTBOUND_LISTENER, resource: virtualOutbound, roles: SIDECAR }];
   for (const [port, services] of byPort(mesh)) {
     const built = perGroup('outbound-listener', services, settings, (): BuiltResource | undefined => {
-      const filters = outboundFilters(port, services);
-      const name = outboundName(port);
-      return filters && { name, resource: socketListener(name, '0.0.0.0', port, filters, { direction: 'OUTBOUND', bindToPort: false }), roles: SIDECAR };
+      const resource = outboundListener(port, services, settings, SIDECAR_TRACE_SERVICE);
+      return resource && { name: outboundName(port), resource, roles: SIDECAR };
     });
-    if (built) out.push(built);
+    if (!built) continue;
+    // Only an HCM names the spans' service: a TCP port's listener is the same for every sidecar.
+    const traced = services.some((s) => isHttpProtocol(s.protocol));
+    out.push(traced ? withTraceServiceVariants(built, mesh, settings, (traceService) => outboundListener(port, services, settings, traceService)!) : built);
   }
   for (const svc of mesh.services) out.push(perService('inbound-listener', svc, settings, () => inboundListener(svc, settings)));
   return out;
@@ -77,9 +91,10 @@ export function sidecarListeners(mesh: Mesh, settings: MeshSettings): BuiltResou
 /**
  * A service's inbound listener: everything redirected to the inbound port goes to the local
  * application, through the service's authorization policies (RBAC) and its own rate limit if it has
- * one (per request for HTTP, per connection for TCP). The service's mTLS mode decides the filter
- * chains: strict terminates mTLS and requires a client certificate of the mesh; permissive tells TLS
- * from plain text (TLS inspector) and accepts both; disabled takes plain text.
+ * one (per request for HTTP, per connection for TCP), logged and traced as the settings say. The
+ * service's mTLS mode decides the filter chains: strict terminates mTLS and requires a client
+ * certificate of the mesh; permissive tells TLS from plain text (TLS inspector) and accepts both;
+ * disabled takes plain text.
  */
 function inboundListener(svc: Service, settings: MeshSettings): BuiltResource {
   const name = inboundName(svc);
@@ -96,13 +111,14 @@ function inboundListener(svc: Service, settings: MeshSettings): BuiltResource {
               authorization: inboundHttpRbacFilters(policies, svc, settings.trustDomain, settings.authzDefault),
               ...(limit ? { limitAll: { policy: limit, statPrefix: limitStats } } : {}),
             },
+            hcmTelemetry(settings, traceServiceOf(svc)),
           ),
         ),
       ]
     : [
         ...inboundNetworkRbacFilters(policies, svc, settings.trustDomain, settings.authzDefault, statPrefix(name)),
         ...(limit ? [inboundConnectionRateLimitFilter(limit, limitStats)] : []),
-        tcpProxy(name, name),
+        tcpProxy(name, name, tcpAccessLogs(settings)),
       ];
   const resource = { ...socketListener(name, '0.0.0.0', settings.inboundPort, filters, { direction: 'INBOUND' }), ...mtlsChains(mtlsModeOf(svc, settings), filters) };
   return { name, resource, roles: SIDECAR, owner: serviceKeyOf(svc) };

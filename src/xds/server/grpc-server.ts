@@ -18,6 +18,8 @@ import { SotwStream } from './sotw-stream.ts';
 import { WriteBudget } from './write-budget.ts';
 import type { StreamDeps, Variant } from './stream-base.ts';
 import { PERMISSION_DENIED, UNAUTHENTICATED, type AuthOutcome, type PeerInfo, type StreamCredential, type XdsAuthenticator } from './auth.ts';
+import { addTelemetryServices, type TelemetryReceiver } from './telemetry-service.ts';
+import { bindServer, shutdownServer } from './grpc-lifecycle.ts';
 import { optionalClientCertCredentials, StaticCertificateProvider, verifiedPeerUri, type XdsTlsOptions } from './tls.ts';
 
 export interface XdsServerOptions {
@@ -36,6 +38,8 @@ export interface XdsServerOptions {
   tls?: XdsTlsOptions;
   /** Where refused streams are logged. */
   log?: { warn(obj: object, msg: string): void };
+  /** Serve the access-log and metrics services on this port too, handing their messages here. */
+  telemetry?: TelemetryReceiver;
 }
 
 /** A request that could not be decoded: the stream ends with INVALID_ARGUMENT instead of a generic INTERNAL. */
@@ -92,6 +96,7 @@ export class XdsServer {
     });
     for (const method of METHODS) this.addMethod(method, messageType(REQUEST_TYPES[method.variant]));
     this.server.addService(...csdsService(opts.status));
+    if (opts.telemetry) addTelemetryServices(this.server, opts.telemetry, opts.authenticator);
     this.unwatch = opts.cache.watch((snapshot, changed) => {
       opts.status.fanOut(snapshot, () => {
         for (const s of this.streams) s.onSnapshot(changed);
@@ -223,14 +228,14 @@ export class XdsServer {
     this.certificates.update(tls);
   }
 
+  /** The credentials this server binds with (TLS with optional client certificates, or plaintext); a telemetry port shares them. */
+  credentials(): grpc.ServerCredentials {
+    return this.certificates ? optionalClientCertCredentials(this.certificates) : grpc.ServerCredentials.createInsecure();
+  }
+
   /** Binds to `host:port` (0 picks a free port) and returns the port. */
   listen(host: string, port: number): Promise<number> {
-    const credentials = this.certificates ? optionalClientCertCredentials(this.certificates) : grpc.ServerCredentials.createInsecure();
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host}:${port}`, credentials, (err, bound) =>
-        err ? reject(err) : resolve(bound),
-      );
-    });
+    return bindServer(this.server, host, port, this.credentials());
   }
 
   /** Number of open streams. */
@@ -242,18 +247,7 @@ export class XdsServer {
   async close(graceMs = 500): Promise<void> {
     this.unwatch();
     clearInterval(this.revalidation);
-    await new Promise<void>((resolve) => {
-      // After a force shutdown grpc-js may never call tryShutdown's callback (a client in this
-      // process still holding its session), so the close ends there too.
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownServer(this.server, graceMs);
   }
 
   /** Closes immediately, cutting open streams (what a crash looks like to proxies). */

@@ -1,0 +1,145 @@
+/**
+ * Where telemetry streams deliver: access-log entries become records, queued for the raw table
+ * (bounded: what does not fit is dropped and counted) and counted into minute rollups; a writer
+ * merges the rollups into the database every few seconds. Nothing here waits on the database, so
+ * a slow database costs drops, never a slower xDS server.
+ */
+import type { Plain } from '../protos/type-urls.ts';
+import type { AccessLogsMessage } from '../protos/telemetry.ts';
+import type { TelemetryReceiver, TelemetrySource } from '../xds/server/telemetry-service.ts';
+import { httpRecordOf, tcpRecordOf, type AccessLogRecord } from './access-log.ts';
+import { BatchQueue } from './batch-queue.ts';
+import { RollupAccumulator, type RollupCell } from './rollup.ts';
+
+export interface IngestOptions {
+  /** Stores a batch of raw records. */
+  writeRecords(batch: AccessLogRecord[]): Promise<void>;
+  /** Merges rollup deltas into the stored rows. */
+  writeRollups(cells: RollupCell[]): Promise<void>;
+  /** Takes a metrics-service message (cluster stats); optional. */
+  metrics?(from: TelemetrySource, families: Plain[]): void;
+  /** Told of the rollup cells written, after each write (the Prometheus mesh metrics). */
+  onRollups?(cells: readonly RollupCell[]): void;
+  queueCapacity: number;
+  batchSize?: number;
+  now?: () => Date;
+  log?: { warn(obj: object, msg: string): void };
+}
+
+/** Cumulative counters of one replica's ingestion. */
+export interface IngestStats {
+  messages: number;
+  entries: number;
+  /** Entries refused as invalid (absurd time, missing fields). */
+  rejected: number;
+  /** Entries accepted into the raw queue, written, dropped because it was full, or because their batch failed. */
+  accepted: number;
+  written: number;
+  droppedFull: number;
+  droppedFailed: number;
+  /** Entries waiting in the queue now. */
+  queueDepth: number;
+  /** Rollup keys not counted because the accumulator was full, and rollup writes that failed (retried). */
+  rollupOverflow: number;
+  rollupWriteFailures: number;
+  /** Streams ended with an error status, by reason. */
+  malformed: number;
+  noNode: number;
+  unauthenticated: number;
+  metricsMessages: number;
+}
+
+/** The receiver behind the telemetry services. */
+export class TelemetryIngest implements TelemetryReceiver {
+  private readonly queue: BatchQueue<AccessLogRecord>;
+  private rollups = new RollupAccumulator();
+  private readonly counts = { messages: 0, entries: 0, rejected: 0, rollupWriteFailures: 0, malformed: 0, noNode: 0, unauthenticated: 0, metricsMessages: 0 };
+  private writing: Promise<void> | undefined;
+  private lastRejection = 0;
+
+  constructor(private readonly opts: IngestOptions) {
+    this.queue = new BatchQueue<AccessLogRecord>({
+      capacity: opts.queueCapacity,
+      batchSize: opts.batchSize ?? 2000,
+      write: opts.writeRecords,
+      onWriteError: (err, size) => opts.log?.warn({ err: err.message, size }, 'access-log batch not stored; dropped'),
+    });
+  }
+
+  /** Turns a message's entries into records; invalid ones are counted (and logged at most once a minute). */
+  accessLogs(from: TelemetrySource, message: AccessLogsMessage): void {
+    this.counts.messages += 1;
+    const now = this.opts.now?.() ?? new Date();
+    const http = message.httpLogs?.logEntry ?? [];
+    const tcp = message.tcpLogs?.logEntry ?? [];
+    const records: AccessLogRecord[] = [];
+    for (const [entries, recordOf] of [
+      [http, httpRecordOf],
+      [tcp, tcpRecordOf],
+    ] as const) {
+      for (const entry of entries) {
+        const r = recordOf(entry, from, now);
+        if (r.ok) records.push(r.value);
+        else this.reject(from, r.issues[0]!);
+      }
+    }
+    this.counts.entries += http.length + tcp.length;
+    for (const r of records) this.rollups.add(r);
+    this.queue.push(records);
+  }
+
+  metrics(from: TelemetrySource, families: Plain[]): void {
+    this.counts.metricsMessages += 1;
+    this.opts.metrics?.(from, families);
+  }
+
+  refused(reason: 'malformed' | 'no-node' | 'unauthenticated'): void {
+    this.counts[reason === 'no-node' ? 'noNode' : reason] += 1;
+  }
+
+  /** Writes the rollup deltas collected so far (the server calls it every few seconds); a failed write keeps them for the next. */
+  flushRollups(): Promise<void> {
+    return (this.writing ??= this.writeRollups().finally(() => (this.writing = undefined)));
+  }
+
+  /** Waits until the raw queue is empty and the rollups are written (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.queue.flush();
+    while (this.writing) await this.writing;
+    await this.flushRollups();
+  }
+
+  get stats(): IngestStats {
+    const q = this.queue.stats;
+    return {
+      ...this.counts,
+      accepted: q.accepted,
+      written: q.written,
+      droppedFull: q.droppedFull,
+      droppedFailed: q.droppedFailed,
+      queueDepth: q.depth,
+      rollupOverflow: this.rollups.overflow,
+    };
+  }
+
+  private async writeRollups(): Promise<void> {
+    const cells = this.rollups.take();
+    if (cells.length === 0) return;
+    try {
+      await this.opts.writeRollups(cells);
+      this.opts.onRollups?.(cells);
+    } catch (err) {
+      this.counts.rollupWriteFailures += 1;
+      this.rollups.restore(cells);
+      this.opts.log?.warn({ err: (err as Error).message, cells: cells.length }, 'rollups not stored; kept for the next write');
+    }
+  }
+
+  private reject(from: TelemetrySource, first: { path: string; message: string }): void {
+    this.counts.rejected += 1;
+    const now = Date.now();
+    if (now - this.lastRejection < 60_000) return;
+    this.lastRejection = now;
+    this.opts.log?.warn({ proxy: from.proxyId, field: first.path, reason: first.message }, 'access-log entry refused (further refusals this minute are only counted)');
+  }
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { AccessLogRecord } from './access-log.ts';
+import { bucketOf, keysOf, RollupAccumulator } from './rollup.ts';
+
+const rec = (over: Partial<AccessLogRecord> = {}): AccessLogRecord => ({
+  at: new Date('2026-12-02T10:00:30Z'),
+  proxyId: 'web-1',
+  protocol: 'http',
+  direction: 'outbound',
+  source: 'shop/web',
+  destination: 'shop/orders',
+  status: 200,
+  durationMs: 10,
+  bytesReceived: 100,
+  bytesSent: 1000,
+  ...over,
+});
+
+describe('keysOf', () => {
+  it('counts a request under its service, its edge and (when named) its route, reported by the side that logged it', () => {
+    expect(keysOf(rec({ route: 'shop/checkout' }))).toEqual([
+      { kind: 'service', reporter: 'source', source: '', destination: 'shop/orders', route: '' },
+      { kind: 'edge', reporter: 'source', source: 'shop/web', destination: 'shop/orders', route: '' },
+      { kind: 'route', reporter: 'source', source: '', destination: 'shop/orders', route: 'shop/checkout' },
+    ]);
+    expect(keysOf(rec({ direction: 'inbound', source: undefined }))[1]).toEqual({ kind: 'edge', reporter: 'destination', source: '', destination: 'shop/orders', route: '' });
+  });
+
+  it('leaves out requests to no service of the mesh (passthrough)', () => {
+    expect(keysOf(rec({ destination: undefined }))).toEqual([]);
+  });
+});
+
+describe('RollupAccumulator', () => {
+  it('counts status classes, bytes and latency per minute and key; take empties it', () => {
+    const acc = new RollupAccumulator();
+    acc.add(rec({ status: 200, durationMs: 5 }));
+    acc.add(rec({ status: 302 }));
+    acc.add(rec({ status: 404 }));
+    acc.add(rec({ status: 503, durationMs: 100 }));
+    acc.add(rec({ status: undefined, durationMs: undefined }));
+    acc.add(rec({ at: new Date('2026-12-02T10:01:00Z') }));
+    const cells = acc.take();
+    expect(acc.size).toBe(0);
+    const service = cells.filter((c) => c.kind === 'service');
+    expect(service.map((c) => c.bucket.toISOString())).toEqual(['2026-12-02T10:00:00.000Z', '2026-12-02T10:01:00.000Z']);
+    expect(service[0]).toMatchObject({ requests: 5, status2xx: 1, status3xx: 1, status4xx: 1, status5xx: 1, noStatus: 1, bytesReceived: 500, bytesSent: 5000 });
+    expect(service[0]!.latency.count).toBe(4);
+    expect(service[0]!.latency.max).toBeGreaterThanOrEqual(99);
+  });
+
+  it('is bounded: keys beyond the limit are counted as overflow, and a failed write is put back', () => {
+    const acc = new RollupAccumulator(2);
+    acc.add(rec());
+    acc.add(rec({ route: 'shop/r' }));
+    expect(acc.size).toBe(2);
+    expect(acc.overflow).toBe(1);
+    const taken = acc.take();
+    acc.add(rec());
+    acc.restore(taken);
+    const [service] = acc.take().filter((c) => c.kind === 'service');
+    expect(service!.requests).toBe(3);
+  });
+
+  it('buckets by the start of the minute or hour', () => {
+    expect(bucketOf(new Date('2026-12-02T10:59:59.999Z'), 3_600_000).toISOString()).toBe('2026-12-02T10:00:00.000Z');
+  });
+});

@@ -1,0 +1,98 @@
+/** Rollup rows: replicas merge deltas into their own minute rows, the leader merges hours, readers filter. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../test/support/test-db.ts';
+import type { AccessLogRecord } from '../analytics/access-log.ts';
+import { RollupAccumulator } from '../analytics/rollup.ts';
+import { ensurePartitions } from './partitions.ts';
+import { total as sumCounts } from '../analytics/series.ts';
+import { hourRolledUp, mergeMinuteCells, readRollups, rollUpHour } from './rollups.ts';
+
+const NOW = new Date('2026-12-02T10:30:00Z');
+const rec = (at: string, durationMs: number, status = 200, over: Partial<AccessLogRecord> = {}): AccessLogRecord => ({
+  at: new Date(at),
+  proxyId: 'web-1',
+  protocol: 'http',
+  direction: 'outbound',
+  source: 'shop/web',
+  destination: 'shop/orders',
+  status,
+  durationMs,
+  bytesReceived: 1,
+  bytesSent: 2,
+  ...over,
+});
+const cellsOf = (...records: AccessLogRecord[]) => {
+  const acc = new RollupAccumulator();
+  for (const r of records) acc.add(r);
+  return acc.take();
+};
+
+describe('rollup rows', () => {
+  const fixture = useTestDatabase();
+  beforeAll(async () => {
+    await ensurePartitions(fixture.db, 'traffic_rollups_minute', NOW);
+    await ensurePartitions(fixture.db, 'traffic_rollups_hour', NOW);
+  });
+
+  it('adds a replica\'s deltas to its stored minute rows, histograms merged', async () => {
+    await mergeMinuteCells(fixture.db, 'cp-1', cellsOf(rec('2026-12-02T10:00:01Z', 10), rec('2026-12-02T10:00:02Z', 20, 503)));
+    await mergeMinuteCells(fixture.db, 'cp-1', cellsOf(rec('2026-12-02T10:00:03Z', 30), rec('2026-12-02T10:01:00Z', 40)));
+    const rows = await readRollups(fixture.db, 'minute', { from: new Date('2026-12-02T10:00:00Z'), to: new Date('2026-12-02T10:02:00Z'), kind: 'service' });
+    expect(rows.map((r) => [r.bucket.toISOString(), r.replica, r.requests, r.status2xx, r.status5xx, r.latency.count])).toEqual([
+      ['2026-12-02T10:00:00.000Z', 'cp-1', 3, 2, 1, 3],
+      ['2026-12-02T10:01:00.000Z', 'cp-1', 1, 1, 0, 1],
+    ]);
+    expect(rows[0]!.latency.max).toBeGreaterThanOrEqual(29.7);
+  });
+
+  it('keeps replicas in their own rows, and filters by key', async () => {
+    await mergeMinuteCells(fixture.db, 'cp-2', cellsOf(rec('2026-12-02T10:00:30Z', 50, 200, { source: 'shop/cart', route: 'shop/list' })));
+    const edges = await readRollups(fixture.db, 'minute', { from: new Date('2026-12-02T10:00:00Z'), to: new Date('2026-12-02T10:01:00Z'), kind: 'edge' });
+    expect(edges.map((r) => [r.replica, r.source, r.destination, r.requests])).toEqual(
+      expect.arrayContaining([
+        ['cp-1', 'shop/web', 'shop/orders', 3],
+        ['cp-2', 'shop/cart', 'shop/orders', 1],
+      ]),
+    );
+    const route = await readRollups(fixture.db, 'minute', { from: new Date('2026-12-02T10:00:00Z'), to: new Date('2026-12-02T11:00:00Z'), kind: 'route', route: 'shop/list' });
+    expect(route.map((r) => r.requests)).toEqual([1]);
+    expect(sumCounts(await readRollups(fixture.db, 'minute', { from: new Date('2026-12-02T10:00:00Z'), to: new Date('2026-12-02T11:00:00Z'), kind: 'service', destination: 'shop/orders' })).requests).toBe(5);
+  });
+
+  it('merges an hour of every replica\'s minutes into one hour row per key, replacing it when run again', async () => {
+    const hour = new Date('2026-12-02T10:00:00Z');
+    expect(await hourRolledUp(fixture.db, hour)).toBe(false);
+    await rollUpHour(fixture.db, hour);
+    await rollUpHour(fixture.db, hour);
+    expect(await hourRolledUp(fixture.db, hour)).toBe(true);
+    const [service] = await readRollups(fixture.db, 'hour', { from: hour, to: new Date('2026-12-02T11:00:00Z'), kind: 'service', reporter: 'source' });
+    expect(service).toMatchObject({ replica: '', requests: 5, status2xx: 4, status5xx: 1, bytesReceived: 5, bytesSent: 10 });
+    expect(service!.latency.count).toBe(5);
+    expect(service!.latency.quantile(1)).toBeGreaterThanOrEqual(49.6);
+  });
+});
+
+describe('the hour rollup job', () => {
+  const fixture = useTestDatabase();
+  let now = new Date('2026-12-02T11:05:00Z');
+
+  it('rolls the last hours up on the leader, redoes the settling hour, and skips hours already done', async () => {
+    const { startHourRollups } = await import('../jobs/hour-rollups.ts');
+    await ensurePartitions(fixture.db, 'traffic_rollups_minute', now);
+    await ensurePartitions(fixture.db, 'traffic_rollups_hour', now);
+    await mergeMinuteCells(fixture.db, 'cp-1', cellsOf(rec('2026-12-02T10:10:00Z', 10)));
+    let leader = false;
+    const job = startHourRollups({ db: fixture.db, isLeader: () => leader, intervalMs: 3_600_000, now: () => now, log: { warn: () => {} } });
+    expect(await job.runOnce()).toBe(0);
+    leader = true;
+    // 10:00 settles until 11:15; 09:00 and 08:00 had no rows, so they are rolled (to nothing) each time.
+    expect(await job.runOnce()).toBe(3);
+    await mergeMinuteCells(fixture.db, 'cp-1', cellsOf(rec('2026-12-02T10:59:00Z', 10)));
+    expect(await job.runOnce()).toBe(3);
+    const hour = new Date('2026-12-02T10:00:00Z');
+    expect(sumCounts(await readRollups(fixture.db, 'hour', { from: hour, to: new Date('2026-12-02T11:00:00Z'), kind: 'service' })).requests).toBe(2);
+    now = new Date('2026-12-02T11:30:00Z');
+    expect(await job.runOnce()).toBe(2);
+    job.stop();
+  });
+});

@@ -1,0 +1,70 @@
+/** The telemetry services over real gRPC: who may stream, which identity a node may claim, and what reaches the receiver. */
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AccessLogsMessage } from '../../protos/telemetry.ts';
+import type { Plain } from '../../protos/type-urls.ts';
+import { identifier, TelemetryStream } from '../../../test/support/telemetry-client.ts';
+import { meshAuthenticator } from './auth.ts';
+import { TelemetryServer, type TelemetryReceiver, type TelemetrySource } from './telemetry-service.ts';
+
+class Recorder implements TelemetryReceiver {
+  logs: [TelemetrySource, AccessLogsMessage][] = [];
+  metricFamilies: [TelemetrySource, Plain[]][] = [];
+  refusals: string[] = [];
+  accessLogs(from: TelemetrySource, m: AccessLogsMessage) {
+    this.logs.push([from, m]);
+  }
+  metrics(from: TelemetrySource, f: Plain[]) {
+    this.metricFamilies.push([from, f]);
+  }
+  refused(reason: string) {
+    this.refusals.push(reason);
+  }
+}
+
+describe('telemetry services with required credentials', () => {
+  const receiver = new Recorder();
+  const authenticator = meshAuthenticator({
+    mode: 'required',
+    trustDomain: 'mesh.local',
+    verifyToken: async (t) => (t === 'apg_web' ? { tokenId: 't1', namespace: 'shop', service: 'web' } : undefined),
+    stillValid: async () => new Set(['t1']),
+  });
+  const server = new TelemetryServer(receiver, authenticator);
+  let port: number;
+  beforeAll(async () => {
+    port = await server.listen('127.0.0.1', 0, grpc.ServerCredentials.createInsecure());
+  });
+  afterAll(() => server.close());
+  const web = identifier('web-1', { role: 'sidecar', namespace: 'shop', service: 'web' });
+
+  it('refuses a stream without a credential with UNAUTHENTICATED', async () => {
+    const s = new TelemetryStream(port, 'accessLogs');
+    await s.send({ identifier: web, httpLogs: { logEntry: [] } });
+    expect(await s.status).toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringContaining('join token') });
+    expect(receiver.refusals).toEqual(['unauthenticated']);
+  });
+
+  it('refuses a node claiming another service than its token\'s with PERMISSION_DENIED', async () => {
+    const s = new TelemetryStream(port, 'metrics', { authorization: 'Bearer apg_web' });
+    await s.send({ identifier: identifier('orders-1', { role: 'sidecar', namespace: 'shop', service: 'orders' }), envoyMetrics: [] });
+    expect(await s.status).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringContaining('claims shop/orders') });
+  });
+
+  it('delivers every message of an admitted stream with the source of its first message, and answers OK when it ends', async () => {
+    const s = new TelemetryStream(port, 'accessLogs', { authorization: 'Bearer apg_web' });
+    await s.send({ identifier: web, httpLogs: { logEntry: [{ commonProperties: { upstreamCluster: 'orders.shop' } }] } });
+    await s.send({ tcpLogs: { logEntry: [{ commonProperties: { upstreamCluster: 'db.shop' } }] } });
+    expect(await s.end()).toEqual({ code: grpc.status.OK, details: '' });
+    expect(receiver.logs.map(([from, m]) => [from, Object.keys(m).filter((k) => k !== 'identifier')])).toEqual([
+      [{ proxyId: 'web-1', service: 'shop/web' }, ['httpLogs']],
+      [{ proxyId: 'web-1', service: 'shop/web' }, ['tcpLogs']],
+    ]);
+  });
+
+  it('names the field of a bad node', async () => {
+    const s = new TelemetryStream(port, 'metrics', { authorization: 'Bearer apg_web' });
+    await s.send({ identifier: { node: { id: '' } }, envoyMetrics: [] });
+    expect(await s.status).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'identifier.node.id: is required' });
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * The telemetry services Envoy streams to: the Access Log Service and the Metrics Service, both
+ * client-streaming with an empty response that is never sent while the stream lives. Messages are
+ * taken as raw bytes and decoded here, so a bad message gets a clear INVALID_ARGUMENT status rather
+ * than gRPC's generic one. The first message must identify the node; streams are admitted by the
+ * same authenticator as xDS, and a node may only claim the identity its credential proves.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Plain } from '../../protos/type-urls.ts';
+import { decodeStreamAccessLogsMessage, decodeStreamMetricsMessage, TELEMETRY_METHODS, type AccessLogsMessage } from '../../protos/telemetry.ts';
+import { proxyFromNode, serviceKey, type NodeLike, type ProxyIdentity } from '../../model/proxy.ts';
+import { credentialRefusal, PERMISSION_DENIED, type AuthOutcome, type PeerInfo, type StreamCredential, type XdsAuthenticator } from './auth.ts';
+import { verifiedPeerUri } from './tls.ts';
+import type { Result } from '../../lib/result.ts';
+import { structToPlain, type StructMsg } from '../../protos/struct.ts';
+import { bindServer, shutdownServer } from './grpc-lifecycle.ts';
+
+/** The proxy a telemetry stream comes from. */
+export interface TelemetrySource {
+  proxyId: string;
+  /** `<namespace>/<name>` of its service, when it announced one. */
+  service?: string;
+}
+
+/** What the services hand their messages to (src/analytics/ingest.ts); neither call may throw. */
+export interface TelemetryReceiver {
+  accessLogs(from: TelemetrySource, message: AccessLogsMessage): void;
+  metrics(from: TelemetrySource, families: Plain[]): void;
+  /** A stream ended with an error status (undecodable message, no node, refused), for the counters. */
+  refused(reason: 'malformed' | 'no-node' | 'unauthenticated'): void;
+}
+
+type Call = grpc.ServerReadableStream<Buffer, Buffer>;
+
+/** Adds the Access Log and Metrics services to a gRPC server. */
+export function addTelemetryServices(server: grpc.Server, receiver: TelemetryReceiver, authenticator?: XdsAuthenticator): void {
+  const add = (path: string, decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>, deliver: (from: TelemetrySource, m: Plain) => void) => {
+    const method = path.slice(path.lastIndexOf('/') + 1);
+    const definition: grpc.ServiceDefinition = {
+      [method]: {
+        path,
+        requestStream: true,
+        responseStream: false,
+        requestSerialize: (b: Buffer) => b,
+        requestDeserialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b,
+        responseDeserialize: (b: Buffer) => b,
+      },
+    };
+    const handler = (call: Call, callback: grpc.sendUnaryData<Buffer>) => {
+      admit(call, authenticator, (outcome) => {
+        if (!outcome.ok) {
+          receiver.refused('unauthenticated');
+          return callback({ code: outcome.code, details: outcome.message });
+        }
+        serveStream(call, callback, outcome.credential, decode, deliver, receiver);
+      });
+    };
+    server.addService(definition, { [method]: handler });
+  };
+  add(TELEMETRY_METHODS.streamAccessLogs, decodeStreamAccessLogsMessage, (from, m) => receiver.accessLogs(from, m as AccessLogsMessage));
+  add(TELEMETRY_METHODS.streamMetrics, decodeStreamMetricsMessage, (from, m) => receiver.metrics(from, ((m as { envoyMetrics?: Plain[] }).envoyMetrics ?? []) as Plain[]));
+}
+
+/** Runs the authenticator (once, before any message is read); without one every stream is admitted. */
+function admit(call: Call, authenticator: XdsAuthenticator | undefined, then: (o: AuthOutcome) => void): void {
+  if (!authenticator) return then({ ok: true });
+  const [authorization] = call.metadata.get('authorization');
+  const certificateUri = verifiedPeerUri(call as unknown as Parameters<typeof verifiedPeerUri>[0]);
+  const peer: PeerInfo = {
+    address: call.getPeer(),
+    ...(typeof authorization === 'string' ? { authorization } : {}),
+    ...(certificateUri ? { certificateUri } : {}),
+  };
+  const outcome = authenticator.authenticate(peer);
+  if (!(outcome instanceof Promise)) return then(outcome);
+  outcome.then(then, (err: Error) => then({ ok: false, code: grpc.status.UNAVAILABLE, message: `credentials could not be checked: ${err.message}` }));
+}
+
+/** Reads a stream's messages: the first names the node, each is decoded and delivered; a bad one ends the stream with its reason. */
+function serveStream(
+  call: Call,
+  callback: grpc.sendUnaryData<Buffer>,
+  credential: StreamCredential | undefined,
+  decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>,
+  deliver: (from: TelemetrySource, m: Plain) => void,
+  receiver: TelemetryReceiver,
+): void {
+  let from: TelemetrySource | undefined;
+  let done = false;
+  const end = (err: grpc.ServiceError | Partial<grpc.StatusObject> | null) => {
+    if (done) return;
+    done = true;
+    call.removeAllListeners('data');
+    callback(err, err ? undefined : Buffer.alloc(0));
+  };
+  call.on('data', (bytes: Buffer) => {
+    if (done) return;
+    const message = decode(bytes);
+    if (!message.ok) {
+      receiver.refused('malformed');
+      return end({ code: grpc.status.INVALID_ARGUMENT, details: message.issues.map((i) => `${i.path || 'message'}: ${i.message}`).join('; ') });
+    }
+    if (!from) {
+      const identified = sourceOf(message.value.identifier?.node as NodeLike | undefined, credential);
+      if (!identified.ok) {
+        receiver.refused(identified.code === PERMISSION_DENIED ? 'unauthenticated' : 'no-node');
+        return end({ code: identified.code, details: identified.message });
+      }
+      from = identified.source;
+    }
+    deliver(from, message.value as Plain);
+  });
+  call.on('end', () => end(null));
+  call.on('error', () => end(null));
+  call.on('cancelled', () => {
+    done = true;
+  });
+}
+
+type Identified = { ok: true; source: TelemetrySource } | { ok: false; code: number; message: string };
+
+/** The stream's proxy from the first message's node, checked against the stream's credential. */
+export function sourceOf(node: NodeLike | undefined, credential: StreamCredential | undefined): Identified {
+  if (!node) return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: 'identifier.node: is required in the first message of a stream' };
+  // Decoded from the wire, node metadata is a google.protobuf.Struct.
+  const proxy = proxyFromNode({ ...node, metadata: structToPlain(node.metadata as StructMsg | null | undefined) });
+  if (!proxy.ok) return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: proxy.issues.map((i) => `identifier.${i.path}: ${i.message}`).join('; ') };
+  const refusal = credentialRefusal(proxy.value, credential);
+  if (refusal) return { ok: false, code: PERMISSION_DENIED, message: refusal };
+  return { ok: true, source: telemetrySourceOf(proxy.value) };
+}
+
+/** What the analytics need of a proxy's identity. */
+function telemetrySourceOf(proxy: ProxyIdentity): TelemetrySource {
+  const service = serviceKey(proxy);
+  return { proxyId: proxy.id, ...(service ? { service } : {}) };
+}
+
+/** The telemetry services on a port of their own (TELEMETRY_PORT), with the xDS port's credentials and authenticator. */
+export class TelemetryServer {
+  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+
+  constructor(receiver: TelemetryReceiver, authenticator?: XdsAuthenticator) {
+    addTelemetryServices(this.server, receiver, authenticator);
+  }
+
+  /** Binds and resolves with the port. */
+  listen(host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
+    return bindServer(this.server, host, port, credentials);
+  }
+
+  /** Stops; open streams are cut after `graceMs`. */
+  close(graceMs = 500): Promise<void> {
+    return shutdownServer(this.server, graceMs);
+  }
+}
