@@ -15,7 +15,13 @@ const GRPC_CONFIGS = 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v
 const common = (clusterName: string): Plain => ({ logName: 'apg', grpcService: { envoyGrpc: { clusterName } }, transportApiVersion: 'V3' });
 const httpLogger = (cluster: string): Plain => ({
   name: 'envoy.access_loggers.http_grpc',
-  typedConfig: { '@type': `${GRPC_CONFIGS}HttpGrpcAccessLogConfig`, commonConfig: common(cluster), additionalRequestHeadersToLog: ['traceparent', 'x-request-id'] },
+  typedConfig: {
+    '@type': `${GRPC_CONFIGS}HttpGrpcAccessLogConfig`,
+    commonConfig: common(cluster),
+    additionalRequestHeadersToLog: ['traceparent', 'x-request-id'],
+    additionalResponseHeadersToLog: ['grpc-status'],
+    additionalResponseTrailersToLog: ['grpc-status'],
+  },
 });
 const tcpLogger = (cluster: string): Plain => ({
   name: 'envoy.access_loggers.tcp_grpc',

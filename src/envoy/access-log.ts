@@ -20,6 +20,9 @@ export const ACCESS_LOG_NAME = 'apg';
  */
 export const LOGGED_REQUEST_HEADERS = ['traceparent', 'x-request-id'];
 
+/** The gRPC status of a gRPC request: in the trailers, or the headers of a trailers-only answer (an error counts as its HTTP class). */
+export const LOGGED_GRPC_STATUS = ['grpc-status'];
+
 /** The cluster the access loggers stream to: the served telemetry cluster, else the bootstrap's own way to the control plane. */
 export function accessLogCluster(telemetry: TelemetrySettings): string {
   return telemetry.address ? TELEMETRY_CLUSTER : BOOTSTRAP_XDS_CLUSTER;
@@ -30,11 +33,16 @@ export function commonGrpcAccessLogConfig(cluster: string): Plain {
   return { logName: ACCESS_LOG_NAME, grpcService: { envoyGrpc: { clusterName: cluster } }, transportApiVersion: 'V3' };
 }
 
-/** The HTTP gRPC access logger (for HTTP connection managers), logging `LOGGED_REQUEST_HEADERS` too. */
+/** The HTTP gRPC access logger (for HTTP connection managers), logging `LOGGED_REQUEST_HEADERS` and the gRPC status too. */
 export function httpGrpcAccessLog(cluster: string): Plain {
   return {
     name: HTTP_GRPC_ACCESS_LOGGER,
-    typedConfig: typed(HTTP_GRPC_ACCESS_LOG_TYPE, { commonConfig: commonGrpcAccessLogConfig(cluster), additionalRequestHeadersToLog: LOGGED_REQUEST_HEADERS }),
+    typedConfig: typed(HTTP_GRPC_ACCESS_LOG_TYPE, {
+      commonConfig: commonGrpcAccessLogConfig(cluster),
+      additionalRequestHeadersToLog: LOGGED_REQUEST_HEADERS,
+      additionalResponseHeadersToLog: LOGGED_GRPC_STATUS,
+      additionalResponseTrailersToLog: LOGGED_GRPC_STATUS,
+    }),
   };
 }
 

@@ -12,7 +12,9 @@ import { webhookPayload } from '../analytics/alert-views.ts';
 import { DropWindow, droppedOf } from '../analytics/drop-window.ts';
 import type { LatencyHistogram } from '../analytics/histogram.ts';
 import { proxyNacksOf } from '../analytics/proxy-nacks.ts';
-import { applyAlertChanges, endpointHealthByService, listAlertRules, liveReplicaReports, openAlerts } from '../registry/alerts.ts';
+import { applyAlertChanges, listAlertRules, openAlerts } from '../registry/alerts.ts';
+import { serviceHealth } from '../registry/endpoints.ts';
+import { liveReplicas } from '../registry/replicas.ts';
 import { expiringCertificates, listAuthorities } from '../registry/ca.ts';
 import type { Db } from '../registry/db.ts';
 import type { AlertRow, AlertRuleRow } from '../registry/schema.ts';
@@ -81,11 +83,11 @@ class RoundSources {
     return p;
   }
 
-  private endpoints = () => this.once('endpoints', () => endpointHealthByService(this.opts.db));
+  private endpoints = () => this.once('endpoints', async () => (await serviceHealth(this.opts.db)).map((s) => ({ service: s.service, endpoints: s.total, healthy: s.healthy })));
 
   private replicas = () =>
     this.once('replicas', async () => {
-      const reports = await liveReplicaReports(this.opts.db, this.opts.replicaFreshMs ?? 30_000);
+      const reports = await liveReplicas(this.opts.db, this.opts.replicaFreshMs ?? 30_000);
       this.drops.record(this.now, new Map(reports.map((r) => [r.id, droppedOf(r.telemetry)])));
       return reports;
     });

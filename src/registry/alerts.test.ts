@@ -1,4 +1,6 @@
 /** The alert tables: rules (names unique), alert history and its transitions, deliveries, and the measurement queries. */
+import { serviceHealth } from './endpoints.ts';
+import { liveReplicas } from './replicas.ts';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
@@ -7,12 +9,10 @@ import {
   applyAlertChanges,
   createAlertRule,
   deleteAlertRule,
-  endpointHealthByService,
   getAlert,
   getAlertRule,
   listAlertRules,
   listAlerts,
-  liveReplicaReports,
   openAlerts,
   recordDelivery,
   updateAlertRule,
@@ -137,9 +137,9 @@ describe('measurements', () => {
       ['healthy', 'unhealthy', 'draining', 'healthy'].map((health, i) => ({ serviceId: web!.id, address: `10.0.0.${i + 1}`, port: 8080, health })),
     );
     expect(empty).toBeDefined();
-    expect(await endpointHealthByService(fixture.db)).toEqual([
-      { service: 'shop/empty', endpoints: 0, healthy: 0 },
-      { service: 'shop/web', endpoints: 4, healthy: 2 },
+    expect(await serviceHealth(fixture.db)).toEqual([
+      { service: 'shop/empty', protocol: 'http', total: 0, healthy: 0, unhealthy: 0, draining: 0 },
+      { service: 'shop/web', protocol: 'http', total: 4, healthy: 2, unhealthy: 1, draining: 1 },
     ]);
   });
 
@@ -148,7 +148,7 @@ describe('measurements', () => {
       { id: 'fresh', apiUrl: 'http://fresh', proxies: [{ id: 'p1' }], telemetry: { droppedFull: 3 } },
       { id: 'stale', apiUrl: 'http://stale', proxies: [{ id: 'p2' }], seenAt: sql`now() - interval '10 minutes'` },
     ]);
-    expect(await liveReplicaReports(fixture.db, 60_000)).toEqual([{ id: 'fresh', proxies: [{ id: 'p1' }], telemetry: { droppedFull: 3 } }]);
+    expect((await liveReplicas(fixture.db, 60_000)).map(({ id, proxies, telemetry }) => ({ id, proxies, telemetry }))).toEqual([{ id: 'fresh', proxies: [{ id: 'p1' }], telemetry: { droppedFull: 3 } }]);
   });
 
   it('lists the active certificates expiring in the window that were not renewed, as the expiry metric counts them', async () => {

@@ -1,13 +1,13 @@
 /**
  * The alert tables: rules (CRUD, names unique), alert history (listing, the evaluator's transitions
- * stored in one transaction, webhook deliveries), and the registry-side measurements the evaluator
- * reads (endpoint health per service, the proxy status and ingestion counters of live replicas).
+ * stored in one transaction, webhook deliveries). Endpoint health comes from endpoints.ts, the
+ * replicas' proxies and counters from replicas.ts, expiring certificates from ca.ts.
  * Validating rules and deciding transitions is src/analytics/; this file only stores and reads.
  */
 import { and, asc, desc, eq, gte, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from './db.ts';
 import { isUniqueViolation } from './errors.ts';
-import { alertRules, alerts, endpoints, replicas, services, type AlertRow, type AlertRuleRow } from './schema.ts';
+import { alertRules, alerts, type AlertRow, type AlertRuleRow } from './schema.ts';
 import type { WriteResult } from './services.ts';
 
 /** What a rule write stores (a validated spec: src/analytics/alert-rules.ts). */
@@ -180,29 +180,4 @@ export async function recordDelivery(db: Db, alertId: string, attempt: DeliveryA
     .update(alerts)
     .set({ deliveries: sql`${alerts.deliveries} || ${JSON.stringify([attempt])}::jsonb` })
     .where(eq(alerts.id, alertId));
-}
-
-/** Every service with its endpoint count and healthy endpoint count, by key. */
-export async function endpointHealthByService(db: Db | Tx): Promise<{ service: string; endpoints: number; healthy: number }[]> {
-  const rows = await db
-    .select({
-      namespace: services.namespace,
-      name: services.name,
-      endpoints: sql<number>`count(${endpoints.id})::int`,
-      healthy: sql<number>`(count(${endpoints.id}) filter (where ${endpoints.health} = 'healthy'))::int`,
-    })
-    .from(services)
-    .leftJoin(endpoints, eq(endpoints.serviceId, services.id))
-    .groupBy(services.id, services.namespace, services.name)
-    .orderBy(asc(services.namespace), asc(services.name));
-  return rows.map((r) => ({ service: `${r.namespace}/${r.name}`, endpoints: Number(r.endpoints), healthy: Number(r.healthy) }));
-}
-
-/** Replicas seen within the last `freshMs` (by the database's clock, like their heartbeats): their proxies' status and ingestion counters. */
-export async function liveReplicaReports(db: Db | Tx, freshMs: number): Promise<{ id: string; proxies: unknown[]; telemetry: Record<string, unknown> }[]> {
-  return db
-    .select({ id: replicas.id, proxies: replicas.proxies, telemetry: replicas.telemetry })
-    .from(replicas)
-    .where(gte(replicas.seenAt, sql`now() - make_interval(secs => ${freshMs / 1000})`))
-    .orderBy(asc(replicas.id));
 }

@@ -373,7 +373,7 @@ export const alerts = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
     firedAt: timestamp('fired_at', { withTimezone: true, mode: 'date' }),
     resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
-    /** Webhook deliveries: `[{event, at, attempts, status, error?}]`. */
+    /** Webhook delivery attempts, one entry each: `[{event, at, attempt, status, ok, error?}]`. */
     deliveries: jsonb('deliveries').$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
   },
   (t) => [
