@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AccessLogRecord } from './access-log.ts';
+import { accessRecord } from '../../test/support/access-log-records.ts';
 import { bucketOf, keysOf, RollupAccumulator } from './rollup.ts';
 
-const rec = (over: Partial<AccessLogRecord> = {}): AccessLogRecord => ({
-  at: new Date('2026-12-02T10:00:30Z'),
-  proxyId: 'web-1',
-  protocol: 'http',
-  direction: 'outbound',
-  source: 'shop/web',
-  destination: 'shop/orders',
-  status: 200,
-  durationMs: 10,
-  bytesReceived: 100,
-  bytesSent: 1000,
-  ...over,
-});
+const rec = (over: Partial<AccessLogRecord> = {}) => accessRecord('2026-12-02T10:00:30Z', over);
 
 describe('keysOf', () => {
   it('counts a request under its service, its edge and (when named) its route, reported by the side that logged it', () => {

@@ -3,25 +3,13 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../test/support/test-db.ts';
 import type { AccessLogRecord } from '../analytics/access-log.ts';
+import { accessRecord } from '../../test/support/access-log-records.ts';
 import type { Db } from './db.ts';
 import { insertAccessLogRecords } from './access-logs.ts';
 import { dropPartitionsBefore, ensurePartitions, listPartitions, partitionName } from './partitions.ts';
 
 const NOW = new Date('2026-12-02T10:00:00Z');
-const record = (at: string, over: Partial<AccessLogRecord> = {}): AccessLogRecord => ({
-  at: new Date(at),
-  proxyId: 'web-1',
-  protocol: 'http',
-  direction: 'outbound',
-  source: 'shop/web',
-  destination: 'shop/orders',
-  status: 200,
-  durationMs: 1.5,
-  bytesReceived: 10,
-  bytesSent: 20,
-  traceId: 't1',
-  ...over,
-});
+const record = (at: string, over: Partial<AccessLogRecord> = {}) => accessRecord(at, { durationMs: 1.5, bytesReceived: 10, bytesSent: 20, traceId: 't1', ...over });
 
 describe('access-log partitions', () => {
   const fixture = useTestDatabase();

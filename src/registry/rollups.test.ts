@@ -2,25 +2,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../test/support/test-db.ts';
 import type { AccessLogRecord } from '../analytics/access-log.ts';
+import { accessRecord } from '../../test/support/access-log-records.ts';
 import { RollupAccumulator } from '../analytics/rollup.ts';
 import { ensurePartitions } from './partitions.ts';
 import { total as sumCounts } from '../analytics/series.ts';
 import { hourRolledUp, mergeMinuteCells, readRollups, rollUpHour } from './rollups.ts';
 
 const NOW = new Date('2026-12-02T10:30:00Z');
-const rec = (at: string, durationMs: number, status = 200, over: Partial<AccessLogRecord> = {}): AccessLogRecord => ({
-  at: new Date(at),
-  proxyId: 'web-1',
-  protocol: 'http',
-  direction: 'outbound',
-  source: 'shop/web',
-  destination: 'shop/orders',
-  status,
-  durationMs,
-  bytesReceived: 1,
-  bytesSent: 2,
-  ...over,
-});
+const rec = (at: string, durationMs: number, status = 200, over: Partial<AccessLogRecord> = {}) => accessRecord(at, { durationMs, status, bytesReceived: 1, bytesSent: 2, ...over });
 const cellsOf = (...records: AccessLogRecord[]) => {
   const acc = new RollupAccumulator();
   for (const r of records) acc.add(r);
