@@ -1,0 +1,93 @@
+/** Turning the figures of `bench:als` into the Markdown tables it prints (and docs/benchmarks.md shows). */
+import type { FloorResult } from './floor.ts';
+
+/** What one scenario (a stream count and a mode) measured. */
+export interface ScenarioResult {
+  streams: number;
+  mode: 'max' | 'rate';
+  seconds: number;
+  offeredPerSecond: number;
+  /** Entries the client wrote (at a fixed rate: those not dropped by the client for backpressure). */
+  sentPerSecond: number;
+  clientDropped: number;
+  /** Entries the server decoded, and those it refused as invalid. */
+  received: number;
+  rejected: number;
+  written: number;
+  /** Written ÷ (load time + the final flush). */
+  storedPerSecond: number;
+  /** Written ÷ load time, counting only what was stored while the load ran. */
+  storedDuringPerSecond: number;
+  flushSeconds: number;
+  droppedFull: number;
+  droppedFailed: number;
+  maxQueueDepth: number;
+  maxRssMiB: number;
+  maxHeapUsedMiB: number;
+  rollupRows: number;
+  /** Sum of the `service` rollup rows' requests: every stored-or-not entry with a destination. */
+  rollupRequests: number;
+  serverCores: number;
+  /** Server CPU time per entry received (decode, records, rollups, the writer's share), µs. */
+  serverCpuPerEntryUs: number;
+  loadCores: number;
+  /** CPU of every PostgreSQL process on the machine (ours, and any neighbours' databases), in cores. */
+  postgresCores: number;
+  /** CPU of everything else on the machine (neighbours), in cores. */
+  otherCores: number;
+  loopDelayP99Ms: number;
+  streamErrors: string[];
+}
+
+/** 12,345 */
+export const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
+/** 1.23 */
+export const dec = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+
+/** A Markdown table. */
+export function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const modeLabel = (s: ScenarioResult, rate: number) => (s.mode === 'max' ? 'max (backpressure)' : `fixed ${int(rate)}/s`);
+
+/** The pipeline's table: one row per scenario. */
+export function scenarioTable(results: ScenarioResult[], rate: number): string {
+  return table(
+    ['streams', 'offered', 'entries/s offered', 'entries/s stored (sustained)', 'stored while loading', 'drops (full + failed)', 'client drops', 'max queue depth', 'server RSS max', 'rollup rows', 'flush after', 'CPU: server (per entry) / PostgreSQL / other'],
+    results.map((s) => [
+      String(s.streams),
+      modeLabel(s, rate),
+      int(s.offeredPerSecond),
+      `**${int(s.storedPerSecond)}**`,
+      int(s.storedDuringPerSecond),
+      `${int(s.droppedFull + s.droppedFailed)}${s.droppedFailed ? ` (${int(s.droppedFailed)} failed)` : ''}`,
+      int(s.clientDropped),
+      int(s.maxQueueDepth),
+      `${int(s.maxRssMiB)} MiB`,
+      int(s.rollupRows),
+      `${dec(s.flushSeconds, 1)} s`,
+      `${dec(s.serverCores)} (${dec(s.serverCpuPerEntryUs, 0)} µs) / ${dec(s.postgresCores)} / ${dec(s.otherCores)} cores`,
+    ]),
+  );
+}
+
+/** The floors' table, each against the COPY floor. */
+export function floorTable(floors: FloorResult[]): string {
+  const floor = floors[0]!.rowsPerSecond;
+  return table(
+    ['writer (one connection, 2,000-row batches)', 'rows/s', 'batch p50', '÷ COPY floor'],
+    floors.map((f) => [f.label, `**${int(f.rowsPerSecond)}**`, `${dec(f.batchP50Ms, 1)} ms`, `${dec(f.rowsPerSecond / floor)}×`]),
+  );
+}
+
+/** Consistency warnings: what the server got against what was sent, and stored against accepted. */
+export function checks(s: ScenarioResult, sentEntries: number, helloEntries: number): string[] {
+  const out: string[] = [];
+  if (s.received !== sentEntries + helloEntries) out.push(`server decoded ${int(s.received)} entries, the client sent ${int(sentEntries + helloEntries)}`);
+  if (s.rejected) out.push(`${int(s.rejected)} entries refused as invalid`);
+  if (s.rollupRequests !== s.received - s.rejected) out.push(`rollups count ${int(s.rollupRequests)} requests, ${int(s.received - s.rejected)} were accepted`);
+  for (const e of s.streamErrors) out.push(`stream ended with ${e}`);
+  return out;
+}

@@ -1,0 +1,248 @@
+/**
+ * `npm run bench:als`: access-log ingestion throughput of the real server against the real
+ * PostgreSQL, and the database floors it is held against. Not a test: it prints figures and ratios.
+ *
+ * Processes: this one (orchestrator, database floors), the control plane (`server.ts`) and the load
+ * generator (`load.ts`, N ALS streams of pre-encoded Envoy HTTP entries). For each stream count it
+ * runs a max-rate load (each stream as fast as backpressure allows) and a fixed offered rate, then
+ * measures COPY and the `unnest` insert directly on the same records.
+ *
+ * Options (env): DURATION seconds per scenario (20), RATE entries/s of the fixed-rate runs (50000),
+ * STREAMS list (1,50), PER_MESSAGE entries per message (100), MESSAGES distinct pre-encoded messages
+ * (200), FLOOR_DURATION seconds per floor (8), FLOOR_ROUNDS (2, best kept), DATABASE_URL
+ * (postgres://postgres@127.0.0.1:5432/apg_bench_als: created fresh, dropped afterwards),
+ * PROFILE_DIR=dir (a server CPU profile per scenario).
+ */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { openDatabase } from '../../src/registry/db.ts';
+import { runMigrations } from '../../src/registry/migrate.ts';
+import { Channel, now, type Message } from '../xds/ipc.ts';
+import { measureFloors, type FloorResult } from './floor.ts';
+import { checks, dec, floorTable, int, scenarioTable, type ScenarioResult } from './report.ts';
+import type { ServerSnapshot } from './server.ts';
+import { encodeTraffic, recordsOf } from './traffic.ts';
+
+const env = process.env;
+const num = (name: string, dflt: number) => (env[name] ? Number(env[name]) : dflt);
+const DURATION_MS = num('DURATION', 20) * 1000;
+const RATE = num('RATE', 50_000);
+const STREAMS = (env.STREAMS || '1,50').split(',').map(Number);
+const PER_MESSAGE = num('PER_MESSAGE', 100);
+const MESSAGES = num('MESSAGES', 200);
+const FLOOR_MS = num('FLOOR_DURATION', 8) * 1000;
+const FLOOR_ROUNDS = num('FLOOR_ROUNDS', 2);
+const DATABASE_URL = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/apg_bench_als';
+const PROFILE_DIR = env.PROFILE_DIR ? path.resolve(env.PROFILE_DIR) : undefined;
+const HERE = path.dirname(new URL(import.meta.url).pathname);
+const ROOT = path.resolve(HERE, '../..');
+const children: ChildProcess[] = [];
+
+/** Forks a TypeScript child with an IPC channel and waits for its `ready` event. */
+async function start(file: string, extraEnv: Record<string, string> = {}): Promise<{ ipc: Channel; ready: Message }> {
+  const child = fork(path.join(HERE, file), [], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx'],
+    env: { ...env, ...extraEnv },
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.push(child);
+  const ipc = new Channel(child);
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`))));
+  const ready = await Promise.race([ipc.once('ready'), exited]);
+  exited.catch(() => {});
+  return { ipc, ready };
+}
+
+/** Drops and re-creates the database of `url` on its server, and migrates it; returns how to drop it. */
+async function freshDatabase(url: string): Promise<() => Promise<void>> {
+  const name = new URL(url).pathname.slice(1);
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`DATABASE_URL must name a plain database, not "${name}"`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const adminQuery = async (text: string) => {
+    const c = new pg.Client({ connectionString: admin.toString() });
+    await c.connect();
+    await c.query(text).finally(() => c.end());
+  };
+  await adminQuery(`drop database if exists ${name} with (force)`);
+  await adminQuery(`create database ${name}`);
+  const database = await openDatabase({ url, poolSize: 1 });
+  await runMigrations(database).finally(() => database.close());
+  return () => adminQuery(`drop database if exists ${name} with (force)`);
+}
+
+/** CPU time the whole machine spent busy so far (all processes, /proc/stat, ms; USER_HZ is 100). */
+function machineBusyMs(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) * 10;
+}
+
+/** CPU time of every process named `postgres` so far (ms): the server's backends, and any neighbours'. */
+function postgresCpuMs(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10;
+}
+
+interface LoadRun {
+  startedAt: number;
+  endedAt: number;
+  sentEntries: number;
+  offeredEntries: number;
+  clientDroppedEntries: number;
+  cpuMs: number;
+}
+
+/** One scenario from emptied tables: load, half-close, flush; the counters are deltas of the server's. */
+async function scenario(server: Channel, load: Channel, sql: pg.Client, port: number, streams: number, mode: 'max' | 'rate'): Promise<ScenarioResult> {
+  const label = `${streams} stream${streams > 1 ? 's' : ''}, ${mode === 'max' ? 'max rate' : `${int(RATE)}/s`}`;
+  await sql.query('truncate access_log_entries, traffic_rollups_minute');
+  if (PROFILE_DIR) await server.call('profileStart');
+  const a = await server.call<ServerSnapshot>('window');
+  const busy0 = machineBusyMs();
+  const pg0 = postgresCpuMs();
+  await load.call('connect', { port, streams });
+  const run = await load.call<LoadRun>('run', { durationMs: DURATION_MS, ...(mode === 'rate' ? { rate: RATE } : {}) });
+  const closed = await load.call<{ notOk: string[] }>('close');
+  const b = await server.call<ServerSnapshot>('stats');
+  const z = await server.call<ServerSnapshot>('flush');
+  const busyMs = machineBusyMs() - busy0;
+  const postgresMs = postgresCpuMs() - pg0;
+  if (PROFILE_DIR) await server.call('profileStop', { file: path.join(PROFILE_DIR, `${streams}-${mode}.cpuprofile`) });
+  const { rows } = await sql.query<{ n: string; requests: string | null }>(
+    "select count(*) as n, sum(requests) filter (where kind = 'service') as requests from traffic_rollups_minute",
+  );
+  const d = (k: keyof ServerSnapshot['telemetry'], s: ServerSnapshot = z) => s.telemetry[k] - a.telemetry[k];
+  const loadSeconds = (run.endedAt - run.startedAt) / 1000;
+  const allSeconds = (z.at - run.startedAt) / 1000;
+  const wallMs = z.at - a.at;
+  const result: ScenarioResult = {
+    streams,
+    mode,
+    seconds: loadSeconds,
+    offeredPerSecond: run.offeredEntries / loadSeconds,
+    sentPerSecond: run.sentEntries / loadSeconds,
+    clientDropped: run.clientDroppedEntries,
+    received: d('entries'),
+    rejected: d('rejected'),
+    written: d('written'),
+    storedPerSecond: d('written') / allSeconds,
+    storedDuringPerSecond: d('written', b) / ((b.at - run.startedAt) / 1000),
+    flushSeconds: (z.at - b.at) / 1000,
+    droppedFull: d('droppedFull'),
+    droppedFailed: d('droppedFailed'),
+    maxQueueDepth: z.window.maxQueueDepth,
+    maxRssMiB: z.window.maxRssMiB,
+    maxHeapUsedMiB: z.window.maxHeapUsedMiB,
+    rollupRows: Number(rows[0]!.n),
+    rollupRequests: Number(rows[0]!.requests ?? 0),
+    serverCores: (z.cpuMs - a.cpuMs) / wallMs,
+    serverCpuPerEntryUs: ((z.cpuMs - a.cpuMs) * 1000) / d('entries'),
+    loadCores: run.cpuMs / wallMs,
+    postgresCores: postgresMs / wallMs,
+    otherCores: (busyMs - (z.cpuMs - a.cpuMs) - run.cpuMs - postgresMs) / wallMs,
+    loopDelayP99Ms: z.loopDelayP99Ms,
+    streamErrors: closed.notOk,
+  };
+  console.log(
+    `${label}: offered ${int(result.offeredPerSecond)}/s, stored ${int(result.storedPerSecond)}/s sustained ` +
+      `(${int(result.storedDuringPerSecond)}/s while loading, flush ${dec(result.flushSeconds, 1)} s), drops ${int(result.droppedFull + result.droppedFailed)}, ` +
+      `client drops ${int(result.clientDropped)}, max queue ${int(result.maxQueueDepth)}, RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
+      `CPU server ${dec(result.serverCores)} (${dec(result.serverCpuPerEntryUs, 0)} µs/entry) / load ${dec(result.loadCores)} / PostgreSQL ${dec(result.postgresCores)} / other ${dec(result.otherCores)} cores, event-loop delay p99 ${dec(result.loopDelayP99Ms, 0)} ms`,
+  );
+  for (const w of checks(result, run.sentEntries, streams * PER_MESSAGE)) console.log(`  WARNING: ${w}`);
+  return result;
+}
+
+/** The pipeline scenarios, in their own processes. */
+async function pipeline(url: string, sql: pg.Client): Promise<ScenarioResult[]> {
+  const server = await start('server.ts', { BENCH_DATABASE_URL: url });
+  const load = await start('load.ts');
+  const prepared = await load.ipc.call<{ bytes: number }>('prepare', { messages: MESSAGES, perMessage: PER_MESSAGE });
+  console.log(`traffic: ${MESSAGES} messages × ${PER_MESSAGE} entries, ${int(prepared.bytes / MESSAGES)} bytes a message`);
+  const results: ScenarioResult[] = [];
+  try {
+    for (const streams of STREAMS) {
+      for (const mode of ['max', 'rate'] as const) results.push(await scenario(server.ipc, load.ipc, sql, server.ready.port as number, streams, mode));
+    }
+  } finally {
+    await Promise.allSettled([server.ipc.call('exit'), load.ipc.call('exit')]);
+  }
+  return results;
+}
+
+/** The floors, FLOOR_ROUNDS times interleaved, the best round of each kept. */
+async function floors(url: string, sql: pg.Client): Promise<FloorResult[]> {
+  const records = recordsOf(encodeTraffic(MESSAGES, PER_MESSAGE), Math.max(...STREAMS));
+  const database = await openDatabase({ url, poolSize: 1 });
+  const best: FloorResult[] = [];
+  try {
+    for (let round = 0; round < FLOOR_ROUNDS; round++) {
+      const results = await measureFloors(sql, database.db, records, FLOOR_MS);
+      console.log(`floors, round ${round + 1}: ${results.map((f) => `${f.label} ${int(f.rowsPerSecond)}/s`).join('; ')}`);
+      results.forEach((f, i) => (best[i] = best[i] && best[i]!.rowsPerSecond >= f.rowsPerSecond ? best[i]! : f));
+    }
+  } finally {
+    await database.close();
+  }
+  return best;
+}
+
+/** The commit the figures belong to, and how many files of src/ differ from it. */
+function describeCode(): string {
+  const git = (args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const dirty = git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean).length;
+    return `code ${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ` + ${dirty} uncommitted files in src/` : ''}`;
+  } catch {
+    return 'code ?';
+  }
+}
+
+async function main(): Promise<void> {
+  if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`bench:als: ${DURATION_MS / 1000} s per scenario, streams ${STREAMS.join(', ')}, fixed rate ${int(RATE)}/s; ${describeCode()}; Node ${process.version}; ${cpus().length} cores; load average ${load}`);
+  const drop = await freshDatabase(DATABASE_URL);
+  const sql = new pg.Client({ connectionString: DATABASE_URL });
+  await sql.connect();
+  try {
+    const t0 = now();
+    const results = await pipeline(DATABASE_URL, sql);
+    const floorResults = await floors(DATABASE_URL, sql);
+    console.log(`\n## Pipeline: Envoy ALS streams → server → PostgreSQL (${DURATION_MS / 1000} s a scenario)\n`);
+    console.log(scenarioTable(results, RATE));
+    console.log('\n## Database floors: the same records, no gRPC\n');
+    console.log(floorTable(floorResults));
+    const [copyFloor, , copyPartitioned, unnest] = floorResults.map((f) => f.rowsPerSecond) as [number, number, number, number];
+    const bestPipeline = Math.max(...results.map((r) => r.storedPerSecond));
+    console.log('\nratios:');
+    console.log(`  pipeline (best sustained, ${int(bestPipeline)}/s) ÷ COPY floor: ${dec(bestPipeline / copyFloor)}×`);
+    console.log(`  unnest insert ÷ COPY floor: ${dec(unnest / copyFloor)}×`);
+    console.log(`  COPY ÷ unnest insert, both on access_log_entries: ${dec(copyPartitioned / unnest)}×`);
+    const target = results.filter((r) => r.mode === 'rate').map((r) => `${r.streams} streams: ${r.droppedFull + r.droppedFailed + r.clientDropped === 0 && r.storedPerSecond >= 0.98 * RATE ? 'PASS' : 'MISS'}`);
+    console.log(`target ${int(RATE)} entries/s without a drop: ${target.join(', ')}`);
+    console.log(`(whole run ${dec((now() - t0) / 1000, 0)} s)`);
+  } finally {
+    await sql.end();
+    for (const c of children) if (c.exitCode === null) c.kill();
+    if (!env.KEEP_DB) await drop();
+  }
+}
+
+await main();

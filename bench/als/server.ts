@@ -1,0 +1,89 @@
+/**
+ * The control plane under test (a child process of `bench/als/run.ts`, so that its CPU and memory
+ * are its own): `startServer()` on the bench database, leader, with today's telemetry partitions.
+ * Every 100 ms it samples the ingestion queue's depth, the RSS and JS heap, and keeps
+ * the maxima of the current window (and the event loop's delay); the orchestrator opens a window per scenario.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { startServer } from '../../src/main.ts';
+import { testConfig } from '../../test/support/config.ts';
+import { Channel, now, processStats } from '../xds/ipc.ts';
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'apg-bench-als-'));
+const server = await startServer(testConfig({ databaseUrl: process.env.BENCH_DATABASE_URL!, dataDir, leaderRetryMs: 100, replicaId: 'bench-als' }));
+for (const end = Date.now() + 30_000; !server.isLeader(); ) {
+  if (Date.now() > end) throw new Error('the bench server did not become leader in 30 s');
+  await new Promise((r) => setTimeout(r, 50));
+}
+await server.maintainTelemetry();
+
+const ipc = new Channel(process);
+
+/** Maxima of the window the orchestrator opened last. */
+let window = { maxQueueDepth: 0, maxRssMiB: 0, maxHeapUsedMiB: 0, samples: 0, startedAt: now() };
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+setInterval(() => {
+  window.samples += 1;
+  window.maxQueueDepth = Math.max(window.maxQueueDepth, server.telemetry.stats.queueDepth);
+  const mem = process.memoryUsage();
+  window.maxRssMiB = Math.max(window.maxRssMiB, mem.rss / 1048576);
+  window.maxHeapUsedMiB = Math.max(window.maxHeapUsedMiB, mem.heapUsed / 1048576);
+}, 100).unref();
+
+/** The ingestion counters, this process's CPU and memory, and the window's maxima. */
+const snapshot = () => ({
+  ...processStats(),
+  telemetry: { ...server.telemetry.stats },
+  window: { ...window },
+  loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+  loopDelayMaxMs: loopDelay.max / 1e6,
+  at: now(),
+});
+export type ServerSnapshot = ReturnType<typeof snapshot>;
+
+ipc.handle('window', () => {
+  window = { maxQueueDepth: 0, maxRssMiB: 0, maxHeapUsedMiB: 0, samples: 0, startedAt: now() };
+  loopDelay.reset();
+  loopDelay.enable();
+  return snapshot();
+});
+ipc.handle('stats', () => snapshot());
+
+/** Waits until every accepted entry is written and the rollups are merged; replies with the counters after. */
+ipc.handle('flush', async () => {
+  await server.telemetry.flush();
+  return snapshot();
+});
+
+// PROFILE_DIR: a CPU profile of the server per scenario.
+const inspector = new Session();
+inspector.connect();
+const post = (method: string, params: object = {}) =>
+  new Promise<unknown>((resolve, reject) => inspector.post(method, params, (err, out) => (err ? reject(err) : resolve(out))));
+ipc.handle('profileStart', async () => {
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 500 });
+  await post('Profiler.start');
+  return null;
+});
+ipc.handle('profileStop', async (msg) => {
+  const { profile } = (await post('Profiler.stop')) as { profile: object };
+  writeFileSync(msg.file as string, JSON.stringify(profile));
+  return null;
+});
+
+ipc.handle('exit', () => {
+  setTimeout(() => {
+    void server.close().finally(() => {
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    });
+  }, 10);
+  return null;
+});
+
+ipc.emit('ready', { port: server.telemetryPort });
