@@ -13,14 +13,14 @@
  * (postgres://postgres@127.0.0.1:5432/apg_bench_als: created fresh, dropped afterwards),
  * PROFILE_DIR=dir (a server CPU profile per scenario).
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../../src/registry/db.ts';
 import { runMigrations } from '../../src/registry/migrate.ts';
-import { Channel, now, type Message } from '../xds/ipc.ts';
+import { forkChild, now, type Channel, type Message } from '../xds/ipc.ts';
 import { measureFloors, type FloorResult } from './floor.ts';
 import { checks, dec, floorTable, int, scenarioTable, type ScenarioResult } from './report.ts';
 import type { ServerSnapshot } from './server.ts';
@@ -41,20 +41,10 @@ const HERE = path.dirname(new URL(import.meta.url).pathname);
 const ROOT = path.resolve(HERE, '../..');
 const children: ChildProcess[] = [];
 
-/** Forks a TypeScript child with an IPC channel and waits for its `ready` event. */
+/** Forks a child of this benchmark and keeps it for the clean-up. */
 async function start(file: string, extraEnv: Record<string, string> = {}): Promise<{ ipc: Channel; ready: Message }> {
-  const child = fork(path.join(HERE, file), [], {
-    cwd: ROOT,
-    execArgv: ['--import', 'tsx'],
-    env: { ...env, ...extraEnv },
-    serialization: 'advanced',
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const { child, ipc, ready } = await forkChild(path.join(HERE, file), { ...env, ...extraEnv });
   children.push(child);
-  const ipc = new Channel(child);
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`))));
-  const ready = await Promise.race([ipc.once('ready'), exited]);
-  exited.catch(() => {});
   return { ipc, ready };
 }
 

@@ -4,14 +4,13 @@
  * Every 100 ms it samples the ingestion queue's depth, the RSS and JS heap, and keeps
  * the maxima of the current window (and the event loop's delay); the orchestrator opens a window per scenario.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startServer } from '../../src/main.ts';
 import { testConfig } from '../../test/support/config.ts';
-import { Channel, now, processStats } from '../xds/ipc.ts';
+import { Channel, now, processStats, serveProfiler } from '../xds/ipc.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'apg-bench-als-'));
 const server = await startServer(testConfig({ databaseUrl: process.env.BENCH_DATABASE_URL!, dataDir, leaderRetryMs: 100, replicaId: 'bench-als' }));
@@ -60,21 +59,7 @@ ipc.handle('flush', async () => {
 });
 
 // PROFILE_DIR: a CPU profile of the server per scenario.
-const inspector = new Session();
-inspector.connect();
-const post = (method: string, params: object = {}) =>
-  new Promise<unknown>((resolve, reject) => inspector.post(method, params, (err, out) => (err ? reject(err) : resolve(out))));
-ipc.handle('profileStart', async () => {
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 500 });
-  await post('Profiler.start');
-  return null;
-});
-ipc.handle('profileStop', async (msg) => {
-  const { profile } = (await post('Profiler.stop')) as { profile: object };
-  writeFileSync(msg.file as string, JSON.stringify(profile));
-  return null;
-});
+serveProfiler(ipc);
 
 ipc.handle('exit', () => {
   setTimeout(() => {

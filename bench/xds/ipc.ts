@@ -3,7 +3,10 @@
  * `{ id, cmd, ...args }` and resolves with the `{ id, reply }` the other side sends back; messages
  * without an id are events.
  */
-import type { ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import path from 'node:path';
 
 /** The one method of the bare grpc-js server that measures the transport floor. */
 export const FLOOR_METHOD = '/bench.Floor/Stream';
@@ -104,3 +107,43 @@ export function processStats() {
 }
 
 export type ProcessStats = ReturnType<typeof processStats>;
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+
+/** Forks a TypeScript child (`file`, absolute) with an IPC channel and waits for its `ready` event. */
+export async function forkChild(file: string, env: NodeJS.ProcessEnv, execArgv: string[] = []): Promise<{ child: ChildProcess; ipc: Channel; ready: Message }> {
+  const child = fork(file, [], {
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx', ...execArgv],
+    env,
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ipc = new Channel(child);
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${path.basename(file)} exited with ${code} before it was ready`))));
+  const ready = await Promise.race([ipc.once('ready'), exited]).catch((err: Error) => {
+    child.kill();
+    throw err;
+  });
+  exited.catch(() => {});
+  return { child, ipc, ready };
+}
+
+/** Answers `profileStart` / `profileStop {file}` on the channel with a CPU profile of this process (PROFILE_DIR runs). */
+export function serveProfiler(ipc: Channel): void {
+  const inspector = new Session();
+  inspector.connect();
+  const post = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve, reject) => inspector.post(method, params, (err, out) => (err ? reject(err) : resolve(out))));
+  ipc.handle('profileStart', async () => {
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 500 });
+    await post('Profiler.start');
+    return null;
+  });
+  ipc.handle('profileStop', async (msg) => {
+    const { profile } = (await post('Profiler.stop')) as { profile: object };
+    writeFileSync(msg.file as string, JSON.stringify(profile));
+    return null;
+  });
+}

@@ -12,13 +12,13 @@
  * HEAP_SNAPSHOT=file (the server's heap after the cold start), TIMEOUT_MS per phase (120000),
  * LOG_LEVEL of the server (warn).
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { edsServiceName } from '../../src/model/names.ts';
-import { Channel, now, type Message, type ProcessStats } from './ipc.ts';
+import { forkChild, now, type Channel, type Message, type ProcessStats } from './ipc.ts';
 import type { Watch } from './proxy.ts';
 import { metricDelta, ms, parseMetrics, pct, printReport, summarize, type ProxyWindow, type Round, type ServerStats } from './report.ts';
 import { createDatabase, latestChange, seedRegistry, serviceRef, type BenchDatabase } from './seed.ts';
@@ -38,20 +38,10 @@ const ROOT = path.resolve(HERE, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const children: ChildProcess[] = [];
 
-/** Forks a TypeScript child with an IPC channel and waits for its `ready` event. */
+/** Forks a child of this benchmark and keeps it for the clean-up. */
 async function start(file: string, extraEnv: Record<string, string>, execArgv: string[] = []): Promise<{ ipc: Channel; ready: Message }> {
-  const child = fork(path.join(HERE, file), [], {
-    cwd: ROOT,
-    execArgv: ['--import', 'tsx', ...execArgv],
-    env: { ...env, ...extraEnv },
-    serialization: 'advanced',
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const { child, ipc, ready } = await forkChild(path.join(HERE, file), { ...env, ...extraEnv }, execArgv);
   children.push(child);
-  const ipc = new Channel(child);
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`))));
-  const ready = await Promise.race([ipc.once('ready'), exited]);
-  exited.catch(() => {});
   return { ipc, ready };
 }
 

@@ -4,8 +4,6 @@
  * prototypes of the encoder, the reconciler and the cache are wrapped to count encodes and to
  * timestamp each rebuild and each publish (its synchronous fan-out to every stream included).
  */
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
 import { writeHeapSnapshot } from 'node:v8';
 import pino from 'pino';
 import { parseConfig } from '../../src/config.ts';
@@ -14,7 +12,7 @@ import { SHORT_NAMES, type TypeUrl } from '../../src/protos/type-urls.ts';
 import { ResourceEncoder } from '../../src/xds/cache/resource.ts';
 import { SnapshotCache, type Snapshot } from '../../src/xds/cache/snapshot-cache.ts';
 import { Reconciler } from '../../src/xds/reconciler.ts';
-import { Channel, now, processStats } from './ipc.ts';
+import { Channel, now, processStats, serveProfiler } from './ipc.ts';
 
 /** Fresh encodes per type (a memo hit returns an object seen before, so it is not counted). */
 const encodes: Record<string, number> = {};
@@ -78,21 +76,7 @@ const ipc = new Channel(process);
 ipc.handle('stats', () => ({ ...processStats(), encodes: { ...encodes }, builds: builds.slice(), streams: server.status.list().length }));
 
 // PROFILE_DIR: one CPU profile per phase of the run (cold start, endpoint changes, added services).
-const inspector = new Session();
-inspector.connect();
-const post = (method: string, params: object = {}) =>
-  new Promise<unknown>((resolve, reject) => inspector.post(method, params, (err, out) => (err ? reject(err) : resolve(out))));
-ipc.handle('profileStart', async () => {
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 500 });
-  await post('Profiler.start');
-  return null;
-});
-ipc.handle('profileStop', async (msg) => {
-  const { profile } = (await post('Profiler.stop')) as { profile: object };
-  writeFileSync(msg.file as string, JSON.stringify(profile));
-  return null;
-});
+serveProfiler(ipc);
 
 ipc.handle('heapSnapshot', (msg) => writeHeapSnapshot(msg.file as string));
 
