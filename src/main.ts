@@ -19,15 +19,11 @@ import { IdentityOpener } from './xds/identities.ts';
 import { startSdsCertificates } from './jobs/sds-certificates.ts';
 import { startTelemetryRetention } from './jobs/telemetry-retention.ts';
 import { startHourRollups } from './jobs/hour-rollups.ts';
-import { startPeriodicJob } from './jobs/periodic.ts';
-import { TelemetryIngest } from './analytics/ingest.ts';
-import { registerMeshMetrics } from './analytics/mesh-metrics.ts';
-import { insertAccessLogRecords } from './registry/access-logs.ts';
-import { mergeMinuteCells, readRollups } from './registry/rollups.ts';
+import { readRollups } from './registry/rollups.ts';
+import { startTelemetry } from './jobs/telemetry.ts';
+import type { TelemetryIngest } from './analytics/ingest.ts';
 import { serviceTotals } from './analytics/series.ts';
 import { startAlertEvaluator } from './jobs/alerts.ts';
-import { ClusterStatsSink } from './analytics/metrics-sink.ts';
-import { upsertClusterStats } from './registry/cluster-stats.ts';
 import { liveReplicas } from './registry/replicas.ts';
 import { TelemetryServer } from './xds/server/telemetry-service.ts';
 import { previewChanges } from './xds/preview.ts';
@@ -182,7 +178,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     verifyToken: (token) => verifyJoinToken(database.db, token),
     stillValid: (ids) => stillValidJoinTokens(database.db, ids),
   });
-  const telemetry = startTelemetry(config, database, metrics, log);
+  const telemetry = startTelemetry({ db: database.db, replicaId: config.replicaId, queueCapacity: config.telemetryQueueCapacity, metrics, log });
   const tls = xdsTlsFiles && { ...xdsTlsFiles, clientCaPem: ca.value.bundlePem() };
   const sharedPort = config.telemetryPort === undefined;
   const xds = new XdsServer({
@@ -281,43 +277,6 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
       await leader.stop();
       await database.close();
     }),
-  };
-}
-
-/** How often this replica merges its rollup deltas into the minute rows. */
-const ROLLUP_FLUSH_MS = 5000;
-
-/** The telemetry ingestion: raw entries through the bounded queue, rollups merged every few seconds, mesh metrics on /metrics. */
-function startTelemetry(config: Config, database: Database, metrics: Registry, log: Logger) {
-  const sink = new ClusterStatsSink({
-    minIntervalMs: 10_000,
-    write: (proxyId, stats, at) => upsertClusterStats(database.db, proxyId, config.replicaId, stats, at),
-  });
-  let observe: (cells: Parameters<ReturnType<typeof registerMeshMetrics>['observe']>[0]) => void = () => {};
-  const ingest = new TelemetryIngest({
-    writeRecords: (batch) => insertAccessLogRecords(database.db, batch),
-    writeRollups: (cells) => mergeMinuteCells(database.db, config.replicaId, cells),
-    onRollups: (cells) => observe(cells),
-    metrics: (from, families) => void sink.accept(from.proxyId, families, new Date()),
-    queueCapacity: config.telemetryQueueCapacity,
-    log: log.child({ component: 'telemetry' }),
-  });
-  observe = registerMeshMetrics(metrics, () => ingest.stats).observe;
-  const flusher = startPeriodicJob(
-    ROLLUP_FLUSH_MS,
-    async () => {
-      await ingest.flushRollups();
-      return 0;
-    },
-    () => undefined,
-  );
-  return {
-    ingest,
-    stop: async () => {
-      flusher.stop();
-      await ingest.flush().catch(() => undefined);
-      await sink.flush().catch(() => undefined);
-    },
   };
 }
 
