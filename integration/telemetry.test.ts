@@ -199,3 +199,27 @@ describe.each(engines)('telemetry from Envoy access logs (%s)', (engine) => {
     expect(text).toMatch(/apg_telemetry_entries_dropped \d+/);
   });
 });
+
+describe('telemetry on a port of its own', () => {
+  let server: RunningServer;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'apg-telemetry-port-'));
+    server = await startServer(testConfig({ dataDir, telemetryPort: 0, telemetryAddress: 'control-plane:18090', replicaId: 'telemetry-port' }));
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves the access-log service on TELEMETRY_PORT and no longer on the xDS port', async () => {
+    expect(server.telemetryPort).not.toBe(server.xdsPort);
+    const own = new TelemetryStream(server.telemetryPort, 'accessLogs');
+    await own.send({ identifier: identifier('gw-1', { role: 'gateway' }), httpLogs: { logEntry: [] } });
+    expect(await own.end()).toEqual({ code: grpc.status.OK, details: '' });
+    expect(server.telemetry.stats.messages).toBe(1);
+    const xds = new TelemetryStream(server.xdsPort, 'accessLogs');
+    await xds.send({ identifier: identifier('gw-1', { role: 'gateway' }), httpLogs: { logEntry: [] } });
+    expect((await xds.end()).code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+});
