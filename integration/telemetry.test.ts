@@ -138,7 +138,7 @@ describe.each(engines)('telemetry from Envoy access logs (%s)', (engine) => {
     expect(after.noNode).toBeGreaterThanOrEqual(1);
 
     const counters = await api('GET', '/api/v1/telemetry');
-    expect(counters.body.replicas[0]).toMatchObject({ id: `telemetry-${engine}`, counters: { rejected: after.rejected, droppedFull: 0 } });
+    expect(counters.body.replicas[0]).toMatchObject({ id: `telemetry-${engine}`, counters: { rejected: after.rejected, droppedFull: 0, paused: 0 } });
   });
 
   it('keeps the cluster stats a proxy streams to the metrics service', async () => {

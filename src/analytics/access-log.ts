@@ -11,6 +11,7 @@ import { fail, issue, ok, type Result } from '../lib/result.ts';
 import { workloadOfSpiffeId } from '../ca/spiffe.ts';
 import { isDnsLabel } from '../model/names.ts';
 import type { Plain } from '../protos/type-urls.ts';
+import { requestMethodName } from '../protos/telemetry.ts';
 
 export interface AccessLogRecord {
   /** When the request (or connection) started. */
@@ -52,8 +53,26 @@ export const MAX_AGE_MS = 24 * 60 * 60_000;
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
+/** Where a cluster's entries went: the side of the proxy, and the service when it is one of the mesh's. */
+interface ClusterInfo {
+  direction: 'outbound' | 'inbound';
+  service?: string;
+}
+
+/** Most cluster names and SPIFFE IDs remembered: a mesh has a few hundred, so this only guards against junk names. */
+const MEMO_LIMIT = 10_000;
+const clusterMemo = new Map<string, ClusterInfo>();
+const spiffeMemo = new Map<string, string | null>();
+
+/** Remembers `value` for `key`, starting over when the map is full (cheaper than LRU; names repeat). */
+function remember<V>(memo: Map<string, V>, key: string, value: V): V {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
 /** The service a cluster name belongs to, and on which side of the proxy it is. */
-export function serviceOfCluster(cluster: string): { direction: 'outbound' | 'inbound'; service?: string } {
+export function serviceOfCluster(cluster: string): ClusterInfo {
   const inbound = cluster.startsWith('inbound:');
   const host = (inbound ? cluster.slice('inbound:'.length) : cluster).split('|')[0]!;
   const [name, namespace, ...rest] = host.split('.');
@@ -61,18 +80,33 @@ export function serviceOfCluster(cluster: string): { direction: 'outbound' | 'in
   return { direction: inbound ? 'inbound' : 'outbound', ...(service ? { service } : {}) };
 }
 
-/** `<namespace>/<name>` of a mesh SPIFFE ID whose segments are service names. */
-function serviceOfSpiffe(uri: string): string | undefined {
-  const w = workloadOfSpiffeId(uri);
-  return w && isDnsLabel(w.namespace) && isDnsLabel(w.service) ? `${w.namespace}/${w.service}` : undefined;
+/** `serviceOfCluster`, memoised: every entry names a cluster, and the same few repeat. */
+function clusterInfo(cluster: string): ClusterInfo {
+  return clusterMemo.get(cluster) ?? remember(clusterMemo, cluster, serviceOfCluster(cluster));
 }
 
-const num = (v: unknown): number | undefined => {
-  const n = typeof v === 'string' ? Number(v) : typeof v === 'number' ? v : NaN;
-  return Number.isFinite(n) ? n : undefined;
-};
+/** `<namespace>/<name>` of a mesh SPIFFE ID whose segments are service names (memoised like clusters). */
+function serviceOfSpiffe(uri: string): string | undefined {
+  let service = spiffeMemo.get(uri);
+  if (service === undefined) {
+    const w = workloadOfSpiffeId(uri);
+    service = remember(spiffeMemo, uri, w && isDnsLabel(w.namespace) && isDnsLabel(w.service) ? `${w.namespace}/${w.service}` : null);
+  }
+  return service ?? undefined;
+}
 
-/** Milliseconds of a decoded Timestamp or Duration (`{seconds, nanos}`, seconds possibly a string). */
+/**
+ * A number from either decoded shape: protobufjs' JSON (64-bit integers as strings) or a message
+ * instance (64-bit integers as Long objects), so ingestion can skip `toObject`.
+ */
+function num(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : isLong(v) ? v.toNumber() : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+const isLong = (v: unknown): v is { toNumber(): number } => typeof v === 'object' && v !== null && typeof (v as { toNumber?: unknown }).toNumber === 'function';
+
+/** Milliseconds of a decoded Timestamp or Duration (`{seconds, nanos}`, seconds possibly a string or Long). */
 function millis(v: unknown): number | undefined {
   if (!v || typeof v !== 'object') return undefined;
   const { seconds, nanos } = v as { seconds?: unknown; nanos?: unknown };
@@ -81,66 +115,101 @@ function millis(v: unknown): number | undefined {
   return s === undefined || n === undefined ? undefined : s * 1000 + n / 1e6;
 }
 
-/** The fields HTTP and TCP entries share: time, direction, services, duration. */
-function common(entry: Plain, from: LogSource, now: Date): Result<Omit<AccessLogRecord, 'protocol' | 'bytesReceived' | 'bytesSent'>> {
+/** A non-empty string field, or undefined (instances hold '' for unset strings, JSON leaves them out). */
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The service of the first mesh SPIFFE ID among the client certificate's SANs. */
+function peerService(props: Plain): string | undefined {
+  const sans = ((props.tlsProperties as Plain | undefined)?.peerCertificateProperties as Plain | undefined)?.subjectAltName as Plain[] | undefined;
+  if (!sans) return undefined;
+  for (const san of sans) {
+    const service = typeof san.uri === 'string' && san.uri !== '' ? serviceOfSpiffe(san.uri) : undefined;
+    if (service !== undefined) return service;
+  }
+  return undefined;
+}
+
+/**
+ * A record with the fields HTTP and TCP entries share (time, direction, services, duration), every
+ * optional field present (undefined when unknown) so all records share one shape, which keeps the
+ * writer's and the rollups' property reads monomorphic.
+ */
+function common(entry: Plain, from: LogSource, now: Date, protocol: 'http' | 'tcp'): Result<AccessLogRecord> {
   const props = (entry.commonProperties ?? {}) as Plain;
   const start = millis(props.startTime);
   if (start === undefined) return fail(issue('commonProperties.startTime', 'is required'));
-  if (start > now.getTime() + MAX_CLOCK_SKEW_MS || start < now.getTime() - MAX_AGE_MS) {
+  const nowMs = now.getTime();
+  if (start > nowMs + MAX_CLOCK_SKEW_MS || start < nowMs - MAX_AGE_MS) {
     return fail(issue('commonProperties.startTime', `is ${new Date(start).toISOString()}, too far from now to be a real request`));
   }
-  const cluster = serviceOfCluster(typeof props.upstreamCluster === 'string' ? props.upstreamCluster : '');
-  const peerSans = ((props.tlsProperties as Plain | undefined)?.peerCertificateProperties as Plain | undefined)?.subjectAltName as Plain[] | undefined;
-  const peer = peerSans?.map((s) => (typeof s.uri === 'string' ? serviceOfSpiffe(s.uri) : undefined)).find((s) => s !== undefined);
+  const cluster = clusterInfo(typeof props.upstreamCluster === 'string' ? props.upstreamCluster : '');
   const inbound = cluster.direction === 'inbound';
-  const source = inbound ? peer : from.service;
-  const destination = inbound ? (cluster.service ?? from.service) : cluster.service;
-  const durationMs = millis(props.timeToLastDownstreamTxByte);
-  const route = typeof props.routeName === 'string' && props.routeName !== '' ? props.routeName : undefined;
   return ok({
     at: new Date(start),
     proxyId: from.proxyId,
+    protocol,
     direction: cluster.direction,
-    ...(source ? { source } : {}),
-    ...(destination ? { destination } : {}),
-    ...(route ? { route } : {}),
-    ...(durationMs !== undefined ? { durationMs } : {}),
+    source: (inbound ? peerService(props) : from.service) || undefined,
+    destination: (inbound ? (cluster.service ?? from.service) : cluster.service) || undefined,
+    route: text(props.routeName),
+    method: undefined,
+    path: undefined,
+    status: undefined,
+    grpcStatus: undefined,
+    durationMs: millis(props.timeToLastDownstreamTxByte),
+    bytesReceived: 0,
+    bytesSent: 0,
+    traceId: undefined,
+    requestId: undefined,
   });
 }
 
-/** A record of an HTTP access-log entry. */
+/** Sum of two byte counters, a missing or unreadable one counting 0. */
+const sum2 = (a: unknown, b: unknown) => (num(a) ?? 0) + (num(b) ?? 0);
+
+/** An HTTP method from either shape: its enum name (JSON) or number (instance); METHOD_UNSPECIFIED is none. */
+function methodOf(v: unknown): string | undefined {
+  const name = typeof v === 'number' ? requestMethodName(v) : v;
+  return typeof name === 'string' && name !== 'METHOD_UNSPECIFIED' ? name : undefined;
+}
+
+/** A valid gRPC status code (0-16), else undefined. */
+function grpcStatusOf(v: unknown): number | undefined {
+  const n = num(v);
+  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 16 ? n : undefined;
+}
+
+/**
+ * A record of an HTTP access-log entry, from protobufjs' JSON shape or a decoded message instance
+ * (src/protos/telemetry.ts `decodeAccessLogsForIngest`): both give the same record.
+ */
 export function httpRecordOf(entry: Plain, from: LogSource, now: Date): Result<AccessLogRecord> {
-  const base = common(entry, from, now);
+  const base = common(entry, from, now, 'http');
   if (!base.ok) return base;
+  const r = base.value;
   const request = (entry.request ?? {}) as Plain;
   const response = (entry.response ?? {}) as Plain;
-  const status = num((response.responseCode as Plain | undefined)?.value);
   const headers = (request.requestHeaders ?? {}) as Record<string, unknown>;
-  const traceparent = typeof headers.traceparent === 'string' ? TRACEPARENT.exec(headers.traceparent)?.[1] : undefined;
-  const requestId = typeof request.requestId === 'string' && request.requestId !== '' ? request.requestId : undefined;
-  const traceId = traceparent ?? requestId;
-  const grpcStatus = num(((response.responseTrailers ?? {}) as Plain)['grpc-status'] ?? ((response.responseHeaders ?? {}) as Plain)['grpc-status']);
-  const sum = (...v: unknown[]) => v.reduce<number>((t, x) => t + (num(x) ?? 0), 0);
-  return ok({
-    ...base.value,
-    protocol: 'http',
-    ...(typeof request.requestMethod === 'string' && request.requestMethod !== 'METHOD_UNSPECIFIED' ? { method: request.requestMethod } : {}),
-    ...(typeof request.path === 'string' && request.path !== '' ? { path: request.path } : {}),
-    ...(status !== undefined && status > 0 ? { status } : {}),
-    ...(grpcStatus !== undefined && Number.isInteger(grpcStatus) && grpcStatus >= 0 && grpcStatus <= 16 ? { grpcStatus } : {}),
-    bytesReceived: sum(request.requestHeadersBytes, request.requestBodyBytes),
-    bytesSent: sum(response.responseHeadersBytes, response.responseBodyBytes),
-    ...(traceId ? { traceId } : {}),
-    ...(requestId ? { requestId } : {}),
-  });
+  const status = num((response.responseCode as Plain | undefined)?.value);
+  r.method = methodOf(request.requestMethod);
+  r.path = text(request.path);
+  r.status = status !== undefined && status > 0 ? status : undefined;
+  r.grpcStatus = grpcStatusOf(((response.responseTrailers ?? {}) as Plain)['grpc-status'] ?? ((response.responseHeaders ?? {}) as Plain)['grpc-status']);
+  r.bytesReceived = sum2(request.requestHeadersBytes, request.requestBodyBytes);
+  r.bytesSent = sum2(response.responseHeadersBytes, response.responseBodyBytes);
+  r.requestId = text(request.requestId);
+  r.traceId = (typeof headers.traceparent === 'string' ? TRACEPARENT.exec(headers.traceparent)?.[1] : undefined) ?? r.requestId;
+  return base;
 }
 
-/** A record of a TCP access-log entry (one connection). */
+/** A record of a TCP access-log entry (one connection), from either decoded shape. */
 export function tcpRecordOf(entry: Plain, from: LogSource, now: Date): Result<AccessLogRecord> {
-  const base = common(entry, from, now);
+  const base = common(entry, from, now, 'tcp');
   if (!base.ok) return base;
   const conn = (entry.connectionProperties ?? {}) as Plain;
-  return ok({ ...base.value, protocol: 'tcp', bytesReceived: num(conn.receivedBytes) ?? 0, bytesSent: num(conn.sentBytes) ?? 0 });
+  base.value.bytesReceived = num(conn.receivedBytes) ?? 0;
+  base.value.bytesSent = num(conn.sentBytes) ?? 0;
+  return base;
 }
 
 /**

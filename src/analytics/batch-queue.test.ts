@@ -41,6 +41,28 @@ describe('BatchQueue', () => {
     expect(q.stats).toEqual({ depth: 0, accepted: 7, written: 7, droppedFull: 0, droppedFailed: 0 });
   });
 
+  it('with two writers, writes a second batch while the first waits, and only when there is one', async () => {
+    const batches: number[][] = [];
+    const waiting: (() => void)[] = [];
+    const write = (b: number[]) => new Promise<void>((resolve) => (batches.push(b), waiting.push(resolve)));
+    const q = new BatchQueue<number>({ capacity: 100, batchSize: 2, writers: 2, write });
+    q.push([1, 2]);
+    q.push([3, 4]);
+    // One batch waiting in the queue: the first writer takes it after its own.
+    expect(batches).toEqual([[1, 2]]);
+    q.push([5]);
+    expect(batches).toEqual([[1, 2], [3, 4]]);
+    expect(q.stats.depth).toBe(1);
+    const done = q.flush();
+    while (waiting.length > 0) {
+      waiting.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    await done;
+    expect(batches.flat().sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(q.stats).toMatchObject({ depth: 0, written: 5 });
+  });
+
   it('never makes a pusher wait: what does not fit is dropped and counted', async () => {
     const w = gatedWriter();
     const q = new BatchQueue<number>({ capacity: 5, batchSize: 2, write: w.write });

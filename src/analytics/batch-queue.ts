@@ -10,10 +10,14 @@ export interface BatchQueueOptions<T> {
   capacity: number;
   /** Most entries handed to one `write`. */
   batchSize: number;
+  /** Batches written at once (1): two let a second database connection work while the first waits on its commit. */
+  writers?: number;
   /** Stores one batch (a multi-row insert or COPY). */
   write(batch: T[]): Promise<void>;
   /** Told of a failed batch (for the log); the batch counts as dropped. */
   onWriteError?(err: Error, size: number): void;
+  /** Told after each batch, stored or not, with the depth left (back-pressure: when to let streams read again). */
+  onBatchDone?(depth: number): void;
 }
 
 export interface BatchQueueStats {
@@ -29,7 +33,8 @@ export interface BatchQueueStats {
 
 export class BatchQueue<T> {
   private items: T[] = [];
-  private draining: Promise<void> | undefined;
+  /** The writers running now; each takes batches until the queue is empty. */
+  private readonly writing = new Set<Promise<void>>();
   private readonly counts = { accepted: 0, written: 0, droppedFull: 0, droppedFailed: 0 };
 
   constructor(private readonly opts: BatchQueueOptions<T>) {
@@ -43,33 +48,36 @@ export class BatchQueue<T> {
     for (let i = 0; i < taken; i++) this.items.push(entries[i]!);
     this.counts.accepted += taken;
     this.counts.droppedFull += entries.length - taken;
-    if (taken > 0) this.draining ??= this.drain();
+    // A second writer only once there is more than one batch to write.
+    if (taken > 0 && this.writing.size < (this.opts.writers ?? 1) && this.items.length > this.writing.size * this.opts.batchSize) this.startWriter();
     return taken;
   }
 
   /** Resolves once everything queued so far was written (or dropped on failure). */
   async flush(): Promise<void> {
-    while (this.draining) await this.draining;
+    while (this.writing.size > 0) await Promise.all(this.writing);
   }
 
   get stats(): BatchQueueStats {
     return { depth: this.items.length, ...this.counts };
   }
 
+  private startWriter(): void {
+    const writer: Promise<void> = this.drain().finally(() => this.writing.delete(writer));
+    this.writing.add(writer);
+  }
+
   private async drain(): Promise<void> {
-    try {
-      while (this.items.length > 0) {
-        const batch = this.items.splice(0, this.opts.batchSize);
-        try {
-          await this.opts.write(batch);
-          this.counts.written += batch.length;
-        } catch (err) {
-          this.counts.droppedFailed += batch.length;
-          this.opts.onWriteError?.(err as Error, batch.length);
-        }
+    while (this.items.length > 0) {
+      const batch = this.items.splice(0, this.opts.batchSize);
+      try {
+        await this.opts.write(batch);
+        this.counts.written += batch.length;
+      } catch (err) {
+        this.counts.droppedFailed += batch.length;
+        this.opts.onWriteError?.(err as Error, batch.length);
       }
-    } finally {
-      this.draining = undefined;
+      this.opts.onBatchDone?.(this.items.length);
     }
   }
 }

@@ -49,7 +49,7 @@ describe('TelemetryIngest', () => {
 
   it('drops and counts what does not fit while the database is slow, without waiting; rollups still count every entry', async () => {
     const store = slowStore();
-    const ingest = new TelemetryIngest({ ...store, queueCapacity: 1000, batchSize: 100, now: () => NOW });
+    const ingest = new TelemetryIngest({ ...store, queueCapacity: 1000, batchSize: 100, writers: 1, now: () => NOW });
     for (let i = 0; i < 30; i++) ingest.accessLogs(FROM, message(100));
     // The writer holds its first batch of 100 outside the queue while it waits.
     expect(ingest.stats).toMatchObject({ entries: 3000, accepted: 1100, droppedFull: 1900, queueDepth: 1000 });
@@ -57,6 +57,26 @@ describe('TelemetryIngest', () => {
     await ingest.flush();
     expect(store.records).toHaveLength(1100);
     expect(store.cells.find((c) => c.kind === 'service')!.requests).toBe(3000);
+  });
+
+  it('holds streams above the high-water mark, lets them read again below the low one, and drops nothing', async () => {
+    const store = slowStore();
+    const ingest = new TelemetryIngest({ ...store, queueCapacity: 1000, batchSize: 100, writers: 1, now: () => NOW });
+    const resumed: string[] = [];
+    // The writer takes the first 100 and waits; 8 messages leave 700 queued, under the mark of 750.
+    for (let i = 0; i < 8; i++) {
+      ingest.accessLogs(FROM, message(100));
+      expect(ingest.holdStream(() => resumed.push('early'))).toBe(false);
+    }
+    ingest.accessLogs(FROM, message(100));
+    expect(ingest.holdStream(() => resumed.push('a'))).toBe(true);
+    // Once held, every stream that delivers is held until the queue is down to 500.
+    expect(ingest.holdStream(() => resumed.push('b'))).toBe(true);
+    store.open();
+    await ingest.flush();
+    expect(resumed).toEqual(['a', 'b']);
+    expect(ingest.stats).toMatchObject({ paused: 2, accepted: 900, written: 900, droppedFull: 0, queueDepth: 0 });
+    expect(ingest.holdStream(() => resumed.push('late'))).toBe(false);
   });
 
   it('refuses invalid entries one by one, keeping the rest of the message', async () => {

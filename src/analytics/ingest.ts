@@ -1,8 +1,10 @@
 /**
  * Where telemetry streams deliver: access-log entries become records, queued for the raw table
  * (bounded: what does not fit is dropped and counted) and counted into minute rollups; a writer
- * merges the rollups into the database every few seconds. Nothing here waits on the database, so
- * a slow database costs drops, never a slower xDS server.
+ * merges the rollups into the database every few seconds. Nothing here waits on the database:
+ * above a high-water mark of the queue the streams stop being read (`holdStream`), so the Envoys
+ * buffer and drop at their side, and past the capacity entries are dropped here; a slow database
+ * never makes a slower xDS server.
  */
 import type { Plain } from '../protos/type-urls.ts';
 import type { AccessLogsMessage } from '../protos/telemetry.ts';
@@ -22,6 +24,11 @@ export interface IngestOptions {
   onRollups?(cells: readonly RollupCell[]): void;
   queueCapacity: number;
   batchSize?: number;
+  /** Batches stored at once (2): one connection's insert rate is below what the ingestion can feed. */
+  writers?: number;
+  /** Queue depth (share of the capacity) at which streams stop being read (0.75), and below which they read again (0.5). */
+  highWater?: number;
+  lowWater?: number;
   now?: () => Date;
   log?: { warn(obj: object, msg: string): void };
 }
@@ -47,23 +54,54 @@ export interface IngestStats {
   noNode: number;
   unauthenticated: number;
   metricsMessages: number;
+  /** Times a stream stopped reading because the queue was above its high-water mark. */
+  paused: number;
 }
 
 /** The receiver behind the telemetry services. */
 export class TelemetryIngest implements TelemetryReceiver {
   private readonly queue: BatchQueue<AccessLogRecord>;
   private rollups = new RollupAccumulator();
-  private readonly counts = { messages: 0, entries: 0, rejected: 0, rollupWriteFailures: 0, malformed: 0, noNode: 0, unauthenticated: 0, metricsMessages: 0 };
+  private readonly counts = { messages: 0, entries: 0, rejected: 0, rollupWriteFailures: 0, malformed: 0, noNode: 0, unauthenticated: 0, metricsMessages: 0, paused: 0 };
   private writing: Promise<void> | undefined;
   private lastRejection = 0;
+  private readonly highWater: number;
+  private readonly lowWater: number;
+  /** Streams waiting for the queue to fall below its low-water mark. */
+  private held: (() => void)[] = [];
 
   constructor(private readonly opts: IngestOptions) {
+    this.highWater = Math.max(1, Math.floor(opts.queueCapacity * (opts.highWater ?? 0.75)));
+    this.lowWater = Math.floor(opts.queueCapacity * (opts.lowWater ?? 0.5));
     this.queue = new BatchQueue<AccessLogRecord>({
       capacity: opts.queueCapacity,
       batchSize: opts.batchSize ?? 2000,
+      writers: opts.writers ?? 2,
       write: opts.writeRecords,
       onWriteError: (err, size) => opts.log?.warn({ err: err.message, size }, 'access-log batch not stored; dropped'),
+      onBatchDone: (depth) => this.releaseBelow(depth),
     });
+  }
+
+  /**
+   * Back-pressure: while the queue is above its high-water mark (and until it falls below the low
+   * one), a stream that just delivered stops reading, so the Envoys buffer (and drop and count at
+   * their side) instead of this process decoding what it would drop, with the event loop that also
+   * serves xDS. Returns true when the stream must pause; `resume` is called once it may read again.
+   */
+  holdStream(resume: () => void): boolean {
+    if (this.held.length === 0 && this.queue.stats.depth < this.highWater) return false;
+    this.held.push(resume);
+    this.counts.paused += 1;
+    return true;
+  }
+
+  /** Lets the held streams read again once the writer has brought the queue below its low-water mark. */
+  private releaseBelow(depth: number): void {
+    if (this.held.length === 0 || depth > this.lowWater) return;
+    const held = this.held;
+    this.held = [];
+    for (const resume of held) resume();
   }
 
   /** Turns a message's entries into records; invalid ones are counted (and logged at most once a minute). */

@@ -75,7 +75,19 @@ export function bucketOf(t: Date | number, sizeMs: number): Date {
   return new Date(Math.floor(ms / sizeMs) * sizeMs);
 }
 
-const cellId = (bucket: number, k: RollupKey) => `${bucket}\u0000${k.kind}\u0000${k.reporter}\u0000${k.source}\u0000${k.destination}\u0000${k.route}`;
+/**
+ * One bucket's cells, nested so that counting a record builds no string id: destination →
+ * reporting side → kind → the part of the key left (edge: the source; route: the route; service: '').
+ * The destination and source strings come from memoised lookups, so their hashes are computed once.
+ */
+type KindCells = Record<RollupKind, Map<string, RollupCell>>;
+interface BucketCells {
+  bucket: Date;
+  byDestination: Map<string, { source?: KindCells; destination?: KindCells }>;
+}
+
+/** The part of a key below its kind in `KindCells`. */
+const subKey = (k: RollupKey) => (k.kind === 'edge' ? k.source : k.kind === 'route' ? k.route : '');
 
 /** Adds one record's request to counts. */
 function countRecord(c: RollupCounts, r: AccessLogRecord): void {
@@ -96,54 +108,88 @@ function countRecord(c: RollupCounts, r: AccessLogRecord): void {
  * cells wait at once; records that would open one more are counted in `overflow`, not kept.
  */
 export class RollupAccumulator {
-  private cells = new Map<string, RollupCell>();
+  /** bucket ms → cells: the bucket's Date is made once per bucket, not per record. */
+  private buckets = new Map<number, BucketCells>();
+  private count = 0;
   private dropped = 0;
 
   constructor(private readonly maxCells = 100_000) {}
 
-  /** Counts a record under each of its keys. */
+  /** Counts a record under each of its keys (see `keysOf`: service, edge, and route when named). */
   add(r: AccessLogRecord): void {
-    const bucket = bucketOf(r.at, MINUTE_MS);
-    for (const key of keysOf(r)) {
-      const id = cellId(bucket.getTime(), key);
-      let cell = this.cells.get(id);
-      if (!cell) {
-        if (this.cells.size >= this.maxCells) {
-          this.dropped += 1;
-          continue;
-        }
-        cell = { bucket, ...key, ...emptyCounts() };
-        this.cells.set(id, cell);
-      }
-      countRecord(cell, r);
-    }
+    const destination = r.destination;
+    if (destination === undefined) return;
+    const b = this.bucketCells(Math.floor(r.at.getTime() / MINUTE_MS) * MINUTE_MS);
+    const reporter: RollupReporter = r.direction === 'outbound' ? 'source' : 'destination';
+    const cells = this.kindCells(b, destination, reporter);
+    const source = r.source ?? '';
+    this.countIn(cells.service, '', r, b.bucket, 'service', reporter, '', destination, '');
+    this.countIn(cells.edge, source, r, b.bucket, 'edge', reporter, source, destination, '');
+    if (r.route !== undefined) this.countIn(cells.route, r.route, r, b.bucket, 'route', reporter, '', destination, r.route);
   }
 
   /** The cells collected since the last take (the writer merges them into the stored rows). */
   take(): RollupCell[] {
-    const out = [...this.cells.values()];
-    this.cells = new Map();
+    const out: RollupCell[] = [];
+    for (const { byDestination } of this.buckets.values()) {
+      for (const sides of byDestination.values()) {
+        for (const kinds of [sides.source, sides.destination]) {
+          if (kinds) for (const m of [kinds.service, kinds.edge, kinds.route]) for (const c of m.values()) out.push(c);
+        }
+      }
+    }
+    this.buckets = new Map();
+    this.count = 0;
     return out;
   }
 
   /** Puts back cells a failed write took (merged with any collected since); beyond the bound they are lost and counted. */
   restore(cells: readonly RollupCell[]): void {
     for (const c of cells) {
-      const id = cellId(c.bucket.getTime(), c);
-      const here = this.cells.get(id);
-      if (here) addCounts(here, c);
-      else if (this.cells.size < this.maxCells) this.cells.set(id, c);
-      else this.dropped += c.requests;
+      const here = this.kindCells(this.bucketCells(c.bucket.getTime()), c.destination, c.reporter)[c.kind];
+      const cell = here.get(subKey(c));
+      if (cell) addCounts(cell, c);
+      else if (this.count < this.maxCells) {
+        here.set(subKey(c), c);
+        this.count += 1;
+      } else this.dropped += c.requests;
     }
   }
 
   /** Cells waiting now. */
   get size(): number {
-    return this.cells.size;
+    return this.count;
   }
 
   /** Record keys left uncounted because the accumulator was full. */
   get overflow(): number {
     return this.dropped;
+  }
+
+  private bucketCells(ms: number): BucketCells {
+    let b = this.buckets.get(ms);
+    if (!b) this.buckets.set(ms, (b = { bucket: new Date(ms), byDestination: new Map() }));
+    return b;
+  }
+
+  private kindCells(b: BucketCells, destination: string, reporter: RollupReporter): KindCells {
+    let sides = b.byDestination.get(destination);
+    if (!sides) b.byDestination.set(destination, (sides = {}));
+    return (sides[reporter] ??= { service: new Map(), edge: new Map(), route: new Map() });
+  }
+
+  /** Counts `r` into the cell `sub` of a kind's map, opening it while there is room. */
+  private countIn(cells: Map<string, RollupCell>, sub: string, r: AccessLogRecord, bucket: Date, kind: RollupKind, reporter: RollupReporter, source: string, destination: string, route: string): void {
+    let cell = cells.get(sub);
+    if (!cell) {
+      if (this.count >= this.maxCells) {
+        this.dropped += 1;
+        return;
+      }
+      cell = { bucket, kind, reporter, source, destination, route, ...emptyCounts() };
+      cells.set(sub, cell);
+      this.count += 1;
+    }
+    countRecord(cell, r);
   }
 }

@@ -11,7 +11,7 @@ import { ClusterStatsSink } from '../analytics/metrics-sink.ts';
 import { insertAccessLogRecords } from '../registry/access-logs.ts';
 import { upsertClusterStats } from '../registry/cluster-stats.ts';
 import type { Db } from '../registry/db.ts';
-import { mergeMinuteCells } from '../registry/rollups.ts';
+import { MinuteRowCache, mergeMinuteCells } from '../registry/rollups.ts';
 import { startPeriodicJob } from './periodic.ts';
 
 export interface TelemetryOptions {
@@ -35,9 +35,11 @@ export function startTelemetry(opts: TelemetryOptions) {
   });
   // Read at scrape time, once `ingest` exists.
   const mesh = registerMeshMetrics(metrics, () => ingest.stats);
+  // This replica's recent minute rows, so merging its deltas needs no read of what it wrote itself.
+  const rowCache = new MinuteRowCache();
   const ingest = new TelemetryIngest({
     writeRecords: (batch) => insertAccessLogRecords(db, batch),
-    writeRollups: (cells) => mergeMinuteCells(db, replicaId, cells),
+    writeRollups: (cells) => mergeMinuteCells(db, replicaId, cells, rowCache),
     onRollups: (cells) => mesh.observe(cells),
     metrics: (from, families) => void sink.accept(from.proxyId, families, new Date()),
     queueCapacity: opts.queueCapacity,

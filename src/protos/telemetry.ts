@@ -36,6 +36,7 @@ export type TelemetryMessageName = (typeof TELEMETRY_MESSAGES)[keyof typeof TELE
  * A decoded StreamAccessLogsMessage in protobufjs' JSON shape (camelCase keys, 64-bit integers as
  * strings, enums as names, Timestamps/Durations as objects `{seconds, nanos}`, wrappers as `{value}`).
  * `identifier` is only sent in the first message of a stream; exactly one of `httpLogs`/`tcpLogs` is set.
+ * From `decodeAccessLogsForIngest` the entries are protobufjs message instances instead.
  */
 export interface AccessLogsMessage {
   identifier?: { node?: Plain; logName?: string };
@@ -54,10 +55,44 @@ export function decodeStreamAccessLogsMessage(bytes: Uint8Array): Result<AccessL
   return decodeTelemetry(TELEMETRY_MESSAGES.streamAccessLogs, bytes) as Result<AccessLogsMessage>;
 }
 
+/**
+ * Decodes one StreamAccessLogsMessage for ingestion, skipping `toObject` (a plain copy of every
+ * entry, the costliest step of the decode): the identifier is made plain as in
+ * `decodeStreamAccessLogsMessage`, but the entries stay protobufjs message instances (64-bit
+ * integers as Long objects, enums as numbers, '' / null for unset fields). Only readers that accept
+ * both shapes (src/analytics/access-log.ts) may take them.
+ */
+export function decodeAccessLogsForIngest(bytes: Uint8Array): Result<AccessLogsMessage> {
+  const name = TELEMETRY_MESSAGES.streamAccessLogs;
+  if (!(bytes instanceof Uint8Array)) return fail(issue('', `cannot decode ${name}: expected bytes, got ${describe(bytes)}`));
+  try {
+    const type = messageType(name);
+    const message = type.decode(bytes) as unknown as { identifier?: protobuf.Message | null; httpLogs?: { logEntry?: Plain[] } | null; tcpLogs?: { logEntry?: Plain[] } | null };
+    const out: AccessLogsMessage = {};
+    if (message.identifier) out.identifier = messageType(`${name}.Identifier`).toObject(message.identifier, TO_OBJECT) as AccessLogsMessage['identifier'];
+    if (message.httpLogs) out.httpLogs = message.httpLogs;
+    if (message.tcpLogs) out.tcpLogs = message.tcpLogs;
+    return ok(out);
+  } catch (e) {
+    return fail(issue('', `cannot decode ${name} from ${bytes.length} bytes: ${explain(e)}`));
+  }
+}
+
+let methodNames: Record<number, string> | undefined;
+
+/** The name of an `envoy.config.core.v3.RequestMethod` number (what `toObject` with `enums: String` gives). */
+export function requestMethodName(n: number): string | undefined {
+  methodNames ??= (messageType('envoy.data.accesslog.v3.HTTPRequestProperties').fields.requestMethod!.resolve().resolvedType as protobuf.Enum).valuesById;
+  return methodNames[n];
+}
+
 /** Decodes one StreamMetricsMessage (the bytes of one gRPC message, without the 5-byte frame header). */
 export function decodeStreamMetricsMessage(bytes: Uint8Array): Result<MetricsMessage> {
   return decodeTelemetry(TELEMETRY_MESSAGES.streamMetrics, bytes) as Result<MetricsMessage>;
 }
+
+/** protobufjs' JSON shape: what every decoder here returns. */
+const TO_OBJECT: protobuf.IConversionOptions = { json: true, longs: String, enums: String, bytes: String };
 
 /** Decodes bytes of any loaded message type into a plain object; the issue names the type and what is wrong. */
 export function decodeTelemetry(fullName: TelemetryMessageName, bytes: Uint8Array): Result<Plain> {
@@ -71,7 +106,7 @@ export function decodeTelemetry(fullName: TelemetryMessageName, bytes: Uint8Arra
   try {
     const message = type.decode(bytes);
     // Inside the try too: toObject unpacks Anys (e.g. typed filter metadata), whose inner bytes may be bad.
-    return ok(type.toObject(message, { json: true, longs: String, enums: String, bytes: String }) as Plain);
+    return ok(type.toObject(message, TO_OBJECT) as Plain);
   } catch (e) {
     return fail(issue('', `cannot decode ${fullName} from ${bytes.length} bytes: ${explain(e)}`));
   }

@@ -3,9 +3,10 @@ import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql, type SQL } from 'driz
 import type { AccessLogRecord } from '../analytics/access-log.ts';
 import type { Db } from './db.ts';
 import { accessLogEntries } from './schema.ts';
+import { arrayLiteral } from './array-literal.ts';
 
 /** Columns in insert order, each with its array type and how a record fills it. */
-const COLUMNS: [string, string, (r: AccessLogRecord) => unknown][] = [
+const COLUMNS: [string, string, (r: AccessLogRecord) => string | number | null][] = [
   ['at', 'timestamptz', (r) => r.at.toISOString()],
   ['proxy_id', 'text', (r) => r.proxyId],
   ['protocol', 'text', (r) => r.protocol],
@@ -26,13 +27,14 @@ const COLUMNS: [string, string, (r: AccessLogRecord) => unknown][] = [
 
 /**
  * Stores a batch in one statement (their days' partitions must exist): one array parameter per
- * column, unnested into rows, so a batch of any size is 15 parameters and one round trip.
+ * column (an array literal), unnested into rows, so a batch of any size is 16 parameters and one round trip.
  */
 export async function insertAccessLogRecords(db: Db, records: readonly AccessLogRecord[]): Promise<void> {
   if (records.length === 0) return;
   const names = sql.raw(COLUMNS.map(([c]) => `"${c}"`).join(', '));
   const arrays = sql.join(
-    COLUMNS.map(([, type, get]) => sql`${sql.param(records.map(get))}::${sql.raw(type)}[]`),
+    // Array literals built here: pg's per-element serialisation of 16 × 2,000 values cost more than the insert.
+    COLUMNS.map(([, type, get]) => sql`${arrayLiteral(records.map(get))}::${sql.raw(type)}[]`),
     sql`, `,
   );
   await db.execute(sql`insert into access_log_entries (${names}) select * from unnest(${arrays})`);

@@ -74,7 +74,7 @@ export const TelemetryView = Type.Object({
   replicas: Type.Array(
     Type.Object({
       id: Type.String(),
-      counters: Type.Record(Type.String(), Type.Number(), { description: 'accepted, written, droppedFull, droppedFailed, rejected, queueDepth, …' }),
+      counters: Type.Record(Type.String(), Type.Number(), { description: 'accepted, written, droppedFull, droppedFailed, rejected, queueDepth, paused, …' }),
     }),
   ),
 });

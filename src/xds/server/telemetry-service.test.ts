@@ -3,7 +3,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessLogsMessage } from '../../protos/telemetry.ts';
 import type { Plain } from '../../protos/type-urls.ts';
-import { identifier, TelemetryStream } from '../../../test/support/telemetry-client.ts';
+import { httpEntry, identifier, TelemetryStream } from '../../../test/support/telemetry-client.ts';
+import { TelemetryIngest } from '../../analytics/ingest.ts';
 import { meshAuthenticator } from './auth.ts';
 import { TelemetryServer, type TelemetryReceiver, type TelemetrySource } from './telemetry-service.ts';
 
@@ -66,5 +67,39 @@ describe('telemetry services with required credentials', () => {
     const s = new TelemetryStream(port, 'metrics', { authorization: 'Bearer apg_web' });
     await s.send({ identifier: { node: { id: '' } }, envoyMetrics: [] });
     expect(await s.status).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'identifier.node.id: is required' });
+  });
+});
+
+describe('telemetry services under back-pressure', () => {
+  let written = 0;
+  // A database slower than the stream: 100 entries every 10 ms at best.
+  const ingest = new TelemetryIngest({
+    writeRecords: async (batch) => {
+      await new Promise((r) => setTimeout(r, 10));
+      written += batch.length;
+    },
+    writeRollups: async () => {},
+    queueCapacity: 1000,
+    batchSize: 100,
+  });
+  const server = new TelemetryServer(ingest);
+  let port: number;
+  beforeAll(async () => {
+    port = await server.listen('127.0.0.1', 0, grpc.ServerCredentials.createInsecure());
+  });
+  afterAll(() => server.close());
+
+  it('pauses reading a fast stream while the queue is above its high-water mark, resumes, and loses nothing it accepted', async () => {
+    const s = new TelemetryStream(port, 'accessLogs');
+    const logEntry = Array.from({ length: 100 }, () => httpEntry({ start: new Date(), ms: 5, status: 200, cluster: 'orders.shop' }));
+    // 6,000 entries sent without waiting: six times the queue, which would drop most of them unpaused.
+    const sends = [s.send({ identifier: identifier('web-1', { role: 'sidecar', namespace: 'shop', service: 'web' }), httpLogs: { logEntry } })];
+    for (let i = 1; i < 60; i++) sends.push(s.send({ httpLogs: { logEntry } }));
+    await Promise.all(sends);
+    expect(await s.end()).toEqual({ code: grpc.status.OK, details: '' });
+    await ingest.flush();
+    expect(ingest.stats).toMatchObject({ entries: 6000, accepted: 6000, droppedFull: 0, written: 6000 });
+    expect(ingest.stats.paused).toBeGreaterThan(0);
+    expect(written).toBe(6000);
   });
 });

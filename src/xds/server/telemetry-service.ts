@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Plain } from '../../protos/type-urls.ts';
-import { decodeStreamAccessLogsMessage, decodeStreamMetricsMessage, TELEMETRY_METHODS, type AccessLogsMessage } from '../../protos/telemetry.ts';
+import { decodeAccessLogsForIngest, decodeStreamMetricsMessage, TELEMETRY_METHODS, type AccessLogsMessage } from '../../protos/telemetry.ts';
 import { proxyFromNode, serviceKey, type NodeLike, type ProxyIdentity } from '../../model/proxy.ts';
 import { credentialRefusal, PERMISSION_DENIED, type AuthOutcome, type PeerInfo, type StreamCredential, type XdsAuthenticator } from './auth.ts';
 import { verifiedPeerUri } from './tls.ts';
@@ -28,13 +28,17 @@ export interface TelemetryReceiver {
   metrics(from: TelemetrySource, families: Plain[]): void;
   /** A stream ended with an error status (undecodable message, no node, refused), for the counters. */
   refused(reason: 'malformed' | 'no-node' | 'unauthenticated'): void;
+  /** Optional back-pressure, asked after each delivery: true when the stream must stop reading until `resume` is called. */
+  holdStream?(resume: () => void): boolean;
 }
 
 type Call = grpc.ServerReadableStream<Buffer, Buffer>;
+/** Hands a decoded message on; true when the stream must stop reading until `resume` is called. */
+type Deliver = (from: TelemetrySource, m: Plain, resume: () => void) => boolean | undefined;
 
 /** Adds the Access Log and Metrics services to a gRPC server. */
 export function addTelemetryServices(server: grpc.Server, receiver: TelemetryReceiver, authenticator?: XdsAuthenticator): void {
-  const add = (path: string, decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>, deliver: (from: TelemetrySource, m: Plain) => void) => {
+  const add = (path: string, decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>, deliver: Deliver) => {
     const method = path.slice(path.lastIndexOf('/') + 1);
     const definition: grpc.ServiceDefinition = {
       [method]: {
@@ -58,8 +62,15 @@ export function addTelemetryServices(server: grpc.Server, receiver: TelemetryRec
     };
     server.addService(definition, { [method]: handler });
   };
-  add(TELEMETRY_METHODS.streamAccessLogs, decodeStreamAccessLogsMessage, (from, m) => receiver.accessLogs(from, m as AccessLogsMessage));
-  add(TELEMETRY_METHODS.streamMetrics, decodeStreamMetricsMessage, (from, m) => receiver.metrics(from, ((m as { envoyMetrics?: Plain[] }).envoyMetrics ?? []) as Plain[]));
+  add(TELEMETRY_METHODS.streamAccessLogs, decodeAccessLogsForIngest, (from, m, resume) => {
+    receiver.accessLogs(from, m as AccessLogsMessage);
+    return receiver.holdStream?.(resume);
+  });
+  // Metrics streams are small and never held: cluster health must keep flowing while access logs back up.
+  add(TELEMETRY_METHODS.streamMetrics, decodeStreamMetricsMessage, (from, m) => {
+    receiver.metrics(from, ((m as { envoyMetrics?: Plain[] }).envoyMetrics ?? []) as Plain[]);
+    return false;
+  });
 }
 
 /** Runs the authenticator (once, before any message is read); without one every stream is admitted. */
@@ -83,7 +94,7 @@ function serveStream(
   callback: grpc.sendUnaryData<Buffer>,
   credential: StreamCredential | undefined,
   decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>,
-  deliver: (from: TelemetrySource, m: Plain) => void,
+  deliver: Deliver,
   receiver: TelemetryReceiver,
 ): void {
   let from: TelemetrySource | undefined;
@@ -109,7 +120,9 @@ function serveStream(
       }
       from = identified.source;
     }
-    deliver(from, message.value as Plain);
+    // Paused, grpc-js stops reading the HTTP/2 stream once its small buffer fills, and flow control
+    // holds the rest at the sender; what was already read is delivered after `resume`.
+    if (deliver(from, message.value as Plain, () => call.resume())) call.pause();
   });
   call.on('end', () => end(null));
   call.on('error', () => end(null));
