@@ -55,7 +55,7 @@ export interface Breach {
 }
 
 /** The observation family each kind reads. */
-export const OBSERVATION_OF: Record<AlertRule['kind'], Observation['kind']> = {
+const OBSERVATION_OF: Record<AlertRule['kind'], Observation['kind']> = {
   'error-rate': 'traffic',
   latency: 'traffic',
   'request-rate': 'traffic',

@@ -48,7 +48,7 @@ export interface RuleRound {
 }
 
 /** The transitions of one rule from its breaches this round and its open alerts. */
-export function transitionsOf(rule: AlertRule, breaches: Breach[], open: OpenAlert[], now: Date): AlertTransition[] {
+function transitionsOf(rule: AlertRule, breaches: Breach[], open: OpenAlert[], now: Date): AlertTransition[] {
   const out: AlertTransition[] = [];
   const holding = new Map(breaches.map((b) => [b.subject, b]));
   const mine = open.filter((a) => a.ruleId === rule.id);

@@ -16,15 +16,15 @@ export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** The percentiles a latency rule may watch. */
-export const PERCENTILES = [50, 90, 95, 99, 99.9] as const;
+const PERCENTILES = [50, 90, 95, 99, 99.9] as const;
 
 /** Kinds measured per service, which may name one service (the others measure the mesh). */
-export const SERVICE_KINDS: readonly AlertKind[] = ['error-rate', 'latency', 'request-rate', 'endpoint-health', 'certificate-expiry', 'nacks'];
+const SERVICE_KINDS: readonly AlertKind[] = ['error-rate', 'latency', 'request-rate', 'endpoint-health', 'certificate-expiry', 'nacks'];
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 /** The default window: five minutes of traffic (the rollups are per minute, so a minute at least). */
-export const DEFAULT_WINDOW_MS = 5 * MINUTE_MS;
+const DEFAULT_WINDOW_MS = 5 * MINUTE_MS;
 /** The longest `forMs` (the column is a 32-bit integer; a week is already long for a condition to hold). */
 export const MAX_FOR_MS = 7 * DAY_MS;
 

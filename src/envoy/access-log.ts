@@ -6,22 +6,22 @@ import type { TelemetrySettings } from '../model/mesh.ts';
 import { BOOTSTRAP_XDS_CLUSTER, TELEMETRY_CLUSTER } from '../model/names.ts';
 import { typed, type Plain } from './common.ts';
 
-export const HTTP_GRPC_ACCESS_LOGGER = 'envoy.access_loggers.http_grpc';
-export const TCP_GRPC_ACCESS_LOGGER = 'envoy.access_loggers.tcp_grpc';
-export const HTTP_GRPC_ACCESS_LOG_TYPE = 'envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig';
-export const TCP_GRPC_ACCESS_LOG_TYPE = 'envoy.extensions.access_loggers.grpc.v3.TcpGrpcAccessLogConfig';
+const HTTP_GRPC_ACCESS_LOGGER = 'envoy.access_loggers.http_grpc';
+const TCP_GRPC_ACCESS_LOGGER = 'envoy.access_loggers.tcp_grpc';
+const HTTP_GRPC_ACCESS_LOG_TYPE = 'envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig';
+const TCP_GRPC_ACCESS_LOG_TYPE = 'envoy.extensions.access_loggers.grpc.v3.TcpGrpcAccessLogConfig';
 
 /** The log name Envoy sends with each stream (the ALS identifier's `log_name`). */
-export const ACCESS_LOG_NAME = 'apg';
+const ACCESS_LOG_NAME = 'apg';
 
 /**
  * Request headers logged besides Envoy's own fields: ingestion takes the trace id from `traceparent`
  * (W3C), and follows a request without one by its `x-request-id`.
  */
-export const LOGGED_REQUEST_HEADERS = ['traceparent', 'x-request-id'];
+const LOGGED_REQUEST_HEADERS = ['traceparent', 'x-request-id'];
 
 /** The gRPC status of a gRPC request: in the trailers, or the headers of a trailers-only answer (an error counts as its HTTP class). */
-export const LOGGED_GRPC_STATUS = ['grpc-status'];
+const LOGGED_GRPC_STATUS = ['grpc-status'];
 
 /** The cluster the access loggers stream to: the served telemetry cluster, else the bootstrap's own way to the control plane. */
 export function accessLogCluster(telemetry: TelemetrySettings): string {
@@ -29,7 +29,7 @@ export function accessLogCluster(telemetry: TelemetrySettings): string {
 }
 
 /** `CommonGrpcAccessLogConfig`: log name, the gRPC service on `cluster`, and the v3 ALS API. */
-export function commonGrpcAccessLogConfig(cluster: string): Plain {
+function commonGrpcAccessLogConfig(cluster: string): Plain {
   return { logName: ACCESS_LOG_NAME, grpcService: { envoyGrpc: { clusterName: cluster } }, transportApiVersion: 'V3' };
 }
 

@@ -7,13 +7,13 @@ import { TRACING_CLUSTER } from '../model/names.ts';
 import { typed, type Plain } from './common.ts';
 import { fractionalPercent } from './percent.ts';
 
-export const OPENTELEMETRY_TRACER = 'envoy.tracers.opentelemetry';
-export const ZIPKIN_TRACER = 'envoy.tracers.zipkin';
-export const OPENTELEMETRY_CONFIG_TYPE = 'envoy.config.trace.v3.OpenTelemetryConfig';
-export const ZIPKIN_CONFIG_TYPE = 'envoy.config.trace.v3.ZipkinConfig';
+const OPENTELEMETRY_TRACER = 'envoy.tracers.opentelemetry';
+const ZIPKIN_TRACER = 'envoy.tracers.zipkin';
+const OPENTELEMETRY_CONFIG_TYPE = 'envoy.config.trace.v3.OpenTelemetryConfig';
+const ZIPKIN_CONFIG_TYPE = 'envoy.config.trace.v3.ZipkinConfig';
 
 /** Zipkin's v2 span API, which collectors (Zipkin, Jaeger, the OpenTelemetry Collector's zipkin receiver) serve. */
-export const ZIPKIN_SPANS_PATH = '/api/v2/spans';
+const ZIPKIN_SPANS_PATH = '/api/v2/spans';
 
 /** True when the settings send spans somewhere: a provider, and the address of its collector. */
 export function tracingEnabled(tracing: TracingSettings): tracing is TracingSettings & { provider: 'opentelemetry' | 'zipkin'; address: NonNullable<TracingSettings['address']> } {

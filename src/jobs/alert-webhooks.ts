@@ -16,7 +16,7 @@ export interface WebhookSettings {
   backoffMs: number;
 }
 
-export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = { timeoutMs: 5000, attempts: 3, backoffMs: 1000 };
+const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = { timeoutMs: 5000, attempts: 3, backoffMs: 1000 };
 
 export interface WebhookDispatcherOptions {
   db: Db;
@@ -35,7 +35,7 @@ export interface WebhookEvent {
 }
 
 /** Whether an answer (or no answer: null) is worth another attempt. */
-export const retryable = (status: number | null): boolean => status === null || status === 429 || status >= 500;
+const retryable = (status: number | null): boolean => status === null || status === 429 || status >= 500;
 
 /** Sends webhook events in the background and keeps track of them until they settle. */
 export class WebhookDispatcher {

@@ -57,7 +57,7 @@ describe('alert rules', () => {
     expect(await updateAlertRule(fixture.db, b.id, input('a-rule'))).toMatchObject({ ok: false, reason: 'conflict' });
     const updated = await updateAlertRule(fixture.db, b.id, input('b-rule', { enabled: false, forMs: 5000 }));
     expect(updated).toMatchObject({ ok: true, value: { id: b.id, enabled: false, forMs: 5000 } });
-    expect((await listAlertRules(fixture.db, { enabled: true })).map((r) => r.name)).toEqual(['a-rule']);
+    expect((await listAlertRules(fixture.db)).map((r) => [r.name, r.enabled])).toEqual([['a-rule', true], ['b-rule', false]]);
     expect(await updateAlertRule(fixture.db, randomUUID(), input('x'))).toMatchObject({ ok: false, reason: 'not-found' });
     expect(await deleteAlertRule(fixture.db, a.id, T0)).toMatchObject({ ok: true, value: { id: a.id } });
     expect(await getAlertRule(fixture.db, a.id)).toBeUndefined();

@@ -23,10 +23,8 @@ const columnsOf = (input: AlertRuleInput) => ({ ...input, params: input.params a
 /** Stores a new rule; a name already used is a conflict. */
 export async function createAlertRule(db: Db, input: AlertRuleInput): Promise<WriteResult<AlertRuleRow>> {
   try {
-    return await db.transaction(async (tx) => {
-      const [row] = await tx.insert(alertRules).values(columnsOf(input)).returning();
-      return { ok: true as const, value: row! };
-    });
+    const [row] = await db.insert(alertRules).values(columnsOf(input)).returning();
+    return { ok: true as const, value: row! };
   } catch (err) {
     if (isUniqueViolation(err)) return nameTaken(input.name);
     throw err;
@@ -34,9 +32,8 @@ export async function createAlertRule(db: Db, input: AlertRuleInput): Promise<Wr
 }
 
 /** Every rule, by name. */
-export async function listAlertRules(db: Db | Tx, filter: { enabled?: boolean } = {}): Promise<AlertRuleRow[]> {
-  const where = filter.enabled === undefined ? undefined : eq(alertRules.enabled, filter.enabled);
-  return db.select().from(alertRules).where(where).orderBy(asc(alertRules.name));
+export async function listAlertRules(db: Db | Tx): Promise<AlertRuleRow[]> {
+  return db.select().from(alertRules).orderBy(asc(alertRules.name));
 }
 
 /** One rule by id. */

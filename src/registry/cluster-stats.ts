@@ -5,6 +5,7 @@
  */
 import { and, asc, eq, like, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { ClusterStat } from '../analytics/cluster-stats.ts';
+import { serviceHost, serviceRefOfKey } from '../model/names.ts';
 import type { Db, Tx } from './db.ts';
 import { clusterStats, type ClusterStatRow } from './schema.ts';
 
@@ -62,10 +63,10 @@ export async function pruneClusterStats(db: Db | Tx, olderThan: Date): Promise<n
   return deleted.length;
 }
 
-/** `<name>.<namespace>` (names.ts `serviceHost`) of `<namespace>/<name>`; undefined for anything else. */
+/** `<name>.<namespace>` of a `<namespace>/<name>` key; undefined for anything else. */
 function hostOfService(service: string): string | undefined {
-  const [namespace, name, ...rest] = service.split('/');
-  return namespace && name && rest.length === 0 ? `${name}.${namespace}` : undefined;
+  const ref = serviceRefOfKey(service);
+  return ref && serviceHost(ref);
 }
 
 /** LIKE treats `%`, `_` and `\` specially; a service name is matched literally. */

@@ -1,7 +1,8 @@
 /**
- * The rollup tables: each replica merges its minute deltas into its own minute rows (read, add,
- * write back in one transaction: no other writer has those rows), the leader merges the minute
- * rows of an hour into the hour table, and readers merge what the filters select.
+ * The rollup tables: each replica merges its minute deltas into its own minute rows (add to what
+ * it stored, write back in one transaction: no other writer has those rows; what it stored comes
+ * from a cache of its recent buckets, else a read), the leader merges the minute rows of an hour
+ * into the hour table, and readers merge what the filters select.
  */
 import { and, asc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { addCounts, emptyCounts, HOUR_MS, type RollupCell, type RollupKey } from '../analytics/rollup.ts';

@@ -17,10 +17,11 @@ import { decodeSotwRequest } from './request-decoder.ts';
 import { SotwStream } from './sotw-stream.ts';
 import { WriteBudget } from './write-budget.ts';
 import type { StreamDeps, Variant } from './stream-base.ts';
-import { PERMISSION_DENIED, UNAUTHENTICATED, type AuthOutcome, type PeerInfo, type StreamCredential, type XdsAuthenticator } from './auth.ts';
+import { PERMISSION_DENIED, UNAUTHENTICATED, type AuthOutcome, type StreamCredential, type XdsAuthenticator } from './auth.ts';
 import { addTelemetryServices, type TelemetryReceiver } from './telemetry-service.ts';
 import { bindServer, shutdownServer } from './grpc-lifecycle.ts';
-import { optionalClientCertCredentials, StaticCertificateProvider, verifiedPeerUri, type XdsTlsOptions } from './tls.ts';
+import { authenticateCall } from './call-auth.ts';
+import { optionalClientCertCredentials, StaticCertificateProvider, type XdsTlsOptions } from './tls.ts';
 
 export interface XdsServerOptions {
   cache: SnapshotCache;
@@ -135,9 +136,7 @@ export class XdsServer {
       this.refuse(call, outcome.code, outcome.message);
     };
     // Requests that arrive meanwhile wait in the call's buffer: no 'data' listener is attached yet.
-    const outcome = auth.authenticate(peerInfo(call));
-    if (!(outcome instanceof Promise)) return admit(outcome);
-    outcome.then(admit, (err: Error) => admit({ ok: false, code: grpc.status.UNAVAILABLE, message: `credentials could not be checked: ${err.message}` }));
+    authenticateCall(call, auth, admit);
   }
 
   /** Ends a stream with an auth status, and logs why. */
@@ -264,15 +263,4 @@ function decodeRequest(type: protobuf.Type, bytes: Buffer, variant: Variant): In
   } catch (err) {
     return { decodeError: `${type.name} could not be decoded: ${(err as Error).message}` };
   }
-}
-
-/** What authentication needs of a call: its peer address, `authorization` metadata and verified client certificate. */
-function peerInfo(call: grpc.ServerDuplexStream<Incoming, Buffer>): PeerInfo {
-  const [authorization] = call.metadata.get('authorization');
-  const certificateUri = verifiedPeerUri(call);
-  return {
-    address: call.getPeer(),
-    ...(typeof authorization === 'string' ? { authorization } : {}),
-    ...(certificateUri ? { certificateUri } : {}),
-  };
 }

@@ -9,8 +9,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Plain } from '../../protos/type-urls.ts';
 import { decodeAccessLogsForIngest, decodeStreamMetricsMessage, TELEMETRY_METHODS, type AccessLogsMessage } from '../../protos/telemetry.ts';
 import { proxyFromNode, serviceKey, type NodeLike, type ProxyIdentity } from '../../model/proxy.ts';
-import { credentialRefusal, PERMISSION_DENIED, type AuthOutcome, type PeerInfo, type StreamCredential, type XdsAuthenticator } from './auth.ts';
-import { verifiedPeerUri } from './tls.ts';
+import { credentialRefusal, PERMISSION_DENIED, type AuthOutcome, type StreamCredential, type XdsAuthenticator } from './auth.ts';
+import { authenticateCall } from './call-auth.ts';
 import type { Result } from '../../lib/result.ts';
 import { structToPlain, type StructMsg } from '../../protos/struct.ts';
 import { bindServer, shutdownServer } from './grpc-lifecycle.ts';
@@ -76,16 +76,7 @@ export function addTelemetryServices(server: grpc.Server, receiver: TelemetryRec
 /** Runs the authenticator (once, before any message is read); without one every stream is admitted. */
 function admit(call: Call, authenticator: XdsAuthenticator | undefined, then: (o: AuthOutcome) => void): void {
   if (!authenticator) return then({ ok: true });
-  const [authorization] = call.metadata.get('authorization');
-  const certificateUri = verifiedPeerUri(call as unknown as Parameters<typeof verifiedPeerUri>[0]);
-  const peer: PeerInfo = {
-    address: call.getPeer(),
-    ...(typeof authorization === 'string' ? { authorization } : {}),
-    ...(certificateUri ? { certificateUri } : {}),
-  };
-  const outcome = authenticator.authenticate(peer);
-  if (!(outcome instanceof Promise)) return then(outcome);
-  outcome.then(then, (err: Error) => then({ ok: false, code: grpc.status.UNAVAILABLE, message: `credentials could not be checked: ${err.message}` }));
+  authenticateCall(call, authenticator, then);
 }
 
 /** Reads a stream's messages: the first names the node, each is decoded and delivered; a bad one ends the stream with its reason. */
