@@ -178,7 +178,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     verifyToken: (token) => verifyJoinToken(database.db, token),
     stillValid: (ids) => stillValidJoinTokens(database.db, ids),
   });
-  const telemetry = startTelemetry({ db: database.db, replicaId: config.replicaId, queueCapacity: config.telemetryQueueCapacity, metrics, log });
+  const telemetry = startTelemetry({ database, replicaId: config.replicaId, queueCapacity: config.telemetryQueueCapacity, metrics, log });
   const tls = xdsTlsFiles && { ...xdsTlsFiles, clientCaPem: ca.value.bundlePem() };
   const sharedPort = config.telemetryPort === undefined;
   const xds = new XdsServer({

@@ -1,62 +1,47 @@
 /**
  * The database floors of `bench:als`: the same records the pipeline stores, written by one connection
- * in batches of 2,000 (as the ingestion's one writer does), with no gRPC and no decoding in the way.
- * - COPY (text format, `pg-copy-streams`) into a plain table: no partitions, no indexes. The floor.
- * - COPY into a plain table with the real table's two indexes (`at`, `trace_id`): what the indexes cost.
- * - COPY into the real `access_log_entries` (day partitions, the same two indexes).
- * - `insertAccessLogRecords` (the `unnest` insert the server uses) into `access_log_entries`.
+ * in batches of 2,000 (as one of the ingestion's writers does), with no gRPC and no decoding in the way.
+ * - COPY into a plain table: no partitions, no indexes. The floor.
+ * - COPY into a plain table with btree indexes on `at` and `trace_id` (the indexes before 0010).
+ * - COPY into a plain table with the real table's indexes (BRIN on `at`, hash on `trace_id`).
+ * - `insertAccessLogRecords` (the server's writer: COPY through its pool) into the real
+ *   `access_log_entries` (day partitions, the same indexes).
  * Each writes batches for a fixed time from an emptied table; the time includes turning records
- * into the statement's text or parameters, since a writer in the server has to do that too.
+ * into COPY text, since a writer in the server has to do that too. All use the server's COPY text.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { AccessLogRecord } from '../../src/analytics/access-log.ts';
-import { insertAccessLogRecords } from '../../src/registry/access-logs.ts';
-import type { Db } from '../../src/registry/db.ts';
+import { ACCESS_LOG_COLUMNS, accessLogCopyText, insertAccessLogRecords } from '../../src/registry/access-logs.ts';
+import type { Database } from '../../src/registry/db.ts';
 import { now } from '../xds/ipc.ts';
 
-/** The table's columns, each with how a record fills it (undefined → NULL). */
-const COLUMNS: [string, (r: AccessLogRecord) => string | number | undefined][] = [
-  ['at', (r) => r.at.toISOString()],
-  ['proxy_id', (r) => r.proxyId],
-  ['protocol', (r) => r.protocol],
-  ['direction', (r) => r.direction],
-  ['source', (r) => r.source],
-  ['destination', (r) => r.destination],
-  ['method', (r) => r.method],
-  ['path', (r) => r.path],
-  ['status', (r) => r.status],
-  ['grpc_status', (r) => r.grpcStatus],
-  ['duration_ms', (r) => r.durationMs],
-  ['bytes_received', (r) => r.bytesReceived],
-  ['bytes_sent', (r) => r.bytesSent],
-  ['trace_id', (r) => r.traceId],
-  ['request_id', (r) => r.requestId],
-  ['route', (r) => r.route],
-];
-
-const SPECIAL = /[\\\t\n\r]/g;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** One field in COPY's text format. */
-const field = (v: string | number | undefined) => (v === undefined ? '\\N' : typeof v === 'number' ? String(v) : v.replace(SPECIAL, (c) => ESCAPES[c]!));
-
-/** Records as COPY text rows (tab-separated, `\N` for NULL, one line each). */
-export function copyText(records: readonly AccessLogRecord[]): string {
-  let out = '';
-  for (const r of records) out += COLUMNS.map(([, get]) => field(get(r))).join('\t') + '\n';
-  return out;
-}
-
 /** Stores records with one `COPY … FROM STDIN` on a dedicated connection. */
-export async function copyRecords(client: pg.ClientBase, table: string, records: readonly AccessLogRecord[]): Promise<void> {
-  const stream = client.query(copyFrom(`copy ${table} (${COLUMNS.map(([c]) => `"${c}"`).join(', ')}) from stdin`));
+async function copyRecords(client: pg.ClientBase, table: string, records: readonly AccessLogRecord[]): Promise<void> {
+  const stream = client.query(copyFrom(`copy ${table} (${ACCESS_LOG_COLUMNS.map((c) => `"${c}"`).join(', ')}) from stdin`));
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
     stream.on('error', reject);
   });
-  stream.end(copyText(records));
+  stream.end(accessLogCopyText(records));
   await done;
+}
+
+/** CPU time of every process named `postgres` so far (ms): the server's backends, and any neighbours'. */
+export function postgresCpuMs(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10;
 }
 
 /** What one floor measured. */
@@ -67,6 +52,8 @@ export interface FloorResult {
   rowsPerSecond: number;
   /** Median time of one 2,000-row batch, ms. */
   batchP50Ms: number;
+  /** CPU of all PostgreSQL processes per row stored, µs. */
+  postgresUsPerRow: number;
 }
 
 /** Writes `batch`-sized slices of `records` (cycling) with `write` for `durationMs`, one at a time. */
@@ -81,6 +68,7 @@ export async function measureWriter(
   if (whole === 0) throw new Error(`need at least ${batch} records`);
   const times: number[] = [];
   let offset = 0;
+  const cpu0 = postgresCpuMs();
   const t0 = now();
   while (now() - t0 < durationMs) {
     const slice = records.slice(offset, offset + batch);
@@ -91,18 +79,23 @@ export async function measureWriter(
   }
   const seconds = (now() - t0) / 1000;
   const rows = times.length * batch;
+  const postgresUsPerRow = ((postgresCpuMs() - cpu0) * 1000) / rows;
   times.sort((a, b) => a - b);
-  return { label, rows, seconds, rowsPerSecond: rows / seconds, batchP50Ms: times[Math.floor(times.length / 2)] ?? NaN };
+  return { label, rows, seconds, rowsPerSecond: rows / seconds, batchP50Ms: times[Math.floor(times.length / 2)] ?? NaN, postgresUsPerRow };
 }
 
-/** The four floors, each from an emptied table; `client` is a dedicated connection, `db` a pool of one. */
-export async function measureFloors(client: pg.Client, db: Db, records: readonly AccessLogRecord[], durationMs: number): Promise<FloorResult[]> {
-  await client.query('drop table if exists access_log_floor');
-  await client.query('create table access_log_floor (like access_log_entries)');
-  await client.query('drop table if exists access_log_indexed');
-  await client.query('create table access_log_indexed (like access_log_entries)');
-  await client.query('create index on access_log_indexed (at)');
-  await client.query('create index on access_log_indexed (trace_id)');
+/** The four floors, each from an emptied table; `client` is a dedicated connection, `database` a pool of one. */
+export async function measureFloors(client: pg.Client, database: Database, records: readonly AccessLogRecord[], durationMs: number): Promise<FloorResult[]> {
+  const plain: [string, string[]][] = [
+    ['access_log_floor', []],
+    ['access_log_btrees', ['create index on access_log_btrees (at)', 'create index on access_log_btrees (trace_id)']],
+    ['access_log_brin_hash', ['create index on access_log_brin_hash using brin (at)', 'create index on access_log_brin_hash using hash (trace_id)']],
+  ];
+  for (const [table, indexes] of plain) {
+    await client.query(`drop table if exists ${table}`);
+    await client.query(`create table ${table} (like access_log_entries)`);
+    for (const index of indexes) await client.query(index);
+  }
   const results: FloorResult[] = [];
   const run = async (label: string, table: string, write: (b: readonly AccessLogRecord[]) => Promise<void>) => {
     await client.query(`truncate ${table}`);
@@ -110,9 +103,9 @@ export async function measureFloors(client: pg.Client, db: Db, records: readonly
     results.push(await measureWriter(label, records, durationMs, write));
   };
   await run('COPY → plain table (floor)', 'access_log_floor', (b) => copyRecords(client, 'access_log_floor', b));
-  await run('COPY → plain table + the 2 indexes', 'access_log_indexed', (b) => copyRecords(client, 'access_log_indexed', b));
-  await run('COPY → access_log_entries', 'access_log_entries', (b) => copyRecords(client, 'access_log_entries', b));
-  await run('unnest insert → access_log_entries', 'access_log_entries', (b) => insertAccessLogRecords(db, b));
-  await client.query('drop table access_log_floor, access_log_indexed');
+  await run('COPY → plain table + btree (at), btree (trace_id)', 'access_log_btrees', (b) => copyRecords(client, 'access_log_btrees', b));
+  await run('COPY → plain table + brin (at), hash (trace_id)', 'access_log_brin_hash', (b) => copyRecords(client, 'access_log_brin_hash', b));
+  await run('server writer (COPY) → access_log_entries', 'access_log_entries', (b) => insertAccessLogRecords(database, b));
+  await client.query(`drop table ${plain.map(([t]) => t).join(', ')}`);
   return results;
 }

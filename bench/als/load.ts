@@ -2,8 +2,11 @@
  * The load generator (a child process of `bench/als/run.ts`): N Access Log Service streams, each on
  * its own HTTP/2 connection as N Envoys would have, writing pre-encoded messages. Two modes: as fast
  * as each stream's backpressure lets it (a write waits for `drain` once grpc-js' buffer is full), or
- * a fixed offered rate over all streams, where a message due on a stream that is still backed up is
- * dropped and counted, as Envoy drops logs it cannot buffer. Commands come over IPC.
+ * a fixed offered rate over all streams, where a message due on a stream that is backed up is
+ * dropped and counted, as Envoy drops logs it cannot buffer: Envoy's gRPC access logger drops a
+ * message when its stream is above the high watermark of its buffer (the cluster's
+ * `per_connection_buffer_limit_bytes`, 1 MiB by default), so a stream here is backed up while more
+ * than 1 MiB of its messages are not yet handed to HTTP/2. Commands come over IPC.
  *
  * Not `TelemetryStream` of test/support: grpc-js would put all of its clients on one shared
  * connection, and its `send` hides `write()`'s backpressure signal, which both modes need.
@@ -18,12 +21,17 @@ const ipc = new Channel(process);
 const identity = (b: Buffer) => b;
 const channelOptions = { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_send_message_length': -1 };
 
+/** Envoy's default buffer limit for a connection (and its gRPC streams), bytes. */
+const ENVOY_BUFFER_LIMIT = 1024 * 1024;
+
 interface Stream {
   client: grpc.Client;
   call: grpc.ClientWritableStream<Buffer>;
   status: Promise<string>;
   /** False from a `write()` that returned false until its `drain`. */
   writable: boolean;
+  /** Bytes written whose write has not completed yet (still buffered in this process). */
+  pending: number;
   next: number;
 }
 
@@ -39,7 +47,7 @@ function connect(port: number, n: number): void {
     const status = new Promise<string>((resolve) => (settle = resolve));
     const call = client.makeClientStreamRequest(TELEMETRY_METHODS.streamAccessLogs, identity, identity, (err) => settle(err ? `${grpc.status[err.code]}: ${err.details}` : 'OK'));
     call.on('error', () => undefined);
-    const s: Stream = { client, call, status, writable: true, next: (i * 7) % pool.length };
+    const s: Stream = { client, call, status, writable: true, pending: 0, next: (i * 7) % pool.length };
     call.on('drain', () => (s.writable = true));
     s.writable = call.write(helloMessage(i, pool[s.next]!));
     s.next = (s.next + 1) % pool.length;
@@ -49,10 +57,15 @@ function connect(port: number, n: number): void {
 
 /** Writes the stream's next pooled message; false when grpc-js asks the writer to wait for `drain`. */
 function writeNext(s: Stream): boolean {
-  s.writable = s.call.write(pool[s.next]!);
+  const message = pool[s.next]!;
+  s.pending += message.length;
+  s.writable = s.call.write(message, () => (s.pending -= message.length));
   s.next = (s.next + 1) % pool.length;
   return s.writable;
 }
+
+/** Whether an Envoy would still take the stream's next message into its buffer (see the module comment). */
+const hasRoom = (s: Stream) => s.pending + pool[s.next]!.length <= ENVOY_BUFFER_LIMIT;
 
 /** As fast as backpressure allows, until `deadline`: returns the messages written. */
 async function pumpMax(s: Stream, deadline: number): Promise<number> {
@@ -80,7 +93,7 @@ async function offerRate(rate: number, deadline: number): Promise<{ sent: number
     for (let k = 0; k < due; k++) {
       const s = streams[turn++ % streams.length]!;
       counts.offered += 1;
-      if (s.writable) {
+      if (hasRoom(s)) {
         writeNext(s);
         counts.sent += 1;
       } else counts.dropped += 1;

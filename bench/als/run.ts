@@ -14,14 +14,14 @@
  * PROFILE_DIR=dir (a server CPU profile per scenario).
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { openDatabase } from '../../src/registry/db.ts';
 import { runMigrations } from '../../src/registry/migrate.ts';
 import { forkChild, now, type Channel, type Message } from '../xds/ipc.ts';
-import { measureFloors, type FloorResult } from './floor.ts';
+import { measureFloors, postgresCpuMs, type FloorResult } from './floor.ts';
 import { checks, dec, floorTable, int, scenarioTable, type ScenarioResult } from './report.ts';
 import type { ServerSnapshot } from './server.ts';
 import { encodeTraffic, recordsOf } from './traffic.ts';
@@ -73,22 +73,6 @@ function machineBusyMs(): number {
   return (user + nice + system + irq + softirq + steal) * 10;
 }
 
-/** CPU time of every process named `postgres` so far (ms): the server's backends, and any neighbours'. */
-function postgresCpuMs(): number {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return ticks * 10;
-}
-
 interface LoadRun {
   startedAt: number;
   endedAt: number;
@@ -110,7 +94,7 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
   const run = await load.call<LoadRun>('run', { durationMs: DURATION_MS, ...(mode === 'rate' ? { rate: RATE } : {}) });
   const closed = await load.call<{ notOk: string[] }>('close');
   const b = await server.call<ServerSnapshot>('stats');
-  const z = await server.call<ServerSnapshot>('flush');
+  const z = await server.call<ServerSnapshot & { entriesStoredAt: number }>('flush');
   const busyMs = machineBusyMs() - busy0;
   const postgresMs = postgresCpuMs() - pg0;
   if (PROFILE_DIR) await server.call('profileStop', { file: path.join(PROFILE_DIR, `${streams}-${mode}.cpuprofile`) });
@@ -119,7 +103,7 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
   );
   const d = (k: keyof ServerSnapshot['telemetry'], s: ServerSnapshot = z) => s.telemetry[k] - a.telemetry[k];
   const loadSeconds = (run.endedAt - run.startedAt) / 1000;
-  const allSeconds = (z.at - run.startedAt) / 1000;
+  const storedSeconds = (z.entriesStoredAt - run.startedAt) / 1000;
   const wallMs = z.at - a.at;
   const result: ScenarioResult = {
     streams,
@@ -131,9 +115,11 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
     received: d('entries'),
     rejected: d('rejected'),
     written: d('written'),
-    storedPerSecond: d('written') / allSeconds,
+    storedPerSecond: d('written') / storedSeconds,
     storedDuringPerSecond: d('written', b) / ((b.at - run.startedAt) / 1000),
-    flushSeconds: (z.at - b.at) / 1000,
+    withRollupsPerSecond: d('written') / ((z.at - run.startedAt) / 1000),
+    flushSeconds: (z.entriesStoredAt - b.at) / 1000,
+    rollupFlushSeconds: (z.at - z.entriesStoredAt) / 1000,
     droppedFull: d('droppedFull'),
     droppedFailed: d('droppedFailed'),
     maxQueueDepth: z.window.maxQueueDepth,
@@ -151,7 +137,7 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
   };
   console.log(
     `${label}: offered ${int(result.offeredPerSecond)}/s, stored ${int(result.storedPerSecond)}/s sustained ` +
-      `(${int(result.storedDuringPerSecond)}/s while loading, flush ${dec(result.flushSeconds, 1)} s), drops ${int(result.droppedFull + result.droppedFailed)}, ` +
+      `(${int(result.storedDuringPerSecond)}/s while loading, last entries stored ${dec(result.flushSeconds, 1)} s after, final rollup merge ${dec(result.rollupFlushSeconds, 1)} s more: ${int(result.withRollupsPerSecond)}/s with it), drops ${int(result.droppedFull + result.droppedFailed)}, ` +
       `client drops ${int(result.clientDropped)}, max queue ${int(result.maxQueueDepth)}, RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
       `CPU server ${dec(result.serverCores)} (${dec(result.serverCpuPerEntryUs, 0)} µs/entry) / load ${dec(result.loadCores)} / PostgreSQL ${dec(result.postgresCores)} / other ${dec(result.otherCores)} cores, event-loop delay p99 ${dec(result.loopDelayP99Ms, 0)} ms`,
   );
@@ -183,7 +169,7 @@ async function floors(url: string, sql: pg.Client): Promise<FloorResult[]> {
   const best: FloorResult[] = [];
   try {
     for (let round = 0; round < FLOOR_ROUNDS; round++) {
-      const results = await measureFloors(sql, database.db, records, FLOOR_MS);
+      const results = await measureFloors(sql, database, records, FLOOR_MS);
       console.log(`floors, round ${round + 1}: ${results.map((f) => `${f.label} ${int(f.rowsPerSecond)}/s`).join('; ')}`);
       results.forEach((f, i) => (best[i] = best[i] && best[i]!.rowsPerSecond >= f.rowsPerSecond ? best[i]! : f));
     }
@@ -219,12 +205,12 @@ async function main(): Promise<void> {
     console.log(scenarioTable(results, RATE));
     console.log('\n## Database floors: the same records, no gRPC\n');
     console.log(floorTable(floorResults));
-    const [copyFloor, , copyPartitioned, unnest] = floorResults.map((f) => f.rowsPerSecond) as [number, number, number, number];
+    const [copyFloor, btrees, brinHash, writer] = floorResults as [FloorResult, FloorResult, FloorResult, FloorResult];
     const bestPipeline = Math.max(...results.map((r) => r.storedPerSecond));
     console.log('\nratios:');
-    console.log(`  pipeline (best sustained, ${int(bestPipeline)}/s) ÷ COPY floor: ${dec(bestPipeline / copyFloor)}×`);
-    console.log(`  unnest insert ÷ COPY floor: ${dec(unnest / copyFloor)}×`);
-    console.log(`  COPY ÷ unnest insert, both on access_log_entries: ${dec(copyPartitioned / unnest)}×`);
+    console.log(`  pipeline (best sustained, ${int(bestPipeline)}/s) ÷ COPY floor: ${dec(bestPipeline / copyFloor.rowsPerSecond)}×`);
+    console.log(`  server writer ÷ COPY floor: ${dec(writer.rowsPerSecond / copyFloor.rowsPerSecond)}×`);
+    console.log(`  PostgreSQL CPU per row, btree indexes ÷ BRIN + hash: ${dec(btrees.postgresUsPerRow / brinHash.postgresUsPerRow)}×`);
     const target = results.filter((r) => r.mode === 'rate').map((r) => `${r.streams} streams: ${r.droppedFull + r.droppedFailed + r.clientDropped === 0 && r.storedPerSecond >= 0.98 * RATE ? 'PASS' : 'MISS'}`);
     console.log(`target ${int(RATE)} entries/s without a drop: ${target.join(', ')}`);
     console.log(`(whole run ${dec((now() - t0) / 1000, 0)} s)`);

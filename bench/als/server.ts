@@ -52,10 +52,15 @@ ipc.handle('window', () => {
 });
 ipc.handle('stats', () => snapshot());
 
-/** Waits until every accepted entry is written and the rollups are merged; replies with the counters after. */
+/**
+ * Waits until every accepted entry is written (`entriesStoredAt`), then until the rollups are
+ * merged too; replies with the counters after.
+ */
 ipc.handle('flush', async () => {
+  await server.telemetry.flushEntries();
+  const entriesStoredAt = now();
   await server.telemetry.flush();
-  return snapshot();
+  return { ...snapshot(), entriesStoredAt };
 });
 
 // PROFILE_DIR: a CPU profile of the server per scenario.

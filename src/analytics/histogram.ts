@@ -59,6 +59,10 @@ export function bucketIndex(valueMs: number): number {
   return 1 + e * SUB_BUCKETS + sub;
 }
 
+/** The value `record` last placed, and its bucket index. */
+let lastValueMs = Number.NaN;
+let lastIndex = 0;
+
 /** The range `[lowMs, highMs)` covered by bucket `index` (the last bucket also holds clamped values). */
 export function bucketBounds(index: number): { lowMs: number; highMs: number } {
   if (!Number.isInteger(index) || index < 0 || index >= BUCKET_COUNT) {
@@ -150,7 +154,12 @@ export class LatencyHistogram {
       this.#rejected += countOk ? count : 1;
       return false;
     }
-    const i = bucketIndex(valueMs);
+    // A request is recorded into a few histograms in a row (its edge's, its route's): its index once.
+    if (valueMs !== lastValueMs) {
+      lastValueMs = valueMs;
+      lastIndex = bucketIndex(valueMs);
+    }
+    const i = lastIndex;
     this.#buckets.set(i, (this.#buckets.get(i) ?? 0) + count);
     this.#count += count;
     this.#sum += valueMs * count;

@@ -61,7 +61,7 @@ describe('TelemetryIngest', () => {
 
   it('holds streams above the high-water mark, lets them read again below the low one, and drops nothing', async () => {
     const store = slowStore();
-    const ingest = new TelemetryIngest({ ...store, queueCapacity: 1000, batchSize: 100, writers: 1, now: () => NOW });
+    const ingest = new TelemetryIngest({ ...store, queueCapacity: 1000, batchSize: 100, writers: 1, highWater: 0.75, lowWater: 0.5, now: () => NOW });
     const resumed: string[] = [];
     // The writer takes the first 100 and waits; 8 messages leave 700 queued, under the mark of 750.
     for (let i = 0; i < 8; i++) {

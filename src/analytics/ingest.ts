@@ -26,7 +26,12 @@ export interface IngestOptions {
   batchSize?: number;
   /** Batches stored at once (2): one connection's insert rate is below what the ingestion can feed. */
   writers?: number;
-  /** Queue depth (share of the capacity) at which streams stop being read (0.75), and below which they read again (0.5). */
+  /**
+   * Queue depth (share of the capacity) at which streams stop being read (0.1), and below which they
+   * read again (0.05). Low, so that queued records are few and die young (a deep queue of long-lived
+   * records made the garbage collector the largest cost); the rest of the capacity takes what the
+   * streams already had in flight when they were paused.
+   */
   highWater?: number;
   lowWater?: number;
   now?: () => Date;
@@ -71,8 +76,8 @@ export class TelemetryIngest implements TelemetryReceiver {
   private held: (() => void)[] = [];
 
   constructor(private readonly opts: IngestOptions) {
-    this.highWater = Math.max(1, Math.floor(opts.queueCapacity * (opts.highWater ?? 0.75)));
-    this.lowWater = Math.floor(opts.queueCapacity * (opts.lowWater ?? 0.5));
+    this.highWater = Math.max(1, Math.floor(opts.queueCapacity * (opts.highWater ?? 0.1)));
+    this.lowWater = Math.floor(opts.queueCapacity * (opts.lowWater ?? 0.05));
     this.queue = new BatchQueue<AccessLogRecord>({
       capacity: opts.queueCapacity,
       batchSize: opts.batchSize ?? 2000,
@@ -140,9 +145,14 @@ export class TelemetryIngest implements TelemetryReceiver {
     return (this.writing ??= this.writeRollups().finally(() => (this.writing = undefined)));
   }
 
+  /** Waits until the raw queue is empty: every entry accepted so far is stored (or dropped as failed). */
+  flushEntries(): Promise<void> {
+    return this.queue.flush();
+  }
+
   /** Waits until the raw queue is empty and the rollups are written (tests, shutdown). */
   async flush(): Promise<void> {
-    await this.queue.flush();
+    await this.flushEntries();
     while (this.writing) await this.writing;
     await this.flushRollups();
   }

@@ -28,6 +28,20 @@ describe('registerMeshMetrics', () => {
     expect(text).toContain('apg_telemetry_streams_paused 3');
   });
 
+  it('keeps counting across batches, and a scrape reads the totals without changing them', async () => {
+    const registry = new Registry();
+    const m = registerMeshMetrics(registry, () => stats);
+    m.observe(cellsOf([['shop/web', 'shop/orders', 200]]));
+    await registry.metrics();
+    m.observe(cellsOf([['shop/web', 'shop/orders', 200], ['shop/web', 'shop/orders', 200]]));
+    for (let i = 0; i < 2; i++) {
+      const text = await registry.metrics();
+      expect(text).toContain('apg_mesh_requests_total{reporter="source",source="shop/web",destination="shop/orders",code_class="2xx"} 3');
+      expect(text).toContain('apg_mesh_bytes_total{reporter="source",source="shop/web",destination="shop/orders",direction="sent"} 6');
+      expect(text).toContain('apg_mesh_request_duration_seconds_sum{reporter="source",source="shop/web",destination="shop/orders"} 1.5');
+    }
+  });
+
   it('folds edges past the bound into other/other', async () => {
     const registry = new Registry();
     const m = registerMeshMetrics(registry, () => stats, 2);

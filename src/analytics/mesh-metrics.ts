@@ -10,13 +10,44 @@ import type { RollupCell } from './rollup.ts';
 
 export const OTHER = 'other';
 
+const CODE_CLASSES = ['2xx', '3xx', '4xx', '5xx', 'none'] as const;
+
+/** What one reporter has seen of one edge since the process started. */
+interface EdgeTotals {
+  labels: { reporter: string; source: string; destination: string };
+  /** By `CODE_CLASSES`. */
+  requests: [number, number, number, number, number];
+  received: number;
+  sent: number;
+  durationSeconds: number;
+  timed: number;
+}
+
 /** Creates the metrics in `registry`; `observe` adds the edge cells of a stored batch. */
 export function registerMeshMetrics(registry: Registry, stats: () => IngestStats, maxEdges = 2000) {
+  /** Cumulative totals per reporter and edge, added to on every stored batch; the counters read them when scraped (prom-client hashes the labels on every `inc`). */
+  const totals = new Map<string, EdgeTotals>();
   const labelNames = ['reporter', 'source', 'destination'] as const;
-  const requests = new Counter({ name: 'apg_mesh_requests_total', help: 'Requests between services, by reporting side and status class', labelNames: [...labelNames, 'code_class'], registers: [registry] });
-  const bytes = new Counter({ name: 'apg_mesh_bytes_total', help: 'Bytes between services (direction: received or sent by the destination)', labelNames: [...labelNames, 'direction'], registers: [registry] });
-  const durationSum = new Counter({ name: 'apg_mesh_request_duration_seconds_sum', help: 'Sum of request durations between services', labelNames, registers: [registry] });
-  const durationCount = new Counter({ name: 'apg_mesh_request_duration_seconds_count', help: 'Requests with a measured duration between services', labelNames, registers: [registry] });
+  const counter = (name: string, help: string, names: readonly string[], fill: (c: Counter, t: EdgeTotals) => void) =>
+    new Counter({
+      name,
+      help,
+      labelNames: names,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const t of totals.values()) fill(this, t);
+      },
+    });
+  counter('apg_mesh_requests_total', 'Requests between services, by reporting side and status class', [...labelNames, 'code_class'], (m, t) =>
+    CODE_CLASSES.forEach((cls, i) => t.requests[i]! > 0 && m.inc({ ...t.labels, code_class: cls }, t.requests[i])),
+  );
+  counter('apg_mesh_bytes_total', 'Bytes between services (direction: received or sent by the destination)', [...labelNames, 'direction'], (m, t) => {
+    m.inc({ ...t.labels, direction: 'received' }, t.received);
+    m.inc({ ...t.labels, direction: 'sent' }, t.sent);
+  });
+  counter('apg_mesh_request_duration_seconds_sum', 'Sum of request durations between services', labelNames, (m, t) => t.timed > 0 && m.inc(t.labels, t.durationSeconds));
+  counter('apg_mesh_request_duration_seconds_count', 'Requests with a measured duration between services', labelNames, (m, t) => t.timed > 0 && m.inc(t.labels, t.timed));
   const edges = new Set<string>();
 
   const ingest = (name: string, help: string, read: (s: IngestStats) => number) =>
@@ -36,17 +67,21 @@ export function registerMeshMetrics(registry: Registry, stats: () => IngestStats
         let id = `${c.source}\u0000${c.destination}`;
         if (!edges.has(id) && edges.size >= maxEdges) id = `${OTHER}\u0000${OTHER}`;
         else edges.add(id);
-        const [source, destination] = id.split('\u0000') as [string, string];
-        const labels = { reporter: c.reporter, source: source || 'unknown', destination };
-        for (const [cls, n] of [['2xx', c.status2xx], ['3xx', c.status3xx], ['4xx', c.status4xx], ['5xx', c.status5xx], ['none', c.noStatus]] as const) {
-          if (n > 0) requests.inc({ ...labels, code_class: cls }, n);
+        const key = `${c.reporter}\u0000${id}`;
+        let t = totals.get(key);
+        if (!t) {
+          const [source, destination] = id.split('\u0000') as [string, string];
+          totals.set(key, (t = { labels: { reporter: c.reporter, source: source || 'unknown', destination }, requests: [0, 0, 0, 0, 0], received: 0, sent: 0, durationSeconds: 0, timed: 0 }));
         }
-        bytes.inc({ ...labels, direction: 'received' }, c.bytesReceived);
-        bytes.inc({ ...labels, direction: 'sent' }, c.bytesSent);
-        if (c.latency.count > 0) {
-          durationSum.inc(labels, c.latency.sum / 1000);
-          durationCount.inc(labels, c.latency.count);
-        }
+        t.requests[0] += c.status2xx;
+        t.requests[1] += c.status3xx;
+        t.requests[2] += c.status4xx;
+        t.requests[3] += c.status5xx;
+        t.requests[4] += c.noStatus;
+        t.received += c.bytesReceived;
+        t.sent += c.bytesSent;
+        t.durationSeconds += c.latency.sum / 1000;
+        t.timed += c.latency.count;
       }
     },
   };

@@ -38,17 +38,38 @@ describe('RollupAccumulator', () => {
     expect(service[0]!.latency.max).toBeGreaterThanOrEqual(99);
   });
 
-  it('is bounded: keys beyond the limit are counted as overflow, and a failed write is put back', () => {
+  it('makes each service\'s cell from its edges: every caller\'s requests, once per reporting side', () => {
+    const acc = new RollupAccumulator();
+    acc.add(rec({ durationMs: 5, route: 'shop/a' }));
+    acc.add(rec({ source: 'shop/cart', status: 503, durationMs: 50 }));
+    acc.add(rec({ source: undefined, durationMs: 500 }));
+    acc.add(rec({ direction: 'inbound', durationMs: 7 }));
+    const cells = acc.take();
+    const of = (kind: string, reporter: string) => cells.filter((c) => c.kind === kind && c.reporter === reporter);
+    expect(of('edge', 'source').map((c) => [c.source, c.requests])).toEqual([['shop/web', 1], ['shop/cart', 1], ['', 1]]);
+    expect(of('service', 'source')).toHaveLength(1);
+    expect(of('service', 'source')[0]).toMatchObject({ source: '', route: '', destination: 'shop/orders', requests: 3, status2xx: 2, status5xx: 1, bytesSent: 3000 });
+    expect(of('service', 'source')[0]!.latency.count).toBe(3);
+    expect(of('service', 'source')[0]!.latency.max).toBe(500);
+    expect(of('service', 'destination')[0]).toMatchObject({ requests: 1 });
+    expect(of('route', 'source').map((c) => [c.route, c.requests])).toEqual([['shop/a', 1]]);
+  });
+
+  it('is bounded: edges and routes beyond the limit are counted as overflow, and a failed write is put back', () => {
     const acc = new RollupAccumulator(2);
     acc.add(rec());
     acc.add(rec({ route: 'shop/r' }));
+    acc.add(rec({ source: 'shop/other' }));
     expect(acc.size).toBe(2);
     expect(acc.overflow).toBe(1);
     const taken = acc.take();
+    expect(taken.find((c) => c.kind === 'service')!.requests).toBe(2);
     acc.add(rec());
     acc.restore(taken);
-    const [service] = acc.take().filter((c) => c.kind === 'service');
-    expect(service!.requests).toBe(3);
+    const again = acc.take();
+    expect(again.find((c) => c.kind === 'service')!.requests).toBe(3);
+    expect(again.find((c) => c.kind === 'route')!.requests).toBe(1);
+    expect(again).toHaveLength(3);
   });
 
   it('buckets by the start of the minute or hour', () => {

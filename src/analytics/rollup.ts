@@ -77,27 +77,37 @@ export function bucketOf(t: Date | number, sizeMs: number): Date {
 
 /**
  * One bucket's cells, nested so that counting a record builds no string id: destination →
- * reporting side → kind → the part of the key left (edge: the source; route: the route; service: '').
- * The destination and source strings come from memoised lookups, so their hashes are computed once.
+ * reporting side → edges by caller and routes by name. A service's cell is not counted per
+ * record: it is the sum of the service's edges (every request counts under exactly one edge of
+ * its destination and side), made when the cells are taken. The destination and source strings
+ * come from memoised lookups, so their hashes are computed once.
  */
-type KindCells = Record<RollupKind, Map<string, RollupCell>>;
+interface SideCells {
+  edge: Map<string, RollupCell>;
+  route: Map<string, RollupCell>;
+}
 interface BucketCells {
   bucket: Date;
-  byDestination: Map<string, { source?: KindCells; destination?: KindCells }>;
+  byDestination: Map<string, { source?: SideCells; destination?: SideCells }>;
 }
 
-/** The part of a key below its kind in `KindCells`. */
-const subKey = (k: RollupKey) => (k.kind === 'edge' ? k.source : k.kind === 'route' ? k.route : '');
+/** Status classes, as `statusClass` numbers them. */
+const NO_STATUS = 0;
 
-/** Adds one record's request to counts. */
-function countRecord(c: RollupCounts, r: AccessLogRecord): void {
-  c.requests += 1;
+/** The class of a record's (effective) status: 0 none, else the hundreds digit. */
+function statusClass(r: AccessLogRecord): number {
   const s = effectiveStatus(r);
-  if (s === undefined) c.noStatus += 1;
-  else if (s >= 500) c.status5xx += 1;
-  else if (s >= 400) c.status4xx += 1;
-  else if (s >= 300) c.status3xx += 1;
-  else c.status2xx += 1;
+  return s === undefined ? NO_STATUS : s >= 500 ? 5 : s >= 400 ? 4 : s >= 300 ? 3 : 2;
+}
+
+/** Adds one record's request to counts, its status class already known. */
+function countRecord(c: RollupCounts, r: AccessLogRecord, cls: number): void {
+  c.requests += 1;
+  if (cls === 2) c.status2xx += 1;
+  else if (cls === 5) c.status5xx += 1;
+  else if (cls === 4) c.status4xx += 1;
+  else if (cls === 3) c.status3xx += 1;
+  else c.noStatus += 1;
   c.bytesReceived += r.bytesReceived;
   c.bytesSent += r.bytesSent;
   if (r.durationMs !== undefined) c.latency.record(r.durationMs);
@@ -105,7 +115,8 @@ function countRecord(c: RollupCounts, r: AccessLogRecord): void {
 
 /**
  * Collects records into minute cells until the writer takes them. Bounded: at most `maxCells`
- * cells wait at once; records that would open one more are counted in `overflow`, not kept.
+ * edge and route cells wait at once; a record that would open one more is left out of that
+ * cell (and, for an edge, of its service's) and counted in `overflow`.
  */
 export class RollupAccumulator {
   /** bucket ms → cells: the bucket's Date is made once per bucket, not per record. */
@@ -121,20 +132,30 @@ export class RollupAccumulator {
     if (destination === undefined) return;
     const b = this.bucketCells(Math.floor(r.at.getTime() / MINUTE_MS) * MINUTE_MS);
     const reporter: RollupReporter = r.direction === 'outbound' ? 'source' : 'destination';
-    const cells = this.kindCells(b, destination, reporter);
+    const cells = this.sideCells(b, destination, reporter);
+    const cls = statusClass(r);
     const source = r.source ?? '';
-    this.countIn(cells.service, '', r, b.bucket, 'service', reporter, '', destination, '');
-    this.countIn(cells.edge, source, r, b.bucket, 'edge', reporter, source, destination, '');
-    if (r.route !== undefined) this.countIn(cells.route, r.route, r, b.bucket, 'route', reporter, '', destination, r.route);
+    this.countIn(cells.edge, source, r, cls, b.bucket, 'edge', reporter, source, destination, '');
+    if (r.route !== undefined) this.countIn(cells.route, r.route, r, cls, b.bucket, 'route', reporter, '', destination, r.route);
   }
 
-  /** The cells collected since the last take (the writer merges them into the stored rows). */
+  /** The cells collected since the last take, each service's made from its edges (the writer merges them into the stored rows). */
   take(): RollupCell[] {
     const out: RollupCell[] = [];
-    for (const { byDestination } of this.buckets.values()) {
-      for (const sides of byDestination.values()) {
-        for (const kinds of [sides.source, sides.destination]) {
-          if (kinds) for (const m of [kinds.service, kinds.edge, kinds.route]) for (const c of m.values()) out.push(c);
+    for (const { bucket, byDestination } of this.buckets.values()) {
+      for (const [destination, sides] of byDestination) {
+        for (const [reporter, cells] of [['source', sides.source], ['destination', sides.destination]] as const) {
+          if (!cells || cells.edge.size === 0) {
+            if (cells) for (const c of cells.route.values()) out.push(c);
+            continue;
+          }
+          const service: RollupCell = { bucket, kind: 'service', reporter, source: '', destination, route: '', ...emptyCounts() };
+          for (const c of cells.edge.values()) {
+            addCounts(service, c);
+            out.push(c);
+          }
+          out.push(service);
+          for (const c of cells.route.values()) out.push(c);
         }
       }
     }
@@ -143,20 +164,25 @@ export class RollupAccumulator {
     return out;
   }
 
-  /** Puts back cells a failed write took (merged with any collected since); beyond the bound they are lost and counted. */
+  /**
+   * Puts back cells a failed write took (merged with any collected since); beyond the bound they
+   * are lost and counted. Service cells are skipped: they are made again from the edges.
+   */
   restore(cells: readonly RollupCell[]): void {
     for (const c of cells) {
-      const here = this.kindCells(this.bucketCells(c.bucket.getTime()), c.destination, c.reporter)[c.kind];
-      const cell = here.get(subKey(c));
+      if (c.kind === 'service') continue;
+      const here = this.sideCells(this.bucketCells(c.bucket.getTime()), c.destination, c.reporter)[c.kind];
+      const sub = c.kind === 'edge' ? c.source : c.route;
+      const cell = here.get(sub);
       if (cell) addCounts(cell, c);
       else if (this.count < this.maxCells) {
-        here.set(subKey(c), c);
+        here.set(sub, c);
         this.count += 1;
       } else this.dropped += c.requests;
     }
   }
 
-  /** Cells waiting now. */
+  /** Edge and route cells waiting now. */
   get size(): number {
     return this.count;
   }
@@ -172,14 +198,14 @@ export class RollupAccumulator {
     return b;
   }
 
-  private kindCells(b: BucketCells, destination: string, reporter: RollupReporter): KindCells {
+  private sideCells(b: BucketCells, destination: string, reporter: RollupReporter): SideCells {
     let sides = b.byDestination.get(destination);
     if (!sides) b.byDestination.set(destination, (sides = {}));
-    return (sides[reporter] ??= { service: new Map(), edge: new Map(), route: new Map() });
+    return (sides[reporter] ??= { edge: new Map(), route: new Map() });
   }
 
   /** Counts `r` into the cell `sub` of a kind's map, opening it while there is room. */
-  private countIn(cells: Map<string, RollupCell>, sub: string, r: AccessLogRecord, bucket: Date, kind: RollupKind, reporter: RollupReporter, source: string, destination: string, route: string): void {
+  private countIn(cells: Map<string, RollupCell>, sub: string, r: AccessLogRecord, cls: number, bucket: Date, kind: RollupKind, reporter: RollupReporter, source: string, destination: string, route: string): void {
     let cell = cells.get(sub);
     if (!cell) {
       if (this.count >= this.maxCells) {
@@ -190,6 +216,6 @@ export class RollupAccumulator {
       cells.set(sub, cell);
       this.count += 1;
     }
-    countRecord(cell, r);
+    countRecord(cell, r, cls);
   }
 }

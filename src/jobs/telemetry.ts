@@ -10,12 +10,12 @@ import { registerMeshMetrics } from '../analytics/mesh-metrics.ts';
 import { ClusterStatsSink } from '../analytics/metrics-sink.ts';
 import { insertAccessLogRecords } from '../registry/access-logs.ts';
 import { upsertClusterStats } from '../registry/cluster-stats.ts';
-import type { Db } from '../registry/db.ts';
+import type { Database } from '../registry/db.ts';
 import { MinuteRowCache, mergeMinuteCells } from '../registry/rollups.ts';
 import { startPeriodicJob } from './periodic.ts';
 
 export interface TelemetryOptions {
-  db: Db;
+  database: Database;
   replicaId: string;
   /** Most access-log entries waiting to be stored. */
   queueCapacity: number;
@@ -28,7 +28,8 @@ const ROLLUP_FLUSH_MS = 5000;
 
 /** The telemetry ingestion: raw entries through the bounded queue, rollups merged every few seconds, mesh metrics on /metrics. */
 export function startTelemetry(opts: TelemetryOptions) {
-  const { db, replicaId, metrics, log } = opts;
+  const { database, replicaId, metrics, log } = opts;
+  const { db } = database;
   const sink = new ClusterStatsSink({
     minIntervalMs: 10_000,
     write: (proxyId, stats, at) => upsertClusterStats(db, proxyId, replicaId, stats, at),
@@ -38,7 +39,7 @@ export function startTelemetry(opts: TelemetryOptions) {
   // This replica's recent minute rows, so merging its deltas needs no read of what it wrote itself.
   const rowCache = new MinuteRowCache();
   const ingest = new TelemetryIngest({
-    writeRecords: (batch) => insertAccessLogRecords(db, batch),
+    writeRecords: (batch) => insertAccessLogRecords(database, batch),
     writeRollups: (cells) => mergeMinuteCells(db, replicaId, cells, rowCache),
     onRollups: (cells) => mesh.observe(cells),
     metrics: (from, families) => void sink.accept(from.proxyId, families, new Date()),

@@ -132,3 +132,30 @@ describe.skipIf(!onPostgres())('a PostgreSQL pool whose queries go unanswered', 
     }
   });
 });
+
+describe.skipIf(!onPostgres())('COPY on a PostgreSQL pool', () => {
+  it('loads all rows or none, drops a COPY left unanswered after the timeout, and copies again afterwards', async () => {
+    const database = await openDatabase({ url: t.url, poolSize: 2, timeoutMs: 300 });
+    const blocker = await database.session();
+    const count = async () => ((await database.db.execute(sql`select count(*)::int as n from copy_probe`)) as unknown as { rows: { n: number }[] }).rows[0]!.n;
+    try {
+      await database.db.execute(sql`create table copy_probe (name text, n int)`);
+      await database.copyIn('copy_probe', ['name', 'n'], 'a\t1\nb\t\\N\n');
+      await expect(database.copyIn('copy_probe', ['name', 'n'], 'c\t3\nd\tfour\n')).rejects.toThrow(/integer/);
+      expect(await count()).toBe(2);
+      // A lock held elsewhere stands in for a server that does not answer.
+      await blocker.query('begin');
+      await blocker.query('lock table copy_probe in access exclusive mode');
+      const started = Date.now();
+      const err = await database.copyIn('copy_probe', ['name', 'n'], 'e\t5\n').then(() => undefined, (e: Error) => e);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(isUnavailable(err)).toBe(true);
+      await blocker.query('rollback');
+      await database.copyIn('copy_probe', ['name', 'n'], 'f\t6\n');
+      expect(await count()).toBe(3);
+    } finally {
+      await blocker.release();
+      await database.close();
+    }
+  });
+});

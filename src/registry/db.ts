@@ -4,6 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -38,6 +39,11 @@ export interface Database {
   ): Promise<() => Promise<void>>;
   /** Opens a dedicated session (for advisory locks that must stay with one connection). */
   session(): Promise<Session>;
+  /**
+   * Bulk-loads `rows` (COPY's text format: tab-separated fields, `\N` for NULL, one line per row)
+   * into `table`'s `columns` with one COPY: all rows or, on any error, none.
+   */
+  copyIn(table: string, columns: readonly string[], rows: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -98,6 +104,19 @@ async function openPostgres(url: string, poolSize: number, timeoutMs: number): P
         release: () => client.end().catch(() => {}),
       };
     },
+    async copyIn(table, columns, rows) {
+      const client = await pool.connect();
+      let failed: Error | undefined;
+      try {
+        await copyRows(client, `copy ${copyTarget(table, columns)} from stdin`, rows, timeoutMs);
+      } catch (err) {
+        failed = err as Error;
+        throw err;
+      } finally {
+        // A connection whose COPY failed half-way is not given back to the pool.
+        client.release(failed);
+      }
+    },
     async close() {
       await Promise.all([...listeners].map((l) => l.stop()));
       await pool.end();
@@ -132,12 +151,8 @@ function releaseWhenBeginFails(client: pg.PoolClient): void {
  */
 function dropWhenUnanswered(client: pg.PoolClient, timeoutMs: number): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-  const stream = () => (client as unknown as { connection: { stream: { destroy(err: Error): void } } }).connection.stream;
   client.query = ((...args: unknown[]) => {
-    const timer = setTimeout(() => {
-      const err = Object.assign(new Error(`Connection terminated: no answer from PostgreSQL within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
-      stream().destroy(err);
-    }, timeoutMs);
+    const timer = setTimeout(() => dropConnection(client, timeoutMs), timeoutMs);
     timer.unref();
     const last = args.at(-1);
     if (typeof last === 'function') {
@@ -153,6 +168,34 @@ function dropWhenUnanswered(client: pg.PoolClient, timeoutMs: number): void {
     clearTimeout(timer); // a Submittable (cursor, stream) reports through its own events
     return result;
   }) as typeof client.query;
+}
+
+/** Destroys `client`'s socket because PostgreSQL left it unanswered for `timeoutMs`; returns the error its queries fail with. */
+function dropConnection(client: pg.ClientBase, timeoutMs: number): Error {
+  const err = Object.assign(new Error(`Connection terminated: no answer from PostgreSQL within ${timeoutMs} ms`), { code: 'ETIMEDOUT' });
+  (client as unknown as { connection: { stream: { destroy(err: Error): void } } }).connection.stream.destroy(err);
+  return err;
+}
+
+/** `"table" ("a", "b")`: names come from code, quoted all the same. */
+const copyTarget = (table: string, columns: readonly string[]) => `"${table}" (${columns.map((c) => `"${c}"`).join(', ')})`;
+
+/** Streams `rows` through `copy … from stdin` on `client`; an unanswered COPY drops the connection after `timeoutMs`, as other queries do. */
+function copyRows(client: pg.PoolClient, statement: string, rows: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = client.query(copyFrom(statement));
+    const timer = setTimeout(() => reject(dropConnection(client, timeoutMs)), timeoutMs);
+    timer.unref();
+    stream.on('finish', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    stream.on('error', (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    stream.end(rows);
+  });
 }
 
 /** A LISTEN connection that re-opens itself after it is lost, so notifications resume without a restart. */
@@ -234,6 +277,9 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
         db,
         release: async () => {},
       };
+    },
+    async copyIn(table, columns, rows) {
+      await client.query(`copy ${copyTarget(table, columns)} from '/dev/blob'`, [], { blob: new Blob([rows]) });
     },
     async close() {
       await client.close();

@@ -34,11 +34,11 @@ describe('access-log partitions', () => {
   });
 
   it('stores a batch in the partitions of its days, and refuses a day that has none', async () => {
-    await insertAccessLogRecords(db, [record('2026-12-01T23:59:59Z', { route: 'shop/checkout' }), record('2026-12-02T00:00:00Z', { protocol: 'tcp', status: undefined, traceId: undefined })]);
+    await insertAccessLogRecords(fixture.database, [record('2026-12-01T23:59:59Z', { route: 'shop/checkout' }), record('2026-12-02T00:00:00Z', { protocol: 'tcp', status: undefined, traceId: undefined })]);
     expect(await count()).toBe(2);
     expect(await count('access_log_entries_p20261201')).toBe(1);
     expect(await count('access_log_entries_p20261202')).toBe(1);
-    await expect(insertAccessLogRecords(db, [record('2026-11-20T00:00:00Z')])).rejects.toThrow();
+    await expect(insertAccessLogRecords(fixture.database, [record('2026-11-20T00:00:00Z')])).rejects.toThrow();
     expect(await count()).toBe(2);
   });
 

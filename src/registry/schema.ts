@@ -265,7 +265,10 @@ export const accessLogEntries = pgTable(
     /** The Envoy route's name (`<namespace>/<route>` for the registry's routes). */
     route: text('route'),
   },
-  (t) => [index('access_log_entries_at_idx').on(t.at), index('access_log_entries_trace_idx').on(t.traceId)],
+  // Indexes cheap to keep up at tens of thousands of rows a second (two btrees cost the database
+  // more than the rows themselves, see docs/benchmarks.md): a BRIN on the time (entries arrive
+  // in time order; searches read a time window) and a hash on the trace id (looked up by equality only).
+  (t) => [index('access_log_entries_at_idx').using('brin', t.at), index('access_log_entries_trace_idx').using('hash', t.traceId)],
 );
 
 /** What a rollup row counts: one service (as destination), one route of a service, or one edge (caller → service). */
