@@ -28,7 +28,11 @@ async function copyRecords(client: pg.ClientBase, table: string, records: readon
   await done;
 }
 
-/** CPU time of every process named `postgres` so far (ms): the server's backends, and any neighbours'. */
+/**
+ * CPU time of every process named `postgres` so far (ms): the server's backends, and any
+ * neighbours'. Backends and autovacuum workers that ended count too, through the children's time
+ * of the postmaster that reaped them (else the figure can fall between two readings).
+ */
 export function postgresCpuMs(): number {
   let ticks = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
@@ -36,7 +40,7 @@ export function postgresCpuMs(): number {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]); // utime, stime, cutime, cstime
     } catch {
       // the process ended meanwhile
     }

@@ -83,12 +83,16 @@ async function pumpMax(s: Stream, deadline: number): Promise<number> {
 }
 
 /** `rate` entries per second over all streams, round robin, until `deadline`. */
-async function offerRate(rate: number, deadline: number): Promise<{ sent: number; offered: number; dropped: number }> {
+async function offerRate(rate: number, deadline: number): Promise<{ sent: number; offered: number; dropped: number; maxTickGapMs: number }> {
   const perMs = rate / entriesPerMessage / 1000;
   const startedAt = now();
-  const counts = { sent: 0, offered: 0, dropped: 0 };
+  const counts = { sent: 0, offered: 0, dropped: 0, maxTickGapMs: 0 };
   let turn = 0;
+  let lastTick = startedAt;
   while (now() < deadline) {
+    // This process's own stalls (CPU shared with the server and PostgreSQL): what fell due meanwhile is written at once.
+    counts.maxTickGapMs = Math.max(counts.maxTickGapMs, now() - lastTick);
+    lastTick = now();
     const due = Math.floor((now() - startedAt) * perMs) - counts.offered;
     for (let k = 0; k < due; k++) {
       const s = streams[turn++ % streams.length]!;
@@ -121,11 +125,11 @@ ipc.handle('run', async (msg) => {
   const startedAt = now();
   const deadline = startedAt + durationMs;
   const cpu0 = processStats().cpuMs;
-  let out: { sent: number; offered: number; dropped: number };
+  let out: { sent: number; offered: number; dropped: number; maxTickGapMs: number };
   if (rate) out = await offerRate(rate, deadline);
   else {
     const sent = (await Promise.all(streams.map((s) => pumpMax(s, deadline)))).reduce((a, b) => a + b, 0);
-    out = { sent, offered: sent, dropped: 0 };
+    out = { sent, offered: sent, dropped: 0, maxTickGapMs: 0 };
   }
   const endedAt = now();
   return {
@@ -134,6 +138,7 @@ ipc.handle('run', async (msg) => {
     sentEntries: out.sent * entriesPerMessage,
     offeredEntries: out.offered * entriesPerMessage,
     clientDroppedEntries: out.dropped * entriesPerMessage,
+    maxTickGapMs: out.maxTickGapMs,
     cpuMs: processStats().cpuMs - cpu0,
   };
 });

@@ -41,6 +41,7 @@ export interface ScenarioResult {
   /** CPU of everything else on the machine (neighbours), in cores. */
   otherCores: number;
   loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
   streamErrors: string[];
 }
 

@@ -42,8 +42,8 @@ const ROOT = path.resolve(HERE, '../..');
 const children: ChildProcess[] = [];
 
 /** Forks a child of this benchmark and keeps it for the clean-up. */
-async function start(file: string, extraEnv: Record<string, string> = {}): Promise<{ ipc: Channel; ready: Message }> {
-  const { child, ipc, ready } = await forkChild(path.join(HERE, file), { ...env, ...extraEnv });
+async function start(file: string, extraEnv: Record<string, string> = {}, execArgv: string[] = []): Promise<{ ipc: Channel; ready: Message }> {
+  const { child, ipc, ready } = await forkChild(path.join(HERE, file), { ...env, ...extraEnv }, execArgv);
   children.push(child);
   return { ipc, ready };
 }
@@ -79,6 +79,8 @@ interface LoadRun {
   sentEntries: number;
   offeredEntries: number;
   clientDroppedEntries: number;
+  /** The fixed-rate loop's longest gap between two turns (the load generator's own stalls), ms. */
+  maxTickGapMs: number;
   cpuMs: number;
 }
 
@@ -133,13 +135,14 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
     postgresCores: postgresMs / wallMs,
     otherCores: (busyMs - (z.cpuMs - a.cpuMs) - run.cpuMs - postgresMs) / wallMs,
     loopDelayP99Ms: z.loopDelayP99Ms,
+    loopDelayMaxMs: z.loopDelayMaxMs,
     streamErrors: closed.notOk,
   };
   console.log(
     `${label}: offered ${int(result.offeredPerSecond)}/s, stored ${int(result.storedPerSecond)}/s sustained ` +
       `(${int(result.storedDuringPerSecond)}/s while loading, last entries stored ${dec(result.flushSeconds, 1)} s after, final rollup merge ${dec(result.rollupFlushSeconds, 1)} s more: ${int(result.withRollupsPerSecond)}/s with it), drops ${int(result.droppedFull + result.droppedFailed)}, ` +
-      `client drops ${int(result.clientDropped)}, max queue ${int(result.maxQueueDepth)}, RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
-      `CPU server ${dec(result.serverCores)} (${dec(result.serverCpuPerEntryUs, 0)} µs/entry) / load ${dec(result.loadCores)} / PostgreSQL ${dec(result.postgresCores)} / other ${dec(result.otherCores)} cores, event-loop delay p99 ${dec(result.loopDelayP99Ms, 0)} ms`,
+      `client drops ${int(result.clientDropped)}${mode === 'rate' ? ` (load generator's longest stall ${dec(run.maxTickGapMs, 0)} ms)` : ''}, max queue ${int(result.maxQueueDepth)}, RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
+      `CPU server ${dec(result.serverCores)} (${dec(result.serverCpuPerEntryUs, 0)} µs/entry) / load ${dec(result.loadCores)} / PostgreSQL ${dec(result.postgresCores)} / other ${dec(result.otherCores)} cores, event-loop delay p99 ${dec(result.loopDelayP99Ms, 0)} ms, max ${dec(result.loopDelayMaxMs, 0)} ms`,
   );
   for (const w of checks(result, run.sentEntries, streams * PER_MESSAGE)) console.log(`  WARNING: ${w}`);
   return result;
@@ -147,7 +150,8 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
 
 /** The pipeline scenarios, in their own processes. */
 async function pipeline(url: string, sql: pg.Client): Promise<ScenarioResult[]> {
-  const server = await start('server.ts', { BENCH_DATABASE_URL: url });
+  // The V8 flag `npm start` and the Docker image run the server with.
+  const server = await start('server.ts', { BENCH_DATABASE_URL: url }, ['--max-semi-space-size=64']);
   const load = await start('load.ts');
   const prepared = await load.ipc.call<{ bytes: number }>('prepare', { messages: MESSAGES, perMessage: PER_MESSAGE });
   console.log(`traffic: ${MESSAGES} messages × ${PER_MESSAGE} entries, ${int(prepared.bytes / MESSAGES)} bytes a message`);
