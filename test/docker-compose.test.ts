@@ -156,9 +156,12 @@ describe('Dockerfile', () => {
     expect(ins('RUN')[0]).toMatch(/^RUN npm ci\b/);
   });
 
-  it('exposes the API and xDS ports and serves with tsx', () => {
+  it('exposes the API and xDS ports and serves with tsx, as `npm start` does (same Node.js flags)', () => {
     expect(ins('EXPOSE')).toEqual([`EXPOSE ${defaultOf('API_PORT')} ${defaultOf('XDS_PORT')}`]);
-    expect(ins('CMD')).toEqual(['CMD ["node_modules/.bin/tsx", "src/cli.ts", "serve"]']);
+    const start = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start.split(' ');
+    expect(start[0]).toBe('tsx');
+    expect(ins('CMD')).toEqual([`CMD ${JSON.stringify(['node_modules/.bin/tsx', ...start.slice(1)]).replaceAll(',', ', ')}`]);
+    expect(start).toContain('--max-semi-space-size=64');
     expect(existsSync(path.join(ROOT, 'src/cli.ts'))).toBe(true);
   });
 
