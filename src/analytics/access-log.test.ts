@@ -109,6 +109,25 @@ describe('httpRecordOf', () => {
   });
 });
 
+describe('entries whose numbers no column can hold', () => {
+  it('are refused one by one, naming the field, so they cannot fail the batch they would be stored in', () => {
+    expect(httpRecordOf(http({ response: { responseCode: { value: 4_000_000_000 } } }), FROM, NOW)).toEqual({
+      ok: false,
+      issues: [{ path: 'response.responseCode', message: 'is 4000000000, not an HTTP status (100-999)' }],
+    });
+    expect(httpRecordOf(http({ response: { responseCode: { value: 42 } } }), FROM, NOW).ok).toBe(false);
+    const huge = '18446744073709551615';
+    expect(httpRecordOf(http({ request: { requestBodyBytes: huge } }), FROM, NOW)).toMatchObject({ ok: false, issues: [{ path: 'request.requestBodyBytes' }] });
+    expect(httpRecordOf(http({ response: { responseCode: { value: 200 }, responseBodyBytes: huge } }), FROM, NOW)).toMatchObject({ ok: false, issues: [{ path: 'response.responseBodyBytes' }] });
+    expect(tcpRecordOf(roundTrip('tcpLogs', { commonProperties: { startTime: START }, connectionProperties: { sentBytes: huge } }), FROM, NOW)).toMatchObject({
+      ok: false,
+      issues: [{ path: 'connectionProperties.sentBytes' }],
+    });
+    // A response code of 0 is Envoy's "no response": kept, without a status.
+    expect(httpRecordOf(http({ response: { responseCode: { value: 0 } } }), FROM, NOW)).toMatchObject({ ok: true, value: { status: undefined } });
+  });
+});
+
 describe('tcpRecordOf', () => {
   it('makes a connection a record with its bytes both ways', () => {
     const entry = roundTrip('tcpLogs', { commonProperties: { startTime: START, upstreamCluster: 'db.shop' }, connectionProperties: { receivedBytes: 4096, sentBytes: 512 } });

@@ -191,12 +191,18 @@ export function httpRecordOf(entry: Plain, from: LogSource, now: Date): Result<A
   const response = (entry.response ?? {}) as Plain;
   const headers = (request.requestHeaders ?? {}) as Record<string, unknown>;
   const status = num((response.responseCode as Plain | undefined)?.value);
+  // Bounded here so that one odd entry is refused alone instead of failing its whole stored batch.
+  if (status !== undefined && status !== 0 && !(Number.isInteger(status) && status >= 100 && status <= 999)) {
+    return fail(issue('response.responseCode', `is ${status}, not an HTTP status (100-999)`));
+  }
   r.method = methodOf(request.requestMethod);
   r.path = text(request.path);
   r.status = status !== undefined && status > 0 ? status : undefined;
   r.grpcStatus = grpcStatusOf(((response.responseTrailers ?? {}) as Plain)['grpc-status'] ?? ((response.responseHeaders ?? {}) as Plain)['grpc-status']);
   r.bytesReceived = sum2(request.requestHeadersBytes, request.requestBodyBytes);
   r.bytesSent = sum2(response.responseHeadersBytes, response.responseBodyBytes);
+  if (!Number.isSafeInteger(r.bytesReceived)) return fail(issue('request.requestBodyBytes', 'with the headers is beyond 2^53 bytes'));
+  if (!Number.isSafeInteger(r.bytesSent)) return fail(issue('response.responseBodyBytes', 'with the headers is beyond 2^53 bytes'));
   r.requestId = text(request.requestId);
   r.traceId = (typeof headers.traceparent === 'string' ? TRACEPARENT.exec(headers.traceparent)?.[1] : undefined) ?? r.requestId;
   return base;
@@ -209,6 +215,8 @@ export function tcpRecordOf(entry: Plain, from: LogSource, now: Date): Result<Ac
   const conn = (entry.connectionProperties ?? {}) as Plain;
   base.value.bytesReceived = num(conn.receivedBytes) ?? 0;
   base.value.bytesSent = num(conn.sentBytes) ?? 0;
+  if (!Number.isSafeInteger(base.value.bytesReceived)) return fail(issue('connectionProperties.receivedBytes', 'is beyond 2^53 bytes'));
+  if (!Number.isSafeInteger(base.value.bytesSent)) return fail(issue('connectionProperties.sentBytes', 'is beyond 2^53 bytes'));
   return base;
 }
 
