@@ -1,8 +1,8 @@
 /**
- * PostgreSQL array literals (`{"a","b",NULL}`) built in one pass, for the `unnest` inserts of the
- * telemetry tables. node-postgres serialises a JavaScript array parameter element by element
- * through its generic `prepareValue` and a regex escape; on the ingestion's 16 columns × 2,000 rows
- * per batch that was ~15% of the server's CPU.
+ * PostgreSQL array literals (`{"a","b",NULL}`) built in one pass, for the `unnest` upserts of the
+ * rollup tables. node-postgres serialises a JavaScript array parameter element by element
+ * through its generic `prepareValue` and a regex escape; on the raw access-log inserts (16 columns ×
+ * 2,000 rows a batch, before they became COPY) that was ~15% of the server's CPU.
  */
 
 /** The array literal of strings (always quoted, `"` and `\` escaped), finite numbers, and null/undefined as NULL. */

@@ -51,7 +51,7 @@ const TABLE_NAMES = { minute: 'traffic_rollups_minute', hour: 'traffic_rollups_h
 
 /**
  * Replaces rows (same bucket, replica and key) with the given cells in one statement: one
- * array literal per column, unnested into rows as the raw insert does, so any number of cells is 16
+ * array literal per column, unnested into rows, so any number of cells is 16
  * parameters and one round trip (drizzle's multi-row insert typed every one of 16 per row).
  */
 async function upsert(db: Db, granularity: Granularity, replica: string, cells: readonly RollupCell[]): Promise<void> {
