@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AccessLogRecord } from './access-log.ts';
 import { accessRecord } from '../../test/support/access-log-records.ts';
-import { bucketOf, keysOf, RollupAccumulator } from './rollup.ts';
+import { bucketOf, RollupAccumulator } from './rollup.ts';
 
 const rec = (over: Partial<AccessLogRecord> = {}) => accessRecord('2026-12-02T10:00:30Z', over);
-
-describe('keysOf', () => {
-  it('counts a request under its service, its edge and (when named) its route, reported by the side that logged it', () => {
-    expect(keysOf(rec({ route: 'shop/checkout' }))).toEqual([
-      { kind: 'service', reporter: 'source', source: '', destination: 'shop/orders', route: '' },
-      { kind: 'edge', reporter: 'source', source: 'shop/web', destination: 'shop/orders', route: '' },
-      { kind: 'route', reporter: 'source', source: '', destination: 'shop/orders', route: 'shop/checkout' },
-    ]);
-    expect(keysOf(rec({ direction: 'inbound', source: undefined }))[1]).toEqual({ kind: 'edge', reporter: 'destination', source: '', destination: 'shop/orders', route: '' });
-  });
-
-  it('leaves out requests to no service of the mesh (passthrough)', () => {
-    expect(keysOf(rec({ destination: undefined }))).toEqual([]);
-  });
-});
 
 describe('RollupAccumulator', () => {
   it('counts status classes, bytes and latency per minute and key; take empties it', () => {
@@ -53,6 +38,22 @@ describe('RollupAccumulator', () => {
     expect(of('service', 'source')[0]!.latency.max).toBe(500);
     expect(of('service', 'destination')[0]).toMatchObject({ requests: 1 });
     expect(of('route', 'source').map((c) => [c.route, c.requests])).toEqual([['shop/a', 1]]);
+  });
+
+  it('leaves out requests to no service of the mesh (passthrough)', () => {
+    const acc = new RollupAccumulator();
+    acc.add(rec({ destination: undefined, route: 'shop/r' }));
+    expect(acc.size).toBe(0);
+    expect(acc.take()).toEqual([]);
+  });
+
+  it('keys an inbound request without a known caller under the destination side and an empty source', () => {
+    const acc = new RollupAccumulator();
+    acc.add(rec({ direction: 'inbound', source: undefined }));
+    expect(acc.take().map(({ kind, reporter, source, destination, route }) => ({ kind, reporter, source, destination, route }))).toEqual([
+      { kind: 'edge', reporter: 'destination', source: '', destination: 'shop/orders', route: '' },
+      { kind: 'service', reporter: 'destination', source: '', destination: 'shop/orders', route: '' },
+    ]);
   });
 
   it('is bounded: edges and routes beyond the limit are counted as overflow, and a failed write is put back', () => {

@@ -57,18 +57,6 @@ export function addCounts<T extends RollupCounts>(a: T, b: RollupCounts): T {
   return a;
 }
 
-/** The keys a record counts under: its destination service, its route, and its edge. None without a destination. */
-export function keysOf(r: AccessLogRecord): RollupKey[] {
-  if (r.destination === undefined) return [];
-  const reporter: RollupReporter = r.direction === 'outbound' ? 'source' : 'destination';
-  const keys: RollupKey[] = [
-    { kind: 'service', reporter, source: '', destination: r.destination, route: '' },
-    { kind: 'edge', reporter, source: r.source ?? '', destination: r.destination, route: '' },
-  ];
-  if (r.route !== undefined) keys.push({ kind: 'route', reporter, source: '', destination: r.destination, route: r.route });
-  return keys;
-}
-
 /** The start of the bucket of `sizeMs` that holds `t`. */
 export function bucketOf(t: Date | number, sizeMs: number): Date {
   const ms = typeof t === 'number' ? t : t.getTime();
@@ -91,13 +79,10 @@ interface BucketCells {
   byDestination: Map<string, { source?: SideCells; destination?: SideCells }>;
 }
 
-/** Status classes, as `statusClass` numbers them. */
-const NO_STATUS = 0;
-
-/** The class of a record's (effective) status: 0 none, else the hundreds digit. */
+/** The class of a record's (effective) status: 0 when it has none, else 2 to 5 (the hundreds digit, 1xx counting as 2xx). */
 function statusClass(r: AccessLogRecord): number {
   const s = effectiveStatus(r);
-  return s === undefined ? NO_STATUS : s >= 500 ? 5 : s >= 400 ? 4 : s >= 300 ? 3 : 2;
+  return s === undefined ? 0 : s >= 500 ? 5 : s >= 400 ? 4 : s >= 300 ? 3 : 2;
 }
 
 /** Adds one record's request to counts, its status class already known. */
@@ -126,7 +111,10 @@ export class RollupAccumulator {
 
   constructor(private readonly maxCells = 100_000) {}
 
-  /** Counts a record under each of its keys (see `keysOf`: service, edge, and route when named). */
+  /**
+   * Counts a request to a service of the mesh (none without a destination) under its edge, and its
+   * route when named, on the side of the proxy that logged it; its service counts it through the edge.
+   */
   add(r: AccessLogRecord): void {
     const destination = r.destination;
     if (destination === undefined) return;
@@ -145,16 +133,15 @@ export class RollupAccumulator {
     for (const { bucket, byDestination } of this.buckets.values()) {
       for (const [destination, sides] of byDestination) {
         for (const [reporter, cells] of [['source', sides.source], ['destination', sides.destination]] as const) {
-          if (!cells || cells.edge.size === 0) {
-            if (cells) for (const c of cells.route.values()) out.push(c);
-            continue;
+          if (!cells) continue;
+          if (cells.edge.size > 0) {
+            const service: RollupCell = { bucket, kind: 'service', reporter, source: '', destination, route: '', ...emptyCounts() };
+            for (const c of cells.edge.values()) {
+              addCounts(service, c);
+              out.push(c);
+            }
+            out.push(service);
           }
-          const service: RollupCell = { bucket, kind: 'service', reporter, source: '', destination, route: '', ...emptyCounts() };
-          for (const c of cells.edge.values()) {
-            addCounts(service, c);
-            out.push(c);
-          }
-          out.push(service);
           for (const c of cells.route.values()) out.push(c);
         }
       }
