@@ -191,7 +191,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     ...(sharedPort ? { telemetry: telemetry.ingest } : {}),
   });
   const xdsPort = await xds.listen(config.host, config.xdsPort);
-  const telemetryServer = sharedPort ? undefined : new TelemetryServer(telemetry.ingest, authenticator);
+  const telemetryServer = sharedPort ? undefined : new TelemetryServer(telemetry.ingest, authenticator, xds.tokenStreams);
   const telemetryPort = telemetryServer ? await telemetryServer.listen(config.host, config.telemetryPort!, xds.credentials()) : xdsPort;
 
   const views = new ProxyViews(status);

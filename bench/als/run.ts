@@ -8,8 +8,8 @@
  * measures COPY and the `unnest` insert directly on the same records.
  *
  * Options (env): DURATION seconds per scenario (20), RATE entries/s of the fixed-rate runs (50000),
- * STREAMS list (1,50), PER_MESSAGE entries per message (100), MESSAGES distinct pre-encoded messages
- * (200), FLOOR_DURATION seconds per floor (8), FLOOR_ROUNDS (2, best kept), DATABASE_URL
+ * STREAMS list (1,50), MODES list (max,rate), PER_MESSAGE entries per message (100), MESSAGES distinct pre-encoded messages
+ * (200), FLOOR_DURATION seconds per floor (8), FLOOR_ROUNDS (2, best kept; 0 skips the floors), DATABASE_URL
  * (postgres://postgres@127.0.0.1:5432/apg_bench_als: created fresh, dropped afterwards),
  * PROFILE_DIR=dir (a server CPU profile per scenario).
  */
@@ -31,6 +31,7 @@ const num = (name: string, dflt: number) => (env[name] ? Number(env[name]) : dfl
 const DURATION_MS = num('DURATION', 20) * 1000;
 const RATE = num('RATE', 50_000);
 const STREAMS = (env.STREAMS || '1,50').split(',').map(Number);
+const MODES = (env.MODES || 'max,rate').split(',').filter((m): m is 'max' | 'rate' => m === 'max' || m === 'rate');
 const PER_MESSAGE = num('PER_MESSAGE', 100);
 const MESSAGES = num('MESSAGES', 200);
 const FLOOR_MS = num('FLOOR_DURATION', 8) * 1000;
@@ -158,7 +159,7 @@ async function pipeline(url: string, sql: pg.Client): Promise<ScenarioResult[]> 
   const results: ScenarioResult[] = [];
   try {
     for (const streams of STREAMS) {
-      for (const mode of ['max', 'rate'] as const) results.push(await scenario(server.ipc, load.ipc, sql, server.ready.port as number, streams, mode));
+      for (const mode of MODES) results.push(await scenario(server.ipc, load.ipc, sql, server.ready.port as number, streams, mode));
     }
   } finally {
     await Promise.allSettled([server.ipc.call('exit'), load.ipc.call('exit')]);
@@ -204,17 +205,19 @@ async function main(): Promise<void> {
   try {
     const t0 = now();
     const results = await pipeline(DATABASE_URL, sql);
-    const floorResults = await floors(DATABASE_URL, sql);
+    const floorResults = FLOOR_ROUNDS > 0 ? await floors(DATABASE_URL, sql) : [];
     console.log(`\n## Pipeline: Envoy ALS streams → server → PostgreSQL (${DURATION_MS / 1000} s a scenario)\n`);
     console.log(scenarioTable(results, RATE));
-    console.log('\n## Database floors: the same records, no gRPC\n');
-    console.log(floorTable(floorResults));
-    const [copyFloor, btrees, brinHash, writer] = floorResults as [FloorResult, FloorResult, FloorResult, FloorResult];
-    const bestPipeline = Math.max(...results.map((r) => r.storedPerSecond));
-    console.log('\nratios:');
-    console.log(`  pipeline (best sustained, ${int(bestPipeline)}/s) ÷ COPY floor: ${dec(bestPipeline / copyFloor.rowsPerSecond)}×`);
-    console.log(`  server writer ÷ COPY floor: ${dec(writer.rowsPerSecond / copyFloor.rowsPerSecond)}×`);
-    console.log(`  PostgreSQL CPU per row, btree indexes ÷ BRIN + hash: ${dec(btrees.postgresUsPerRow / brinHash.postgresUsPerRow)}×`);
+    if (floorResults.length > 0) {
+      console.log('\n## Database floors: the same records, no gRPC\n');
+      console.log(floorTable(floorResults));
+      const [copyFloor, btrees, brinHash, writer] = floorResults as [FloorResult, FloorResult, FloorResult, FloorResult];
+      const bestPipeline = Math.max(...results.map((r) => r.storedPerSecond));
+      console.log('\nratios:');
+      console.log(`  pipeline (best sustained, ${int(bestPipeline)}/s) ÷ COPY floor: ${dec(bestPipeline / copyFloor.rowsPerSecond)}×`);
+      console.log(`  server writer ÷ COPY floor: ${dec(writer.rowsPerSecond / copyFloor.rowsPerSecond)}×`);
+      console.log(`  PostgreSQL CPU per row, btree indexes ÷ BRIN + hash: ${dec(btrees.postgresUsPerRow / brinHash.postgresUsPerRow)}×`);
+    }
     const target = results.filter((r) => r.mode === 'rate').map((r) => `${r.streams} streams: ${r.droppedFull + r.droppedFailed + r.clientDropped === 0 && r.storedPerSecond >= 0.98 * RATE ? 'PASS' : 'MISS'}`);
     console.log(`target ${int(RATE)} entries/s without a drop: ${target.join(', ')}`);
     console.log(`(whole run ${dec((now() - t0) / 1000, 0)} s)`);

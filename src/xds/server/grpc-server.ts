@@ -19,6 +19,7 @@ import { WriteBudget } from './write-budget.ts';
 import type { StreamDeps, Variant } from './stream-base.ts';
 import { PERMISSION_DENIED, UNAUTHENTICATED, type AuthOutcome, type StreamCredential, type XdsAuthenticator } from './auth.ts';
 import { addTelemetryServices, type TelemetryReceiver } from './telemetry-service.ts';
+import { TokenStreams } from './token-streams.ts';
 import { bindServer, shutdownServer } from './grpc-lifecycle.ts';
 import { authenticateCall } from './call-auth.ts';
 import { optionalClientCertCredentials, StaticCertificateProvider, type XdsTlsOptions } from './tls.ts';
@@ -83,8 +84,8 @@ export class XdsServer {
   private readonly instance = randomBytes(3).toString('hex');
   private readonly unwatch: () => void;
   private readonly budget: WriteBudget;
-  /** Open streams admitted with a join token: how to end each when its token stops being valid. */
-  private readonly tokenStreams = new Map<string, { tokenId: string; deny(message: string): void }>();
+  /** Open streams admitted with a join token, this server's and a telemetry port's: re-checked every `revalidateMs`. */
+  readonly tokenStreams = new TokenStreams();
   private readonly revalidation: NodeJS.Timeout | undefined;
   private readonly certificates: StaticCertificateProvider | undefined;
 
@@ -97,7 +98,7 @@ export class XdsServer {
     });
     for (const method of METHODS) this.addMethod(method, messageType(REQUEST_TYPES[method.variant]));
     this.server.addService(...csdsService(opts.status));
-    if (opts.telemetry) addTelemetryServices(this.server, opts.telemetry, opts.authenticator);
+    if (opts.telemetry) addTelemetryServices(this.server, opts.telemetry, opts.authenticator, this.tokenStreams);
     this.unwatch = opts.cache.watch((snapshot, changed) => {
       opts.status.fanOut(snapshot, () => {
         for (const s of this.streams) s.onSnapshot(changed);
@@ -172,16 +173,16 @@ export class XdsServer {
     const stream = variant === 'sotw' ? new SotwStream(deps) : new DeltaStream(deps);
     this.streams.add(stream);
     this.opts.status.opened(streamId, variant, this.opts.controlPlaneId);
-    if (credential !== undefined && credential !== 'loopback' && credential.tokenId) {
-      const deny = (message: string) => {
-        stream.close();
-        deps.fail(PERMISSION_DENIED, message);
-      };
-      this.tokenStreams.set(streamId, { tokenId: credential.tokenId, deny });
-    }
+    const untrack =
+      credential !== undefined && credential !== 'loopback' && credential.tokenId
+        ? this.tokenStreams.add(credential.tokenId, (message) => {
+            stream.close();
+            deps.fail(PERMISSION_DENIED, message);
+          })
+        : undefined;
     const finish = () => {
       ended = true;
-      this.tokenStreams.delete(streamId);
+      untrack?.();
       this.budget.close(streamId);
       stream.close();
       this.streams.delete(stream);
@@ -206,19 +207,10 @@ export class XdsServer {
     call.on('close', finish);
   }
 
-  /** Ends the open streams whose join token was revoked or expired since they opened (one query for all of them). */
+  /** Ends the open streams (xDS and telemetry) whose join token was revoked or expired since they opened (one query for all of them). */
   async revalidateTokens(): Promise<void> {
-    if (this.tokenStreams.size === 0 || !this.opts.authenticator?.stillValid) return;
-    const ids = [...new Set([...this.tokenStreams.values()].map((s) => s.tokenId))];
-    let valid: ReadonlySet<string>;
-    try {
-      valid = await this.opts.authenticator.stillValid(ids);
-    } catch {
-      return; // the database is away: keep serving the streams, check again next time
-    }
-    for (const s of [...this.tokenStreams.values()]) {
-      if (!valid.has(s.tokenId)) s.deny(`join token ${s.tokenId} was revoked or has expired`);
-    }
+    const auth = this.opts.authenticator;
+    if (auth?.stillValid) await this.tokenStreams.revalidate((ids) => auth.stillValid!(ids));
   }
 
   /** Replaces the TLS certificates for new connections (a renewed server certificate, a rotated CA bundle). */

@@ -7,6 +7,7 @@ import { httpEntry, identifier, TelemetryStream } from '../../../test/support/te
 import { TelemetryIngest } from '../../analytics/ingest.ts';
 import { meshAuthenticator } from './auth.ts';
 import { TelemetryServer, type TelemetryReceiver, type TelemetrySource } from './telemetry-service.ts';
+import { TokenStreams } from './token-streams.ts';
 
 class Recorder implements TelemetryReceiver {
   logs: [TelemetrySource, AccessLogsMessage][] = [];
@@ -67,6 +68,44 @@ describe('telemetry services with required credentials', () => {
     const s = new TelemetryStream(port, 'metrics', { authorization: 'Bearer apg_web' });
     await s.send({ identifier: { node: { id: '' } }, envoyMetrics: [] });
     expect(await s.status).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'identifier.node.id: is required' });
+  });
+});
+
+describe('telemetry streams opened with a join token that is then revoked', () => {
+  const receiver = new Recorder();
+  const valid = new Set(['t1', 't2']);
+  const tokens: Record<string, { tokenId: string; namespace: string; service: string }> = {
+    apg_web: { tokenId: 't1', namespace: 'shop', service: 'web' },
+    apg_orders: { tokenId: 't2', namespace: 'shop', service: 'orders' },
+  };
+  const authenticator = meshAuthenticator({
+    mode: 'required',
+    trustDomain: 'mesh.local',
+    verifyToken: async (t) => (valid.has(tokens[t]?.tokenId ?? '') ? tokens[t] : undefined),
+    stillValid: async (ids) => new Set(ids.filter((id) => valid.has(id))),
+  });
+  const tokenStreams = new TokenStreams();
+  const server = new TelemetryServer(receiver, authenticator, tokenStreams);
+  let port: number;
+  beforeAll(async () => {
+    port = await server.listen('127.0.0.1', 0, grpc.ServerCredentials.createInsecure());
+  });
+  afterAll(() => server.close());
+
+  it('ends the revoked token\'s streams with PERMISSION_DENIED and leaves the others streaming', async () => {
+    const web = new TelemetryStream(port, 'accessLogs', { authorization: 'Bearer apg_web' });
+    await web.send({ identifier: identifier('web-1', { role: 'sidecar', namespace: 'shop', service: 'web' }), httpLogs: { logEntry: [] } });
+    const orders = new TelemetryStream(port, 'metrics', { authorization: 'Bearer apg_orders' });
+    await orders.send({ identifier: identifier('orders-1', { role: 'sidecar', namespace: 'shop', service: 'orders' }), envoyMetrics: [] });
+    await expect.poll(() => tokenStreams.size).toBe(2);
+    valid.delete('t1');
+    await tokenStreams.revalidate((ids) => authenticator.stillValid!(ids));
+    expect(await web.status).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: 'join token t1 was revoked or has expired' });
+    expect(receiver.refusals).toEqual(['unauthenticated']);
+    await orders.send({ envoyMetrics: [{ name: 'still-here' }] });
+    await expect.poll(() => receiver.metricFamilies.length).toBe(2);
+    expect(await orders.end()).toEqual({ code: grpc.status.OK, details: '' });
+    expect(tokenStreams.size).toBe(0);
   });
 });
 

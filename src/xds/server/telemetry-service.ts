@@ -14,6 +14,7 @@ import { authenticateCall } from './call-auth.ts';
 import type { Result } from '../../lib/result.ts';
 import { structToPlain, type StructMsg } from '../../protos/struct.ts';
 import { bindServer, shutdownServer } from './grpc-lifecycle.ts';
+import type { TokenStreams } from './token-streams.ts';
 
 /** The proxy a telemetry stream comes from. */
 export interface TelemetrySource {
@@ -36,8 +37,11 @@ type Call = grpc.ServerReadableStream<Buffer, Buffer>;
 /** Hands a decoded message on; true when the stream must stop reading until `resume` is called. */
 type Deliver = (from: TelemetrySource, m: Plain, resume: () => void) => boolean | undefined;
 
-/** Adds the Access Log and Metrics services to a gRPC server. */
-export function addTelemetryServices(server: grpc.Server, receiver: TelemetryReceiver, authenticator?: XdsAuthenticator): void {
+/**
+ * Adds the Access Log and Metrics services to a gRPC server. Streams opened with a join token are
+ * registered in `tokenStreams`, whose owner (the xDS server) ends them once the token is revoked.
+ */
+export function addTelemetryServices(server: grpc.Server, receiver: TelemetryReceiver, authenticator?: XdsAuthenticator, tokenStreams?: TokenStreams): void {
   const add = (path: string, decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>, deliver: Deliver) => {
     const method = path.slice(path.lastIndexOf('/') + 1);
     const definition: grpc.ServiceDefinition = {
@@ -57,7 +61,7 @@ export function addTelemetryServices(server: grpc.Server, receiver: TelemetryRec
           receiver.refused('unauthenticated');
           return callback({ code: outcome.code, details: outcome.message });
         }
-        serveStream(call, callback, outcome.credential, decode, deliver, receiver);
+        serveStream(call, callback, outcome.credential, decode, deliver, receiver, tokenStreams);
       });
     };
     server.addService(definition, { [method]: handler });
@@ -87,15 +91,24 @@ function serveStream(
   decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>,
   deliver: Deliver,
   receiver: TelemetryReceiver,
+  tokenStreams: TokenStreams | undefined,
 ): void {
   let from: TelemetrySource | undefined;
   let done = false;
+  let untrack: (() => void) | undefined;
   const end = (err: grpc.ServiceError | Partial<grpc.StatusObject> | null) => {
+    untrack?.();
     if (done) return;
     done = true;
     call.removeAllListeners('data');
     callback(err, err ? undefined : Buffer.alloc(0));
   };
+  if (tokenStreams && credential !== undefined && credential !== 'loopback' && credential.tokenId) {
+    untrack = tokenStreams.add(credential.tokenId, (message) => {
+      receiver.refused('unauthenticated');
+      end({ code: PERMISSION_DENIED, details: message });
+    });
+  }
   call.on('data', (bytes: Buffer) => {
     if (done) return;
     const message = decode(bytes);
@@ -118,6 +131,7 @@ function serveStream(
   call.on('end', () => end(null));
   call.on('error', () => end(null));
   call.on('cancelled', () => {
+    untrack?.();
     done = true;
   });
 }
@@ -141,12 +155,15 @@ function telemetrySourceOf(proxy: ProxyIdentity): TelemetrySource {
   return { proxyId: proxy.id, ...(service ? { service } : {}) };
 }
 
-/** The telemetry services on a port of their own (TELEMETRY_PORT), with the xDS port's credentials and authenticator. */
+/**
+ * The telemetry services on a port of their own (TELEMETRY_PORT), with the xDS port's credentials,
+ * authenticator and token-stream registry (so a revoked join token cuts these streams too).
+ */
 export class TelemetryServer {
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
 
-  constructor(receiver: TelemetryReceiver, authenticator?: XdsAuthenticator) {
-    addTelemetryServices(this.server, receiver, authenticator);
+  constructor(receiver: TelemetryReceiver, authenticator?: XdsAuthenticator, tokenStreams?: TokenStreams) {
+    addTelemetryServices(this.server, receiver, authenticator, tokenStreams);
   }
 
   /** Binds and resolves with the port. */
