@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { TELEMETRY_METHODS } from '../../src/protos/telemetry.ts';
 import { Channel, now, processStats } from '../xds/ipc.ts';
-import { encodeTraffic, helloMessage } from './traffic.ts';
+import { encodeTraffic, helloMessage, type EntryShape } from './traffic.ts';
 
 const ipc = new Channel(process);
 const identity = (b: Buffer) => b;
@@ -109,7 +109,7 @@ async function offerRate(rate: number, deadline: number): Promise<{ sent: number
 
 ipc.handle('prepare', (msg) => {
   entriesPerMessage = msg.perMessage as number;
-  pool = encodeTraffic(msg.messages as number, entriesPerMessage);
+  pool = encodeTraffic(msg.messages as number, entriesPerMessage, msg.shape as EntryShape);
   return { bytes: pool.reduce((n, b) => n + b.length, 0) };
 });
 

@@ -8,7 +8,8 @@
  * measures COPY and the `unnest` insert directly on the same records.
  *
  * Options (env): DURATION seconds per scenario (20), RATE entries/s of the fixed-rate runs (50000),
- * STREAMS list (1,50), MODES list (max,rate), PER_MESSAGE entries per message (100), MESSAGES distinct pre-encoded messages
+ * STREAMS list (1,50), MODES list (max,rate), ENTRY shape of the entries (envoy: as Envoy fills them;
+ * minimal: only the fields ingestion reads), PER_MESSAGE entries per message (100), MESSAGES distinct pre-encoded messages
  * (200), FLOOR_DURATION seconds per floor (8), FLOOR_ROUNDS (2, best kept; 0 skips the floors), DATABASE_URL
  * (postgres://postgres@127.0.0.1:5432/apg_bench_als: created fresh, dropped afterwards),
  * PROFILE_DIR=dir (a server CPU profile per scenario).
@@ -24,7 +25,7 @@ import { forkChild, now, type Channel, type Message } from '../xds/ipc.ts';
 import { measureFloors, postgresCpuMs, type FloorResult } from './floor.ts';
 import { checks, dec, floorTable, int, scenarioTable, type ScenarioResult } from './report.ts';
 import type { ServerSnapshot } from './server.ts';
-import { encodeTraffic, recordsOf } from './traffic.ts';
+import { encodeTraffic, recordsOf, type EntryShape } from './traffic.ts';
 
 const env = process.env;
 const num = (name: string, dflt: number) => (env[name] ? Number(env[name]) : dflt);
@@ -33,6 +34,7 @@ const RATE = num('RATE', 50_000);
 const STREAMS = (env.STREAMS || '1,50').split(',').map(Number);
 const MODES = (env.MODES || 'max,rate').split(',').filter((m): m is 'max' | 'rate' => m === 'max' || m === 'rate');
 const PER_MESSAGE = num('PER_MESSAGE', 100);
+const SHAPE: EntryShape = env.ENTRY === 'minimal' ? 'minimal' : 'envoy';
 const MESSAGES = num('MESSAGES', 200);
 const FLOOR_MS = num('FLOOR_DURATION', 8) * 1000;
 const FLOOR_ROUNDS = num('FLOOR_ROUNDS', 2);
@@ -154,8 +156,8 @@ async function pipeline(url: string, sql: pg.Client): Promise<ScenarioResult[]> 
   // The V8 flag `npm start` and the Docker image run the server with.
   const server = await start('server.ts', { BENCH_DATABASE_URL: url }, ['--max-semi-space-size=64']);
   const load = await start('load.ts');
-  const prepared = await load.ipc.call<{ bytes: number }>('prepare', { messages: MESSAGES, perMessage: PER_MESSAGE });
-  console.log(`traffic: ${MESSAGES} messages × ${PER_MESSAGE} entries, ${int(prepared.bytes / MESSAGES)} bytes a message`);
+  const prepared = await load.ipc.call<{ bytes: number }>('prepare', { messages: MESSAGES, perMessage: PER_MESSAGE, shape: SHAPE });
+  console.log(`traffic: ${MESSAGES} messages × ${PER_MESSAGE} entries shaped ${SHAPE}, ${int(prepared.bytes / MESSAGES)} bytes a message`);
   const results: ScenarioResult[] = [];
   try {
     for (const streams of STREAMS) {
@@ -169,7 +171,7 @@ async function pipeline(url: string, sql: pg.Client): Promise<ScenarioResult[]> 
 
 /** The floors, FLOOR_ROUNDS times interleaved, the best round of each kept. */
 async function floors(url: string, sql: pg.Client): Promise<FloorResult[]> {
-  const records = recordsOf(encodeTraffic(MESSAGES, PER_MESSAGE), Math.max(...STREAMS));
+  const records = recordsOf(encodeTraffic(MESSAGES, PER_MESSAGE, SHAPE), Math.max(...STREAMS));
   const database = await openDatabase({ url, poolSize: 1 });
   const best: FloorResult[] = [];
   try {

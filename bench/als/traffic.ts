@@ -3,7 +3,8 @@
  * that the load generator only writes bytes: StreamAccessLogsMessages of 100 Envoy HTTP entries each,
  * spread over 50 services in 5 namespaces (4 routes each), half logged on the way out and half on the
  * way in (with the caller's SPIFFE ID), ~5% 4xx/5xx, log-normal latencies, a W3C traceparent and a
- * request id on every entry. Seeded, so every run sends the same bytes.
+ * request id on every entry, and (shape `envoy`, the default) the other fields Envoy fills: addresses,
+ * phase timings, TLS session. Seeded, so every run sends the same bytes.
  */
 import { decodeStreamAccessLogsMessage } from '../../src/protos/telemetry.ts';
 import { httpRecordOf, type AccessLogRecord } from '../../src/analytics/access-log.ts';
@@ -40,8 +41,51 @@ function statusOf(u: number): number {
   return 200;
 }
 
+/** `minimal`: only the fields ingestion reads (~230 bytes); `envoy`: also what Envoy's gRPC logger fills besides (~670 bytes). */
+export type EntryShape = 'envoy' | 'minimal';
+
+const socket = (address: string, portValue: number) => ({ socketAddress: { address, portValue } });
+const duration = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: Math.round((ms % 1000) * 1e6) });
+const ip = (rnd: () => number) => `10.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}`;
+
+/**
+ * The fields Envoy's gRPC access logger fills for a request through a sidecar that ingestion does not
+ * read (envoy.data.accesslog.v3): addresses, the phase timings, the local certificate and TLS
+ * session, response flags, attempt count, wire bytes, stream id, scheme, authority, user agent,
+ * response code details, protocol. They cost bytes on the wire and the decoder's skipping.
+ */
+function envoyExtras(rnd: () => number, ms: number, inbound: boolean, host: string, local: string) {
+  const downstream = socket(ip(rnd), 30_000 + Math.floor(rnd() * 30_000));
+  return {
+    common: {
+      downstreamRemoteAddress: downstream,
+      downstreamDirectRemoteAddress: downstream,
+      downstreamLocalAddress: socket(inbound ? ip(rnd) : '127.0.0.1', inbound ? 15006 : 15001),
+      ...(inbound ? { tlsLocal: { tlsVersion: 'TLSv1_3', tlsCipherSuite: { value: 4865 }, tlsSniHostname: host, localCertificateProperties: { subjectAltName: [{ uri: local }] }, tlsSessionId: hex(rnd, 64) } } : {}),
+      timeToLastRxByte: duration(0.05),
+      timeToFirstUpstreamTxByte: duration(0.3),
+      timeToLastUpstreamTxByte: duration(0.3),
+      timeToFirstUpstreamRxByte: duration(ms * 0.9),
+      timeToLastUpstreamRxByte: duration(ms * 0.98),
+      timeToFirstDownstreamTxByte: duration(ms * 0.92),
+      upstreamRemoteAddress: socket(ip(rnd), 8080),
+      upstreamLocalAddress: socket(inbound ? '127.0.0.6' : ip(rnd), 30_000 + Math.floor(rnd() * 30_000)),
+      responseFlags: {},
+      upstreamRequestAttemptCount: 1,
+      accessLogType: 'DownstreamEnd',
+      downstreamWireBytesSent: 900 + Math.floor(rnd() * 200),
+      downstreamWireBytesReceived: 400 + Math.floor(rnd() * 100),
+      upstreamWireBytesSent: 380,
+      upstreamWireBytesReceived: 880,
+      streamId: `${hex(rnd, 8)}-${hex(rnd, 4)}-${hex(rnd, 4)}-${hex(rnd, 4)}-${hex(rnd, 12)}`,
+    },
+    request: { scheme: 'http', authority: `${host}:8080`, userAgent: 'grpc-go/1.60.0' },
+    response: { responseCodeDetails: 'via_upstream' },
+  };
+}
+
 /** One Envoy HTTP access-log entry, started up to `spreadMs` before `now`. */
-function entry(rnd: () => number, now: number, spreadMs: number) {
+function entry(rnd: () => number, now: number, spreadMs: number, shape: EntryShape) {
   const dst = serviceOf(Math.floor(rnd() * SERVICES));
   const caller = serviceOf(Math.floor(rnd() * SERVICES));
   const inbound = rnd() < 0.5;
@@ -59,14 +103,25 @@ function entry(rnd: () => number, now: number, spreadMs: number) {
     path: `/api/v1/${RESOURCES[Math.floor(rnd() * RESOURCES.length)]}/${Math.floor(rnd() * 100_000)}`,
     ...(inbound ? { peerUri: `spiffe://cluster.local/ns/${caller.namespace}/sa/${caller.name}` } : {}),
   });
-  return { ...e, request: { ...e.request, requestMethod: METHODS[Math.floor(rnd() * METHODS.length)]! } };
+  const request = { ...e.request, requestMethod: METHODS[Math.floor(rnd() * METHODS.length)]! };
+  if (shape === 'minimal') return { ...e, request };
+  const host = `${dst.name}.${dst.namespace}`;
+  const extras = envoyExtras(rnd, ms, inbound, host, `spiffe://cluster.local/ns/${dst.namespace}/sa/${dst.name}`);
+  const { tlsLocal, ...common } = extras.common;
+  const peer = e.commonProperties.tlsProperties;
+  return {
+    commonProperties: { ...e.commonProperties, ...common, ...(tlsLocal || peer ? { tlsProperties: { ...tlsLocal, ...peer } } : {}) },
+    protocolVersion: 'HTTP2',
+    request: { ...request, ...extras.request },
+    response: { ...e.response, ...extras.response },
+  };
 }
 
 /** `messages` encoded StreamAccessLogsMessages (without identifier) of `perMessage` entries each. */
-export function encodeTraffic(messages: number, perMessage: number, now = Date.now(), seed = 42): Buffer[] {
+export function encodeTraffic(messages: number, perMessage: number, shape: EntryShape, now = Date.now(), seed = 42): Buffer[] {
   const rnd = random(seed);
   return Array.from({ length: messages }, () =>
-    encodeTelemetry('accessLogs', { httpLogs: { logEntry: Array.from({ length: perMessage }, () => entry(rnd, now, 30_000)) } }),
+    encodeTelemetry('accessLogs', { httpLogs: { logEntry: Array.from({ length: perMessage }, () => entry(rnd, now, 30_000, shape)) } }),
   );
 }
 

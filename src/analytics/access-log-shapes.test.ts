@@ -1,6 +1,7 @@
 /**
- * Ingestion reads entries as protobufjs message instances (`decodeAccessLogsForIngest`), tests and
- * tools as JSON (`decodeStreamAccessLogsMessage`): for the same bytes both must give the same records.
+ * Ingestion reads entries as protobufjs message instances decoded with only the fields it reads
+ * (`decodeAccessLogsForIngest`), tests and tools as JSON of a full decode (`decodeStreamAccessLogsMessage`):
+ * for the same bytes both must give the same records.
  */
 import { describe, expect, it } from 'vitest';
 import { messageType } from '../protos/loader.ts';
@@ -26,13 +27,37 @@ const pick = <T,>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd()
 /** Present with probability 1/2: each field is sometimes left out. */
 const maybe = <T,>(rnd: () => number, v: T): T | undefined => (rnd() < 0.5 ? v : undefined);
 
+const socket = (address: string, portValue: number) => ({ socketAddress: { address, portValue } });
+/** Envoy's fields that no record uses: none, some, or many of them, so skipping each is exercised. */
+const UNREAD_COMMON: Plain[] = [
+  {},
+  { downstreamRemoteAddress: socket('10.1.2.3', 40123), upstreamRemoteAddress: socket('10.1.4.4', 8080), timeToFirstUpstreamRxByte: { nanos: 5e6 }, accessLogType: 'DownstreamEnd' },
+  {
+    sampleRate: 0.5,
+    downstreamLocalAddress: { pipe: { path: '/run/envoy.sock' } },
+    responseFlags: { upstreamConnectionFailure: true, rateLimited: true },
+    metadata: { filterMetadata: { 'envoy.lb': { fields: { canary: { boolValue: true } } } } },
+    upstreamTransportFailureReason: 'TLS error',
+    upstreamRequestAttemptCount: 2,
+    customTags: { team: 'shop' },
+    downstreamWireBytesSent: '900',
+    streamId: '8a7e6f5d-1234',
+  },
+];
+
 function commonProperties(rnd: () => number): Plain {
   return {
     startTime: maybe(rnd, { seconds: NOW_S - Math.floor(rnd() * 4000) + pick(rnd, [0, 0, 7200, -200_000]), nanos: Math.floor(rnd() * 1e9) }),
     upstreamCluster: pick(rnd, ['orders.shop', 'orders.shop|version=v2', 'inbound:web.shop', 'PassthroughCluster', 'a.b.c', '', 'Bad_Name.shop']),
     routeName: pick(rnd, [undefined, '', 'shop/checkout']),
     timeToLastDownstreamTxByte: maybe(rnd, { seconds: Math.floor(rnd() * 3), nanos: Math.floor(rnd() * 1e9) }),
-    tlsProperties: maybe(rnd, { peerCertificateProperties: { subjectAltName: [{ dns: 'x.example' }, { uri: pick(rnd, ['spiffe://mesh.local/ns/shop/sa/web', 'spiffe://mesh.local/other', 'junk']) }] } }),
+    tlsProperties: maybe(rnd, {
+      tlsVersion: 'TLSv1_3',
+      localCertificateProperties: { subjectAltName: [{ uri: 'spiffe://mesh.local/ns/shop/sa/orders' }] },
+      peerCertificateProperties: { subjectAltName: [{ dns: 'x.example' }, { uri: pick(rnd, ['spiffe://mesh.local/ns/shop/sa/web', 'spiffe://mesh.local/other', 'junk']) }] },
+    }),
+    // Fields Envoy fills that ingestion never reads (the ingest decoder skips them).
+    ...UNREAD_COMMON[Math.floor(rnd() * UNREAD_COMMON.length)],
   };
 }
 
@@ -40,7 +65,11 @@ function httpEntry(rnd: () => number): Plain {
   const grpc = pick(rnd, [undefined, '0', '14', '99', 'x']);
   return {
     commonProperties: commonProperties(rnd),
+    protocolVersion: pick(rnd, [undefined, 'HTTP11', 'HTTP2']),
     request: maybe(rnd, {
+      scheme: 'http',
+      authority: 'orders.shop:8080',
+      userAgent: 'grpc-go/1.60.0',
       requestMethod: pick(rnd, [undefined, 'GET', 'POST', 'METHOD_UNSPECIFIED', 'PATCH']),
       path: pick(rnd, [undefined, '', '/api/orders']),
       requestId: pick(rnd, [undefined, '', 'req-1']),
@@ -51,6 +80,7 @@ function httpEntry(rnd: () => number): Plain {
     response: maybe(rnd, {
       responseCode: maybe(rnd, { value: pick(rnd, [0, 200, 302, 503]) }),
       responseHeadersBytes: maybe(rnd, 50),
+      responseCodeDetails: maybe(rnd, 'via_upstream'),
       responseBodyBytes: maybe(rnd, Math.floor(rnd() * 1e6)),
       ...(grpc !== undefined ? { [pick(rnd, ['responseTrailers', 'responseHeaders'])]: { 'grpc-status': grpc } } : {}),
     }),
@@ -85,6 +115,16 @@ describe('access-log records from either decoded shape', () => {
     }
     // The generator reaches every field, and refusals: the comparison is not vacuous.
     expect([...seen].sort()).toEqual(['at', 'bytesReceived', 'bytesSent', 'destination', 'direction', 'durationMs', 'grpcStatus', 'method', 'path', 'protocol', 'proxyId', 'refused', 'requestId', 'route', 'source', 'status', 'traceId'].sort());
+  });
+
+  it('refuse bad bytes alike, also when the damage is in a field ingestion skips', () => {
+    const type = messageType('envoy.service.accesslog.v3.StreamAccessLogsMessage');
+    const entry = { commonProperties: { upstreamCluster: 'orders.shop', metadata: { filterMetadata: { a: { fields: { b: { stringValue: 'x'.repeat(40) } } } } } } };
+    const bytes = type.encode(type.fromObject({ httpLogs: { logEntry: [entry] } })).finish();
+    // Cut inside the metadata (the entry's last field): skipping it runs past the end.
+    const cut = bytes.subarray(0, bytes.length - 10);
+    expect(decodeAccessLogsForIngest(cut)).toMatchObject({ ok: false, issues: [{ message: expect.stringContaining('truncated or corrupt') }] });
+    expect(decodeStreamAccessLogsMessage(cut).ok).toBe(false);
   });
 
   it('refuse bad bytes alike', () => {

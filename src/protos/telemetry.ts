@@ -55,21 +55,89 @@ export function decodeStreamAccessLogsMessage(bytes: Uint8Array): Result<AccessL
   return decodeTelemetry(TELEMETRY_MESSAGES.streamAccessLogs, bytes) as Result<AccessLogsMessage>;
 }
 
+/** Which fields of a message to keep: `true` for a scalar, map or enum, a nested tree for a message. */
+type FieldTree = { [field: string]: true | FieldTree };
+
+const TIME: FieldTree = { seconds: true, nanos: true };
+const COMMON: FieldTree = {
+  startTime: TIME,
+  upstreamCluster: true,
+  routeName: true,
+  timeToLastDownstreamTxByte: TIME,
+  tlsProperties: { peerCertificateProperties: { subjectAltName: { uri: true } } },
+};
+
 /**
- * Decodes one StreamAccessLogsMessage for ingestion, skipping `toObject` (a plain copy of every
- * entry, the costliest step of the decode): the identifier is made plain as in
- * `decodeStreamAccessLogsMessage`, but the entries stay protobufjs message instances (64-bit
- * integers as Long objects, enums as numbers, '' / null for unset fields). Only readers that accept
- * both shapes (src/analytics/access-log.ts) may take them.
+ * The fields of an access-log entry that src/analytics/access-log.ts reads (a field it starts to read
+ * must be added here; the shapes test compares its records with those of a full decode).
+ */
+const INGESTED_FIELDS: FieldTree = {
+  httpLogs: {
+    logEntry: {
+      commonProperties: COMMON,
+      request: { requestMethod: true, path: true, requestId: true, requestHeadersBytes: true, requestBodyBytes: true, requestHeaders: true },
+      response: { responseCode: { value: true }, responseHeadersBytes: true, responseBodyBytes: true, responseHeaders: true, responseTrailers: true },
+    },
+  },
+  tcpLogs: { logEntry: { commonProperties: COMMON, connectionProperties: { receivedBytes: true, sentBytes: true } } },
+};
+
+/**
+ * A copy of `type` with only the fields of `keep` (same numbers and wire types), its message fields
+ * pruned likewise, added to `into`. Decoding with it skips every other field without building it:
+ * an Envoy entry carries some thirty fields (addresses, a dozen durations, metadata) ingestion never reads.
+ * Enums become int32 (the same varint on the wire, the number a message instance holds anyway).
+ */
+function prunedType(type: protobuf.Type, keep: FieldTree, into: protobuf.Namespace, name: string): protobuf.Type {
+  const out = new protobuf.Type(name);
+  into.add(out);
+  for (const [fieldName, sub] of Object.entries(keep)) {
+    const field = type.fields[fieldName];
+    if (!field) throw new Error(`${type.fullName} has no field ${fieldName}`);
+    field.resolve();
+    if (field instanceof protobuf.MapField) {
+      out.add(new protobuf.MapField(fieldName, field.id, field.keyType, field.type));
+      continue;
+    }
+    let fieldType = field.type;
+    if (field.resolvedType instanceof protobuf.Type) {
+      if (sub === true) throw new Error(`${type.fullName}.${fieldName} is a message: name the fields to keep`);
+      fieldType = prunedType(field.resolvedType, sub, into, `${name}_${fieldName}`).name;
+    } else if (field.resolvedType instanceof protobuf.Enum) fieldType = 'int32';
+    out.add(new protobuf.Field(fieldName, field.id, fieldType, field.repeated ? 'repeated' : undefined));
+  }
+  return out;
+}
+
+let ingestType: protobuf.Type | undefined;
+
+/** StreamAccessLogsMessage pruned to `INGESTED_FIELDS`, with the identifier kept as its raw bytes (decoded in full, once a stream). */
+function accessLogsIngestType(): protobuf.Type {
+  if (ingestType) return ingestType;
+  const root = new protobuf.Root();
+  const type = prunedType(messageType(TELEMETRY_MESSAGES.streamAccessLogs), INGESTED_FIELDS, root.define('apg.ingest'), 'StreamAccessLogsMessage');
+  type.add(new protobuf.Field('identifier', messageType(TELEMETRY_MESSAGES.streamAccessLogs).fields.identifier!.id, 'bytes'));
+  root.resolveAll();
+  return (ingestType = type);
+}
+
+/**
+ * Decodes one StreamAccessLogsMessage for ingestion: only the fields ingestion reads are decoded
+ * (`INGESTED_FIELDS`; the others are skipped, their lengths still checked), and without `toObject`:
+ * the identifier is made plain as in `decodeStreamAccessLogsMessage`, but the entries stay protobufjs
+ * message instances (64-bit integers as Long objects, enums as numbers, '' / null for unset fields).
+ * Only readers that accept both shapes (src/analytics/access-log.ts) may take them.
  */
 export function decodeAccessLogsForIngest(bytes: Uint8Array): Result<AccessLogsMessage> {
   const name = TELEMETRY_MESSAGES.streamAccessLogs;
   if (!(bytes instanceof Uint8Array)) return fail(issue('', `cannot decode ${name}: expected bytes, got ${describe(bytes)}`));
   try {
-    const type = messageType(name);
-    const message = type.decode(bytes) as unknown as { identifier?: protobuf.Message | null; httpLogs?: { logEntry?: Plain[] } | null; tcpLogs?: { logEntry?: Plain[] } | null };
+    const message = accessLogsIngestType().decode(bytes) as unknown as { identifier: Uint8Array; httpLogs?: { logEntry?: Plain[] } | null; tcpLogs?: { logEntry?: Plain[] } | null };
     const out: AccessLogsMessage = {};
-    if (message.identifier) out.identifier = messageType(`${name}.Identifier`).toObject(message.identifier, TO_OBJECT) as AccessLogsMessage['identifier'];
+    if (message.identifier.length > 0) {
+      const identifierType = messageType(`${name}.Identifier`);
+      out.identifier = identifierType.toObject(identifierType.decode(message.identifier), TO_OBJECT) as AccessLogsMessage['identifier'];
+    }
     if (message.httpLogs) out.httpLogs = message.httpLogs;
     if (message.tcpLogs) out.tcpLogs = message.tcpLogs;
     return ok(out);
