@@ -19,7 +19,9 @@ import { encodeTraffic, helloMessage, type EntryShape } from './traffic.ts';
 
 const ipc = new Channel(process);
 const identity = (b: Buffer) => b;
-const channelOptions = { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_send_message_length': -1 };
+// No retry buffer: grpc-js would report up to 1 MiB of a call's writes done while they wait in it,
+// unsent, hiding the backlog the Envoy model below counts (a write is done once HTTP/2 took it).
+const channelOptions = { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_send_message_length': -1, 'grpc.enable_retries': 0, 'grpc.per_rpc_retry_buffer_size': 0 };
 
 /** Envoy's default buffer limit for a connection (and its gRPC streams), bytes. */
 const ENVOY_BUFFER_LIMIT = 1024 * 1024;
@@ -83,10 +85,10 @@ async function pumpMax(s: Stream, deadline: number): Promise<number> {
 }
 
 /** `rate` entries per second over all streams, round robin, until `deadline`. */
-async function offerRate(rate: number, deadline: number): Promise<{ sent: number; offered: number; dropped: number; maxTickGapMs: number }> {
+async function offerRate(rate: number, deadline: number): Promise<{ sent: number; offered: number; dropped: number; maxTickGapMs: number; dropsAtSeconds: number[] }> {
   const perMs = rate / entriesPerMessage / 1000;
   const startedAt = now();
-  const counts = { sent: 0, offered: 0, dropped: 0, maxTickGapMs: 0 };
+  const counts = { sent: 0, offered: 0, dropped: 0, maxTickGapMs: 0, dropsAtSeconds: [] as number[] };
   let turn = 0;
   let lastTick = startedAt;
   while (now() < deadline) {
@@ -100,7 +102,12 @@ async function offerRate(rate: number, deadline: number): Promise<{ sent: number
       if (hasRoom(s)) {
         writeNext(s);
         counts.sent += 1;
-      } else counts.dropped += 1;
+      } else {
+        counts.dropped += 1;
+        // When the drops happened (tenths of a second into the run), once per tenth.
+        const at = Math.floor((now() - startedAt) / 100) / 10;
+        if (counts.dropsAtSeconds.at(-1) !== at) counts.dropsAtSeconds.push(at);
+      }
     }
     await new Promise((r) => setTimeout(r, 2));
   }
@@ -125,11 +132,11 @@ ipc.handle('run', async (msg) => {
   const startedAt = now();
   const deadline = startedAt + durationMs;
   const cpu0 = processStats().cpuMs;
-  let out: { sent: number; offered: number; dropped: number; maxTickGapMs: number };
+  let out: { sent: number; offered: number; dropped: number; maxTickGapMs: number; dropsAtSeconds: number[] };
   if (rate) out = await offerRate(rate, deadline);
   else {
     const sent = (await Promise.all(streams.map((s) => pumpMax(s, deadline)))).reduce((a, b) => a + b, 0);
-    out = { sent, offered: sent, dropped: 0, maxTickGapMs: 0 };
+    out = { sent, offered: sent, dropped: 0, maxTickGapMs: 0, dropsAtSeconds: [] };
   }
   const endedAt = now();
   return {
@@ -139,6 +146,7 @@ ipc.handle('run', async (msg) => {
     offeredEntries: out.offered * entriesPerMessage,
     clientDroppedEntries: out.dropped * entriesPerMessage,
     maxTickGapMs: out.maxTickGapMs,
+    dropsAtSeconds: out.dropsAtSeconds,
     cpuMs: processStats().cpuMs - cpu0,
   };
 });

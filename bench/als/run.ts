@@ -84,6 +84,8 @@ interface LoadRun {
   clientDroppedEntries: number;
   /** The fixed-rate loop's longest gap between two turns (the load generator's own stalls), ms. */
   maxTickGapMs: number;
+  /** When client drops happened, seconds into the run (one mark per tenth of a second). */
+  dropsAtSeconds: number[];
   cpuMs: number;
 }
 
@@ -144,7 +146,7 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
   console.log(
     `${label}: offered ${int(result.offeredPerSecond)}/s, stored ${int(result.storedPerSecond)}/s sustained ` +
       `(${int(result.storedDuringPerSecond)}/s while loading, last entries stored ${dec(result.flushSeconds, 1)} s after, final rollup merge ${dec(result.rollupFlushSeconds, 1)} s more: ${int(result.withRollupsPerSecond)}/s with it), drops ${int(result.droppedFull + result.droppedFailed)}, ` +
-      `client drops ${int(result.clientDropped)}${mode === 'rate' ? ` (load generator's longest stall ${dec(run.maxTickGapMs, 0)} ms)` : ''}, max queue ${int(result.maxQueueDepth)}, RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
+      `client drops ${int(result.clientDropped)}${run.dropsAtSeconds.length ? ` at ${run.dropsAtSeconds.slice(0, 8).join(', ')}${run.dropsAtSeconds.length > 8 ? ', …' : ''} s` : ''}${mode === 'rate' ? ` (load generator's longest stall ${dec(run.maxTickGapMs, 0)} ms)` : ''}, max queue ${int(result.maxQueueDepth)}, RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
       `CPU server ${dec(result.serverCores)} (${dec(result.serverCpuPerEntryUs, 0)} µs/entry) / load ${dec(result.loadCores)} / PostgreSQL ${dec(result.postgresCores)} / other ${dec(result.otherCores)} cores, event-loop delay p99 ${dec(result.loopDelayP99Ms, 0)} ms, max ${dec(result.loopDelayMaxMs, 0)} ms`,
   );
   for (const w of checks(result, run.sentEntries, streams * PER_MESSAGE)) console.log(`  WARNING: ${w}`);

@@ -13,7 +13,9 @@ import { testConfig } from '../../test/support/config.ts';
 import { Channel, now, processStats, serveProfiler } from '../xds/ipc.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'apg-bench-als-'));
-const server = await startServer(testConfig({ databaseUrl: process.env.BENCH_DATABASE_URL!, dataDir, leaderRetryMs: 100, replicaId: 'bench-als' }));
+// TELEMETRY_STREAM_WINDOW from the environment, as `npm start` would take it (testConfig reads none).
+const streamWindow = process.env.TELEMETRY_STREAM_WINDOW ? { telemetryStreamWindow: Number(process.env.TELEMETRY_STREAM_WINDOW) } : {};
+const server = await startServer(testConfig({ databaseUrl: process.env.BENCH_DATABASE_URL!, dataDir, leaderRetryMs: 100, replicaId: 'bench-als', ...streamWindow }));
 for (const end = Date.now() + 30_000; !server.isLeader(); ) {
   if (Date.now() > end) throw new Error('the bench server did not become leader in 30 s');
   await new Promise((r) => setTimeout(r, 50));
