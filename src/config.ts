@@ -76,6 +76,8 @@ export interface Config {
   telemetryAddress?: string;
   /** Most access-log entries waiting to be stored; beyond it entries are dropped and counted. */
   telemetryQueueCapacity: number;
+  /** HTTP/2 receive window of an access-log stream, bytes. */
+  telemetryStreamWindow: number;
   /** How long raw access-log entries, minute rollups and hour rollups are kept (ms). */
   accessLogRetentionMs: number;
   minuteRollupRetentionMs: number;
@@ -227,6 +229,7 @@ export const SETTINGS: Setting[] = [
   { key: 'telemetry', env: 'TELEMETRY', flag: '--telemetry', help: 'on|off: generated listeners send access logs to the control plane', parse: oneOf(TELEMETRY_SWITCH), default: 'on' },
   { key: 'telemetryPort', env: 'TELEMETRY_PORT', flag: '--telemetry-port', help: 'own port for the access-log and metrics services (unset: the xDS port)', parse: port(0) },
   { key: 'telemetryAddress', env: 'TELEMETRY_ADDRESS', flag: '--telemetry-address', help: "host:port proxies send telemetry to (unset: their bootstrap's xds_cluster)", parse: hostPort },
+  { key: 'telemetryStreamWindow', env: 'TELEMETRY_STREAM_WINDOW', flag: '--telemetry-stream-window', help: 'HTTP/2 receive window of an access-log stream in bytes: what a proxy may send while the control plane is busy (HTTP/2 default 65535)', parse: integer(65_535, 2 ** 31 - 1), default: 1_048_576 },
   { key: 'telemetryQueueCapacity', env: 'TELEMETRY_QUEUE', flag: '--telemetry-queue', help: 'access-log entries waiting to be stored before new ones are dropped', parse: integer(1000, 10_000_000), default: 200_000 },
   { key: 'accessLogRetentionMs', env: 'ACCESS_LOG_RETENTION_MS', flag: '--access-log-retention-ms', help: 'how long raw access-log entries are kept', parse: millis(HOUR_MS, 90 * DAY_MS), default: DAY_MS },
   { key: 'minuteRollupRetentionMs', env: 'MINUTE_ROLLUP_RETENTION_MS', flag: '--minute-rollup-retention-ms', help: 'how long per-minute rollups are kept', parse: millis(HOUR_MS, 365 * DAY_MS), default: 7 * DAY_MS },

@@ -188,10 +188,10 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     authenticator,
     tls,
     log: log.child({ component: 'xds-auth' }),
-    ...(sharedPort ? { telemetry: telemetry.ingest } : {}),
+    ...(sharedPort ? { telemetry: telemetry.ingest, accessLogWindowBytes: config.telemetryStreamWindow } : {}),
   });
   const xdsPort = await xds.listen(config.host, config.xdsPort);
-  const telemetryServer = sharedPort ? undefined : new TelemetryServer(telemetry.ingest, authenticator, xds.tokenStreams);
+  const telemetryServer = sharedPort ? undefined : new TelemetryServer(telemetry.ingest, { authenticator, tokenStreams: xds.tokenStreams, accessLogWindowBytes: config.telemetryStreamWindow });
   const telemetryPort = telemetryServer ? await telemetryServer.listen(config.host, config.telemetryPort!, xds.credentials()) : xdsPort;
 
   const views = new ProxyViews(status);

@@ -42,6 +42,8 @@ export interface XdsServerOptions {
   log?: { warn(obj: object, msg: string): void };
   /** Serve the access-log and metrics services on this port too, handing their messages here. */
   telemetry?: TelemetryReceiver;
+  /** HTTP/2 receive window of those access-log streams, bytes (TELEMETRY_STREAM_WINDOW). */
+  accessLogWindowBytes?: number;
 }
 
 /** A request that could not be decoded: the stream ends with INVALID_ARGUMENT instead of a generic INTERNAL. */
@@ -98,7 +100,7 @@ export class XdsServer {
     });
     for (const method of METHODS) this.addMethod(method, messageType(REQUEST_TYPES[method.variant]));
     this.server.addService(...csdsService(opts.status));
-    if (opts.telemetry) addTelemetryServices(this.server, opts.telemetry, opts.authenticator, this.tokenStreams);
+    if (opts.telemetry) addTelemetryServices(this.server, opts.telemetry, { authenticator: opts.authenticator, tokenStreams: this.tokenStreams, accessLogWindowBytes: opts.accessLogWindowBytes });
     this.unwatch = opts.cache.watch((snapshot, changed) => {
       opts.status.fanOut(snapshot, () => {
         for (const s of this.streams) s.onSnapshot(changed);

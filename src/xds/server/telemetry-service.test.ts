@@ -32,7 +32,7 @@ describe('telemetry services with required credentials', () => {
     verifyToken: async (t) => (t === 'apg_web' ? { tokenId: 't1', namespace: 'shop', service: 'web' } : undefined),
     stillValid: async () => new Set(['t1']),
   });
-  const server = new TelemetryServer(receiver, authenticator);
+  const server = new TelemetryServer(receiver, { authenticator });
   let port: number;
   beforeAll(async () => {
     port = await server.listen('127.0.0.1', 0, grpc.ServerCredentials.createInsecure());
@@ -85,7 +85,7 @@ describe('telemetry streams opened with a join token that is then revoked', () =
     stillValid: async (ids) => new Set(ids.filter((id) => valid.has(id))),
   });
   const tokenStreams = new TokenStreams();
-  const server = new TelemetryServer(receiver, authenticator, tokenStreams);
+  const server = new TelemetryServer(receiver, { authenticator, tokenStreams });
   let port: number;
   beforeAll(async () => {
     port = await server.listen('127.0.0.1', 0, grpc.ServerCredentials.createInsecure());

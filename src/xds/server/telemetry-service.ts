@@ -15,6 +15,7 @@ import type { Result } from '../../lib/result.ts';
 import { structToPlain, type StructMsg } from '../../protos/struct.ts';
 import { bindServer, shutdownServer } from './grpc-lifecycle.ts';
 import type { TokenStreams } from './token-streams.ts';
+import { widenReceiveWindow } from './http2-window.ts';
 
 /** The proxy a telemetry stream comes from. */
 export interface TelemetrySource {
@@ -37,12 +38,20 @@ type Call = grpc.ServerReadableStream<Buffer, Buffer>;
 /** Hands a decoded message on; true when the stream must stop reading until `resume` is called. */
 type Deliver = (from: TelemetrySource, m: Plain, resume: () => void) => boolean | undefined;
 
-/**
- * Adds the Access Log and Metrics services to a gRPC server. Streams opened with a join token are
- * registered in `tokenStreams`, whose owner (the xDS server) ends them once the token is revoked.
- */
-export function addTelemetryServices(server: grpc.Server, receiver: TelemetryReceiver, authenticator?: XdsAuthenticator, tokenStreams?: TokenStreams): void {
-  const add = (path: string, decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>, deliver: Deliver) => {
+/** How the telemetry services admit and read streams. */
+export interface TelemetryServiceOptions {
+  /** Who may stream (the xDS port's); without one every stream is admitted. */
+  authenticator?: XdsAuthenticator;
+  /** Where streams opened with a join token are registered; its owner (the xDS server) ends them once the token is revoked. */
+  tokenStreams?: TokenStreams;
+  /** HTTP/2 receive window of an access-log stream, bytes (src/xds/server/http2-window.ts); unset: HTTP/2's 64 KiB. */
+  accessLogWindowBytes?: number;
+}
+
+/** Adds the Access Log and Metrics services to a gRPC server. */
+export function addTelemetryServices(server: grpc.Server, receiver: TelemetryReceiver, opts: TelemetryServiceOptions = {}): void {
+  const { authenticator, tokenStreams } = opts;
+  const add = (path: string, decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>, deliver: Deliver, windowBytes?: number) => {
     const method = path.slice(path.lastIndexOf('/') + 1);
     const definition: grpc.ServiceDefinition = {
       [method]: {
@@ -61,15 +70,21 @@ export function addTelemetryServices(server: grpc.Server, receiver: TelemetryRec
           receiver.refused('unauthenticated');
           return callback({ code: outcome.code, details: outcome.message });
         }
+        if (windowBytes !== undefined) widenReceiveWindow(call, windowBytes);
         serveStream(call, callback, outcome.credential, decode, deliver, receiver, tokenStreams);
       });
     };
     server.addService(definition, { [method]: handler });
   };
-  add(TELEMETRY_METHODS.streamAccessLogs, decodeAccessLogsForIngest, (from, m, resume) => {
-    receiver.accessLogs(from, m as AccessLogsMessage);
-    return receiver.holdStream?.(resume);
-  });
+  add(
+    TELEMETRY_METHODS.streamAccessLogs,
+    decodeAccessLogsForIngest,
+    (from, m, resume) => {
+      receiver.accessLogs(from, m as AccessLogsMessage);
+      return receiver.holdStream?.(resume);
+    },
+    opts.accessLogWindowBytes,
+  );
   // Metrics streams are small and never held: cluster health must keep flowing while access logs back up.
   add(TELEMETRY_METHODS.streamMetrics, decodeStreamMetricsMessage, (from, m) => {
     receiver.metrics(from, ((m as { envoyMetrics?: Plain[] }).envoyMetrics ?? []) as Plain[]);
@@ -162,8 +177,8 @@ function telemetrySourceOf(proxy: ProxyIdentity): TelemetrySource {
 export class TelemetryServer {
   private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
 
-  constructor(receiver: TelemetryReceiver, authenticator?: XdsAuthenticator, tokenStreams?: TokenStreams) {
-    addTelemetryServices(this.server, receiver, authenticator, tokenStreams);
+  constructor(receiver: TelemetryReceiver, opts: TelemetryServiceOptions = {}) {
+    addTelemetryServices(this.server, receiver, opts);
   }
 
   /** Binds and resolves with the port. */
