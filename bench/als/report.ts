@@ -1,4 +1,5 @@
 /** Turning the figures of `bench:als` into the Markdown tables it prints (and docs/benchmarks.md shows). */
+import type { ProbeResult } from './probe.ts';
 import type { FloorResult } from './floor.ts';
 
 /** What one scenario (a stream count and a mode) measured. */
@@ -42,7 +43,16 @@ export interface ScenarioResult {
   otherCores: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** The xDS probe's push latencies during the load (probe.ts). */
+  xds: ProbeResult;
   streamErrors: string[];
+}
+
+/** p50 / p99 / max of the probe's push latencies, ms, and pushes that never came. */
+export function pushLatency(p: ProbeResult): string {
+  const sorted = [...p.latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+  return `${dec(at(0.5), 0)} / ${dec(at(0.99), 0)} / ${dec(sorted.at(-1) ?? NaN, 0)} ms (${sorted.length} pushes${p.missing ? `, ${p.missing} never came` : ''})`;
 }
 
 /** 12,345 */
@@ -61,7 +71,7 @@ const modeLabel = (s: ScenarioResult, rate: number) => (s.mode === 'max' ? 'max 
 /** The pipeline's table: one row per scenario. */
 export function scenarioTable(results: ScenarioResult[], rate: number): string {
   return table(
-    ['streams', 'offered', 'entries/s offered', 'entries/s stored (sustained)', 'stored while loading', 'drops (full + failed)', 'client drops', 'max queue depth', 'server RSS max', 'rollup rows', 'last entries stored after', 'final rollup merge (entries/s with it)', 'CPU: server (per entry) / PostgreSQL / other'],
+    ['streams', 'offered', 'entries/s offered', 'entries/s stored (sustained)', 'stored while loading', 'drops (full + failed)', 'client drops', 'max queue depth', 'server RSS max', 'rollup rows', 'last entries stored after', 'final rollup merge (entries/s with it)', 'CPU: server (per entry) / PostgreSQL / other', 'xDS push p50 / p99 / max'],
     results.map((s) => [
       String(s.streams),
       modeLabel(s, rate),
@@ -76,6 +86,7 @@ export function scenarioTable(results: ScenarioResult[], rate: number): string {
       `${dec(s.flushSeconds, 1)} s`,
       `${dec(s.rollupFlushSeconds, 1)} s (${int(s.withRollupsPerSecond)})`,
       `${dec(s.serverCores)} (${dec(s.serverCpuPerEntryUs, 0)} µs) / ${dec(s.postgresCores)} / ${dec(s.otherCores)} cores`,
+      pushLatency(s.xds),
     ]),
   );
 }

@@ -12,7 +12,8 @@
  * minimal: only the fields ingestion reads), PER_MESSAGE entries per message (100), MESSAGES distinct pre-encoded messages
  * (200), FLOOR_DURATION seconds per floor (8), FLOOR_ROUNDS (2, best kept; 0 skips the floors), DATABASE_URL
  * (postgres://postgres@127.0.0.1:5432/apg_bench_als: created fresh, dropped afterwards),
- * PROFILE_DIR=dir (a server CPU profile per scenario).
+ * PROFILE_DIR=dir (a server CPU profile per scenario), PROBE_MS (1000: how often the xDS probe adds a
+ * service whose push it times, probe.ts).
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -23,7 +24,8 @@ import { openDatabase } from '../../src/registry/db.ts';
 import { runMigrations } from '../../src/registry/migrate.ts';
 import { forkChild, now, type Channel, type Message } from '../xds/ipc.ts';
 import { measureFloors, postgresCpuMs, type FloorResult } from './floor.ts';
-import { checks, dec, floorTable, int, scenarioTable, type ScenarioResult } from './report.ts';
+import { XdsProbe } from './probe.ts';
+import { checks, dec, floorTable, int, pushLatency, scenarioTable, type ScenarioResult } from './report.ts';
 import type { ServerSnapshot } from './server.ts';
 import { encodeTraffic, recordsOf, type EntryShape } from './traffic.ts';
 
@@ -38,6 +40,7 @@ const SHAPE: EntryShape = env.ENTRY === 'minimal' ? 'minimal' : 'envoy';
 const MESSAGES = num('MESSAGES', 200);
 const FLOOR_MS = num('FLOOR_DURATION', 8) * 1000;
 const FLOOR_ROUNDS = num('FLOOR_ROUNDS', 2);
+const PROBE_MS = num('PROBE_MS', 1000);
 const DATABASE_URL = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/apg_bench_als';
 const PROFILE_DIR = env.PROFILE_DIR ? path.resolve(env.PROFILE_DIR) : undefined;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -90,7 +93,7 @@ interface LoadRun {
 }
 
 /** One scenario from emptied tables: load, half-close, flush; the counters are deltas of the server's. */
-async function scenario(server: Channel, load: Channel, sql: pg.Client, port: number, streams: number, mode: 'max' | 'rate'): Promise<ScenarioResult> {
+async function scenario(server: Channel, load: Channel, sql: pg.Client, port: number, probe: XdsProbe, streams: number, mode: 'max' | 'rate'): Promise<ScenarioResult> {
   const label = `${streams} stream${streams > 1 ? 's' : ''}, ${mode === 'max' ? 'max rate' : `${int(RATE)}/s`}`;
   await sql.query('truncate access_log_entries, traffic_rollups_minute');
   if (PROFILE_DIR) await server.call('profileStart');
@@ -98,7 +101,10 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
   const busy0 = machineBusyMs();
   const pg0 = postgresCpuMs();
   await load.call('connect', { port, streams });
+  // The probe's changes start a second into the load and end a second before it.
+  const probing = new Promise((r) => setTimeout(r, 1000)).then(() => probe.measure(DURATION_MS - 2000, PROBE_MS));
   const run = await load.call<LoadRun>('run', { durationMs: DURATION_MS, ...(mode === 'rate' ? { rate: RATE } : {}) });
+  const xds = await probing;
   const closed = await load.call<{ notOk: string[] }>('close');
   const b = await server.call<ServerSnapshot>('stats');
   const z = await server.call<ServerSnapshot & { entriesStoredAt: number }>('flush');
@@ -141,13 +147,14 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
     otherCores: (busyMs - (z.cpuMs - a.cpuMs) - run.cpuMs - postgresMs) / wallMs,
     loopDelayP99Ms: z.loopDelayP99Ms,
     loopDelayMaxMs: z.loopDelayMaxMs,
+    xds,
     streamErrors: closed.notOk,
   };
   console.log(
     `${label}: offered ${int(result.offeredPerSecond)}/s, stored ${int(result.storedPerSecond)}/s sustained ` +
       `(${int(result.storedDuringPerSecond)}/s while loading, last entries stored ${dec(result.flushSeconds, 1)} s after, final rollup merge ${dec(result.rollupFlushSeconds, 1)} s more: ${int(result.withRollupsPerSecond)}/s with it), drops ${int(result.droppedFull + result.droppedFailed)}, ` +
       `client drops ${int(result.clientDropped)}${run.dropsAtSeconds.length ? ` at ${run.dropsAtSeconds.slice(0, 8).join(', ')}${run.dropsAtSeconds.length > 8 ? ', …' : ''} s` : ''}${mode === 'rate' ? ` (load generator's longest stall ${dec(run.maxTickGapMs, 0)} ms)` : ''}, max queue ${int(result.maxQueueDepth)}, RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
-      `CPU server ${dec(result.serverCores)} (${dec(result.serverCpuPerEntryUs, 0)} µs/entry) / load ${dec(result.loadCores)} / PostgreSQL ${dec(result.postgresCores)} / other ${dec(result.otherCores)} cores, event-loop delay p99 ${dec(result.loopDelayP99Ms, 0)} ms, max ${dec(result.loopDelayMaxMs, 0)} ms`,
+      `CPU server ${dec(result.serverCores)} (${dec(result.serverCpuPerEntryUs, 0)} µs/entry) / load ${dec(result.loadCores)} / PostgreSQL ${dec(result.postgresCores)} / other ${dec(result.otherCores)} cores, event-loop delay p99 ${dec(result.loopDelayP99Ms, 0)} ms, max ${dec(result.loopDelayMaxMs, 0)} ms, xDS push ${pushLatency(xds)}`,
   );
   for (const w of checks(result, run.sentEntries, streams * PER_MESSAGE)) console.log(`  WARNING: ${w}`);
   return result;
@@ -161,11 +168,15 @@ async function pipeline(url: string, sql: pg.Client): Promise<ScenarioResult[]> 
   const prepared = await load.ipc.call<{ bytes: number }>('prepare', { messages: MESSAGES, perMessage: PER_MESSAGE, shape: SHAPE });
   console.log(`traffic: ${MESSAGES} messages × ${PER_MESSAGE} entries shaped ${SHAPE}, ${int(prepared.bytes / MESSAGES)} bytes a message`);
   const results: ScenarioResult[] = [];
+  const probe = new XdsProbe(server.ready.xdsPort as number, `http://127.0.0.1:${server.ready.apiPort as number}`);
   try {
+    const idle = await probe.measure(5000, PROBE_MS);
+    console.log(`xDS push with no access-log load: ${pushLatency(idle)}`);
     for (const streams of STREAMS) {
-      for (const mode of MODES) results.push(await scenario(server.ipc, load.ipc, sql, server.ready.port as number, streams, mode));
+      for (const mode of MODES) results.push(await scenario(server.ipc, load.ipc, sql, server.ready.port as number, probe, streams, mode));
     }
   } finally {
+    probe.close();
     await Promise.allSettled([server.ipc.call('exit'), load.ipc.call('exit')]);
   }
   return results;

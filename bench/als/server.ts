@@ -78,4 +78,4 @@ ipc.handle('exit', () => {
   return null;
 });
 
-ipc.emit('ready', { port: server.telemetryPort });
+ipc.emit('ready', { port: server.telemetryPort, xdsPort: server.xdsPort, apiPort: server.apiPort });
