@@ -114,6 +114,8 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     ...telemetrySettings.value,
   };
   const identities = new IdentityOpener(sealing.value.key);
+  // Set once the telemetry ingestion exists: each config build holds its reading of access logs.
+  let holdIngest: (() => () => void) | undefined;
   const reconciler = new Reconciler({
     database,
     cache,
@@ -124,6 +126,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     catchUpIntervalMs: config.catchUpIntervalMs,
     log: log.child({ component: 'reconciler' }),
     onBuild: (ms) => buildSeconds.observe(ms / 1000),
+    whileBuilding: () => holdIngest?.() ?? (() => undefined),
   });
   await reconciler.start();
 
@@ -179,6 +182,7 @@ export async function startServer(config: Config, log: Logger = pino({ level: co
     stillValid: (ids) => stillValidJoinTokens(database.db, ids),
   });
   const telemetry = startTelemetry({ database, replicaId: config.replicaId, queueCapacity: config.telemetryQueueCapacity, metrics, log });
+  holdIngest = () => telemetry.ingest.holdReading();
   const tls = xdsTlsFiles && { ...xdsTlsFiles, clientCaPem: ca.value.bundlePem() };
   const sharedPort = config.telemetryPort === undefined;
   const xds = new XdsServer({

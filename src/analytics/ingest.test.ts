@@ -79,6 +79,38 @@ describe('TelemetryIngest', () => {
     expect(ingest.holdStream(() => resumed.push('late'))).toBe(false);
   });
 
+  it('holds every stream that delivers while an xDS build holds reading, and lets them go when the last hold ends', async () => {
+    const ingest = new TelemetryIngest({ writeRecords: async () => {}, writeRollups: async () => {}, queueCapacity: 1000, now: () => NOW });
+    const resumed: string[] = [];
+    const first = ingest.holdReading();
+    const second = ingest.holdReading();
+    ingest.accessLogs(FROM, message(1));
+    expect(ingest.holdStream(() => resumed.push('a'))).toBe(true);
+    expect(ingest.holdStream(() => resumed.push('b'))).toBe(true);
+    first();
+    first(); // a second release of the same hold changes nothing
+    expect(resumed).toEqual([]);
+    second();
+    expect(resumed).toEqual(['a', 'b']);
+    expect(ingest.holdStream(() => resumed.push('late'))).toBe(false);
+    expect(ingest.stats).toMatchObject({ paused: 0, heldForXds: 2 });
+    await ingest.flush();
+  });
+
+  it('keeps streams held for a deep queue held past the end of a build, until the queue is down', async () => {
+    const store = slowStore();
+    const ingest = new TelemetryIngest({ ...store, queueCapacity: 1000, batchSize: 100, writers: 1, highWater: 0.75, lowWater: 0.5, now: () => NOW });
+    const resumed: string[] = [];
+    for (let i = 0; i < 9; i++) ingest.accessLogs(FROM, message(100));
+    const release = ingest.holdReading();
+    expect(ingest.holdStream(() => resumed.push('a'))).toBe(true);
+    release();
+    expect(resumed).toEqual([]);
+    store.open();
+    await ingest.flush();
+    expect(resumed).toEqual(['a']);
+  });
+
   it('refuses invalid entries one by one, keeping the rest of the message', async () => {
     const store = slowStore();
     store.open();

@@ -61,19 +61,23 @@ export interface IngestStats {
   metricsMessages: number;
   /** Times a stream stopped reading because the queue was above its high-water mark. */
   paused: number;
+  /** Times a stream stopped reading while a config build ran (xDS goes first). */
+  heldForXds: number;
 }
 
 /** The receiver behind the telemetry services. */
 export class TelemetryIngest implements TelemetryReceiver {
   private readonly queue: BatchQueue<AccessLogRecord>;
   private rollups = new RollupAccumulator();
-  private readonly counts = { messages: 0, entries: 0, rejected: 0, rollupWriteFailures: 0, malformed: 0, noNode: 0, unauthenticated: 0, metricsMessages: 0, paused: 0 };
+  private readonly counts = { messages: 0, entries: 0, rejected: 0, rollupWriteFailures: 0, malformed: 0, noNode: 0, unauthenticated: 0, metricsMessages: 0, paused: 0, heldForXds: 0 };
   private writing: Promise<void> | undefined;
   private lastRejection = 0;
   private readonly highWater: number;
   private readonly lowWater: number;
-  /** Streams waiting for the queue to fall below its low-water mark. */
+  /** Streams waiting for the queue to fall below its low-water mark, or for the xDS build that holds reading to end. */
   private held: (() => void)[] = [];
+  /** Holds taken by `holdReading` and not released yet. */
+  private holds = 0;
 
   constructor(private readonly opts: IngestOptions) {
     this.highWater = Math.max(1, Math.floor(opts.queueCapacity * (opts.highWater ?? 0.1)));
@@ -95,15 +99,38 @@ export class TelemetryIngest implements TelemetryReceiver {
    * serves xDS. Returns true when the stream must pause; `resume` is called once it may read again.
    */
   holdStream(resume: () => void): boolean {
-    if (this.held.length === 0 && this.queue.stats.depth < this.highWater) return false;
+    const deep = this.queue.stats.depth >= this.highWater;
+    if (this.held.length === 0 && this.holds === 0 && !deep) return false;
     this.held.push(resume);
-    this.counts.paused += 1;
+    if (this.holds > 0 && !deep) this.counts.heldForXds += 1;
+    else this.counts.paused += 1;
     return true;
+  }
+
+  /**
+   * xDS goes first: until the returned function is called, every stream that delivers is paused
+   * (the server calls it around each config build, so building and pushing a change does not share
+   * the event loop with decoding access logs; the proxies' HTTP/2 windows take what they send meanwhile).
+   */
+  holdReading(): () => void {
+    this.holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds -= 1;
+      // Streams held only for the build read again at once; those held for a deep queue wait for its low-water mark.
+      this.release(this.queue.stats.depth < this.highWater);
+    };
   }
 
   /** Lets the held streams read again once the writer has brought the queue below its low-water mark. */
   private releaseBelow(depth: number): void {
-    if (this.held.length === 0 || depth > this.lowWater) return;
+    this.release(depth <= this.lowWater);
+  }
+
+  private release(queueAllows: boolean): void {
+    if (this.held.length === 0 || this.holds > 0 || !queueAllows) return;
     const held = this.held;
     this.held = [];
     for (const resume of held) resume();

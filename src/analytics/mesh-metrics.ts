@@ -58,6 +58,7 @@ export function registerMeshMetrics(registry: Registry, stats: () => IngestStats
   ingest('apg_telemetry_entries_dropped', 'Access-log entries dropped: queue full or batch failed (cumulative)', (s) => s.droppedFull + s.droppedFailed);
   ingest('apg_telemetry_queue_depth', 'Access-log entries waiting to be stored', (s) => s.queueDepth);
   ingest('apg_telemetry_streams_paused', 'Times an access-log stream stopped reading because the queue was above its high-water mark (cumulative)', (s) => s.paused);
+  ingest('apg_telemetry_streams_held_for_xds', 'Times an access-log stream stopped reading while a config build ran: xDS goes first (cumulative)', (s) => s.heldForXds);
   ingest('apg_telemetry_streams_refused', 'Telemetry streams ended with an error status (cumulative)', (s) => s.malformed + s.noNode + s.unauthenticated);
 
   return {

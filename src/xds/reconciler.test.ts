@@ -20,6 +20,8 @@ let cache: SnapshotCache;
 let reconciler: Reconciler;
 const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
 const builds: number[] = [];
+/** Holds on access-log reading the builds took, and those still open. */
+const holds = { taken: 0, open: 0 };
 
 beforeAll(async () => {
   t = await testDatabase();
@@ -34,6 +36,11 @@ beforeAll(async () => {
     catchUpIntervalMs: 60_000,
     log,
     onBuild: (ms) => builds.push(ms),
+    whileBuilding: () => {
+      holds.taken += 1;
+      holds.open += 1;
+      return () => (holds.open -= 1);
+    },
   });
   await reconciler.start();
 });
@@ -71,6 +78,9 @@ describe('Reconciler', () => {
     for (let i = 1; i <= 10; i++) await createEndpoint(t.database.db, 'default', 'greeter', ep(`10.0.0.${i}`));
     await vi.waitFor(() => expect(reconciler.status.revision).toBe(11), { timeout: 5000 });
     expect(builds.length - before).toBeLessThan(10);
+    // Each build held access-log reading while it ran, and let go when it was published.
+    expect(holds.taken).toBeGreaterThanOrEqual(builds.length);
+    expect(holds.open).toBe(0);
     const eds = [...cache.current.resources.get(TYPE_URLS.endpoint)!.values()];
     expect(eds).toHaveLength(1);
   });
@@ -83,6 +93,7 @@ describe('Reconciler', () => {
 
   it('keeps serving the last good snapshot when the database fails, and reports why', async () => {
     const snapshot = cache.current;
+    const brokenHolds = { taken: 0, open: 0 };
     const broken = new Reconciler({
       database: { ...t.database, db: { transaction: () => Promise.reject(new Error('connection refused')) } as never },
       cache,
@@ -92,8 +103,15 @@ describe('Reconciler', () => {
       maxDelayMs: 50,
       catchUpIntervalMs: 60_000,
       log,
+      whileBuilding: () => {
+        brokenHolds.taken += 1;
+        brokenHolds.open += 1;
+        return () => (brokenHolds.open -= 1);
+      },
     });
     await broken.flush();
+    // The hold on access-log reading taken for the build is released, also when the build failed.
+    expect(brokenHolds).toEqual({ taken: 1, open: 0 });
     expect(cache.current).toBe(snapshot);
     expect(broken.status.lastError?.message).toBe('connection refused');
     expect(log.error).toHaveBeenCalledWith({ err: 'connection refused' }, expect.stringContaining('last good config'));

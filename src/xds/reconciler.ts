@@ -31,6 +31,8 @@ export interface ReconcilerOptions {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** Called after each build with its duration (for metrics). */
   onBuild?: (ms: number) => void;
+  /** Called as a build starts; what it returns is called once the build is published (access-log ingestion yields to it). */
+  whileBuilding?: () => () => void;
 }
 
 /** What the last build did, for the API. */
@@ -81,6 +83,7 @@ export class Reconciler {
 
   private async rebuild(): Promise<void> {
     const started = performance.now();
+    const done = this.opts.whileBuilding?.();
     try {
       const registry = await loadRegistry(this.opts.database.db);
       if (this.opts.cache.ready && registry.revision === this.opts.cache.current.revision) return;
@@ -116,6 +119,8 @@ export class Reconciler {
       this.opts.log.error({ err: (err as Error).message }, 'rebuild failed; serving the last good config');
       // The change that triggered this build is already counted as seen: retry it, or it waits for the next one.
       setTimeout(() => this.coalescer.trigger(), RETRY_MS).unref();
+    } finally {
+      done?.();
     }
   }
 
