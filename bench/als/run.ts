@@ -170,7 +170,8 @@ async function pipeline(url: string, sql: pg.Client): Promise<ScenarioResult[]> 
   const results: ScenarioResult[] = [];
   const probe = new XdsProbe(server.ready.xdsPort as number, `http://127.0.0.1:${server.ready.apiPort as number}`);
   try {
-    const idle = await probe.measure(5000, PROBE_MS);
+    // The baseline: 8 s of pushes with no access-log load, 4 a second for enough of them.
+    const idle = await probe.measure(8000, 250);
     console.log(`xDS push with no access-log load: ${pushLatency(idle)}`);
     for (const streams of STREAMS) {
       for (const mode of MODES) results.push(await scenario(server.ipc, load.ipc, sql, server.ready.port as number, probe, streams, mode));
