@@ -97,6 +97,16 @@ describe('TelemetryIngest', () => {
     await ingest.flush();
   });
 
+  it('ends a hold by itself after its longest time, so a build stuck on the database does not stop ingestion', async () => {
+    const ingest = new TelemetryIngest({ writeRecords: async () => {}, writeRollups: async () => {}, queueCapacity: 1000, now: () => NOW });
+    const resumed: string[] = [];
+    const release = ingest.holdReading(20);
+    expect(ingest.holdStream(() => resumed.push('a'))).toBe(true);
+    await expect.poll(() => resumed).toEqual(['a']);
+    release(); // late: changes nothing
+    expect(ingest.holdStream(() => resumed.push('b'))).toBe(false);
+  });
+
   it('keeps streams held for a deep queue held past the end of a build, until the queue is down', async () => {
     const store = slowStore();
     const ingest = new TelemetryIngest({ ...store, queueCapacity: 1000, batchSize: 100, writers: 1, highWater: 0.75, lowWater: 0.5, now: () => NOW });

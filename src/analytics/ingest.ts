@@ -109,19 +109,25 @@ export class TelemetryIngest implements TelemetryReceiver {
 
   /**
    * xDS goes first: until the returned function is called, every stream that delivers is paused
-   * (the server calls it around each config build, so building and pushing a change does not share
-   * the event loop with decoding access logs; the proxies' HTTP/2 windows take what they send meanwhile).
+   * (the server calls it around each config build, so reading the registry, building and pushing a
+   * change do not share the event loop with decoding access logs; the proxies' HTTP/2 windows take
+   * what they send meanwhile). A hold ends by itself after `maxMs` (250), so a build waiting long
+   * on an unwell database does not stop ingestion for as long.
    */
-  holdReading(): () => void {
+  holdReading(maxMs = 250): () => void {
     this.holds += 1;
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
+      clearTimeout(timer);
       this.holds -= 1;
       // Streams held only for the build read again at once; those held for a deep queue wait for its low-water mark.
       this.release(this.queue.stats.depth < this.highWater);
     };
+    const timer = setTimeout(release, maxMs);
+    timer.unref();
+    return release;
   }
 
   /** Lets the held streams read again once the writer has brought the queue below its low-water mark. */
