@@ -10,25 +10,17 @@ import { messageType } from '../../src/protos/loader.ts';
 import { plainToStruct } from '../../src/protos/struct.ts';
 import { now } from '../xds/ipc.ts';
 import { CDS } from '../xds/proxy.ts';
-import { anyValue, clusterInfo, encodeSotwRequest, parseSotwResponse } from '../xds/wire.ts';
+import { summarize, type Summary } from '../xds/report.ts';
+import { anyValue, clusterInfo, encodeSotwRequest, parseSotwResponse, SOTW_ADS } from '../xds/wire.ts';
 
-const SOTW_ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 const identity = (b: Buffer) => b;
 /** How long a push may take before the probe counts it as never arrived. */
 const TIMEOUT_MS = 10_000;
 
-export interface ProbeResult {
-  /** Milliseconds from the API's answer to the CDS response holding the new cluster, one per change. */
-  latencies: number[];
-  /** Changes whose push did not arrive within 10 s. */
-  missing: number;
-}
-
 export class XdsProbe {
   private readonly client: grpc.Client;
   private readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
-  /** Clusters of the last CDS response, and who waits for one of them. */
-  private clusters = new Set<string>();
+  /** Who waits for a cluster to arrive. */
   private waiters: { cluster: string; resolve: (at: number) => void }[] = [];
   private next = 0;
 
@@ -50,9 +42,9 @@ export class XdsProbe {
     const r = parseSotwResponse(buf);
     this.call.write(encodeSotwRequest({ version: r.version, typeUrl: CDS, nonce: r.nonce }));
     if (r.typeUrl !== CDS) return;
-    this.clusters = new Set(r.resources.map((any) => clusterInfo(buf, anyValue(buf, any)).name));
+    const clusters = new Set(r.resources.map((any) => clusterInfo(buf, anyValue(buf, any)).name));
     this.waiters = this.waiters.filter((w) => {
-      if (!this.clusters.has(w.cluster)) return true;
+      if (!clusters.has(w.cluster)) return true;
       w.resolve(at);
       return false;
     });
@@ -66,10 +58,12 @@ export class XdsProbe {
     });
   }
 
-  /** Adds a service every `everyMs` for `durationMs`; each change is timed from the API's answer to its push. */
-  async measure(durationMs: number, everyMs: number): Promise<ProbeResult> {
-    const out: ProbeResult = { latencies: [], missing: 0 };
-    const pending: Promise<void>[] = [];
+  /**
+   * Adds a service every `everyMs` for `durationMs`; each change is timed from the API's answer to
+   * its push (0 when the push came first), and one whose push never came within 10 s counts as missing.
+   */
+  async measure(durationMs: number, everyMs: number): Promise<Summary> {
+    const latencies: Promise<number>[] = [];
     for (const end = now() + durationMs; now() < end; ) {
       const name = `probe-${this.next++}`;
       const arrived = this.arrival(`${name}.probe`);
@@ -80,16 +74,10 @@ export class XdsProbe {
       });
       const answeredAt = now();
       if (!res.ok) throw new Error(`the probe's service was refused: ${res.status} ${await res.text()}`);
-      pending.push(
-        arrived.then((at) => {
-          if (Number.isNaN(at)) out.missing += 1;
-          else out.latencies.push(Math.max(0, at - answeredAt));
-        }),
-      );
+      latencies.push(arrived.then((at) => Math.max(0, at - answeredAt)));
       await new Promise((r) => setTimeout(r, everyMs));
     }
-    await Promise.all(pending);
-    return out;
+    return summarize(await Promise.all(latencies));
   }
 
   close(): void {

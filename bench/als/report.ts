@@ -1,5 +1,5 @@
 /** Turning the figures of `bench:als` into the Markdown tables it prints (and docs/benchmarks.md shows). */
-import type { ProbeResult } from './probe.ts';
+import { pct, type Summary } from '../xds/report.ts';
 import type { FloorResult } from './floor.ts';
 
 /** What one scenario (a stream count and a mode) measured. */
@@ -44,16 +44,12 @@ export interface ScenarioResult {
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   /** The xDS probe's push latencies during the load (probe.ts). */
-  xds: ProbeResult;
+  xds: Summary;
   streamErrors: string[];
 }
 
-/** p50 / p99 / max of the probe's push latencies, ms, and pushes that never came. */
-export function pushLatency(p: ProbeResult): string {
-  const sorted = [...p.latencies].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
-  return `${dec(at(0.5), 0)} / ${dec(at(0.99), 0)} / ${dec(sorted.at(-1) ?? NaN, 0)} ms (${sorted.length} pushes${p.missing ? `, ${p.missing} never came` : ''})`;
-}
+/** p50 / p99 / max of the probe's push latencies, and how many pushes (and how many never came). */
+export const pushLatency = (s: Summary) => `${pct(s)} (${s.n} pushes)`;
 
 /** 12,345 */
 export const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');

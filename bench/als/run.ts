@@ -30,13 +30,29 @@ import type { ServerSnapshot } from './server.ts';
 import { encodeTraffic, recordsOf, type EntryShape } from './traffic.ts';
 
 const env = process.env;
-const num = (name: string, dflt: number) => (env[name] ? Number(env[name]) : dflt);
+/** A number from the environment (`dflt` when unset); one that is not a number ≥ 0 stops the bench naming the variable. */
+function num(name: string, dflt: number): number {
+  if (!env[name]) return dflt;
+  const n = Number(env[name]);
+  if (!(Number.isFinite(n) && n >= 0)) throw new Error(`${name}: ${JSON.stringify(env[name])} is not a number ≥ 0`);
+  return n;
+}
 const DURATION_MS = num('DURATION', 20) * 1000;
 const RATE = num('RATE', 50_000);
-const STREAMS = (env.STREAMS || '1,50').split(',').map(Number);
-const MODES = (env.MODES || 'max,rate').split(',').filter((m): m is 'max' | 'rate' => m === 'max' || m === 'rate');
+const STREAMS = (env.STREAMS || '1,50').split(',').map((v) => {
+  if (!/^[1-9]\d*$/.test(v)) throw new Error(`STREAMS: ${JSON.stringify(v)} is not a stream count (1, 2, …)`);
+  return Number(v);
+});
+/** A comma-separated list from the environment, each value one of `allowed`; anything else stops the bench naming the variable. */
+function listOf<T extends string>(name: string, dflt: string, allowed: readonly T[]): T[] {
+  const values = (env[name] || dflt).split(',');
+  const bad = values.filter((v) => !(allowed as readonly string[]).includes(v));
+  if (bad.length > 0) throw new Error(`${name}: ${bad.map((v) => JSON.stringify(v)).join(', ')} is not one of ${allowed.join(', ')}`);
+  return values as T[];
+}
+const MODES = listOf('MODES', 'max,rate', ['max', 'rate'] as const);
 const PER_MESSAGE = num('PER_MESSAGE', 100);
-const SHAPE: EntryShape = env.ENTRY === 'minimal' ? 'minimal' : 'envoy';
+const SHAPE: EntryShape = listOf('ENTRY', 'envoy', ['envoy', 'minimal'] as const)[0]!;
 const MESSAGES = num('MESSAGES', 200);
 const FLOOR_MS = num('FLOOR_DURATION', 8) * 1000;
 const FLOOR_ROUNDS = num('FLOOR_ROUNDS', 2);

@@ -8,14 +8,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseConfig } from '../../src/config.ts';
 import { startServer } from '../../src/main.ts';
 import { testConfig } from '../../test/support/config.ts';
 import { Channel, now, processStats, serveProfiler } from '../xds/ipc.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'apg-bench-als-'));
-// TELEMETRY_STREAM_WINDOW from the environment, as `npm start` would take it (testConfig reads none).
-const streamWindow = process.env.TELEMETRY_STREAM_WINDOW ? { telemetryStreamWindow: Number(process.env.TELEMETRY_STREAM_WINDOW) } : {};
-const server = await startServer(testConfig({ databaseUrl: process.env.BENCH_DATABASE_URL!, dataDir, leaderRetryMs: 100, replicaId: 'bench-als', ...streamWindow }));
+// TELEMETRY_STREAM_WINDOW from the environment, checked as `npm start` checks it (testConfig reads none).
+const streamWindow = process.env.TELEMETRY_STREAM_WINDOW;
+const fromEnv = parseConfig([], streamWindow ? { TELEMETRY_STREAM_WINDOW: streamWindow } : {});
+if (!fromEnv.ok) throw new Error(fromEnv.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+const server = await startServer(
+  testConfig({ databaseUrl: process.env.BENCH_DATABASE_URL!, dataDir, leaderRetryMs: 100, replicaId: 'bench-als', telemetryStreamWindow: fromEnv.value.telemetryStreamWindow }),
+);
 for (const end = Date.now() + 30_000; !server.isLeader(); ) {
   if (Date.now() > end) throw new Error('the bench server did not become leader in 30 s');
   await new Promise((r) => setTimeout(r, 50));

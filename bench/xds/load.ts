@@ -8,9 +8,7 @@ import { messageType } from '../../src/protos/loader.ts';
 import { plainToStruct } from '../../src/protos/struct.ts';
 import { Channel, FLOOR_METHOD, now, processStats } from './ipc.ts';
 import { DeltaProxy, Fleet, SotwProxy, type SimProxy, type Watch, type Window } from './proxy.ts';
-
-const SOTW_ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
-const DELTA_ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+import { DELTA_ADS, SOTW_ADS } from './wire.ts';
 
 const ipc = new Channel(process);
 const identity = (b: Buffer) => b;

@@ -6,6 +6,10 @@
  * encoding with a cached `resource_names` block.
  */
 
+/** The ADS methods' paths on the wire. */
+export const SOTW_ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+export const DELTA_ADS = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+
 /** A byte range of a buffer. */
 export interface Span {
   start: number;

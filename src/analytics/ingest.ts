@@ -122,7 +122,8 @@ export class TelemetryIngest implements TelemetryReceiver {
       released = true;
       clearTimeout(timer);
       this.holds -= 1;
-      // Streams held only for the build read again at once; those held for a deep queue wait for its low-water mark.
+      // The held streams read again at once unless the queue is still above its high-water mark
+      // (then they wait for its low-water mark, as streams held for the queue do).
       this.release(this.queue.stats.depth < this.highWater);
     };
     const timer = setTimeout(release, maxMs);

@@ -114,9 +114,10 @@ let ingestType: protobuf.Type | undefined;
 /** StreamAccessLogsMessage pruned to `INGESTED_FIELDS`, with the identifier kept as its raw bytes (decoded in full, once a stream). */
 function accessLogsIngestType(): protobuf.Type {
   if (ingestType) return ingestType;
+  const full = messageType(TELEMETRY_MESSAGES.streamAccessLogs);
   const root = new protobuf.Root();
-  const type = prunedType(messageType(TELEMETRY_MESSAGES.streamAccessLogs), INGESTED_FIELDS, root.define('apg.ingest'), 'StreamAccessLogsMessage');
-  type.add(new protobuf.Field('identifier', messageType(TELEMETRY_MESSAGES.streamAccessLogs).fields.identifier!.id, 'bytes'));
+  const type = prunedType(full, INGESTED_FIELDS, root.define('apg.ingest'), 'StreamAccessLogsMessage');
+  type.add(new protobuf.Field('identifier', full.fields.identifier!.id, 'bytes'));
   root.resolveAll();
   return (ingestType = type);
 }

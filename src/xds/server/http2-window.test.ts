@@ -76,11 +76,20 @@ describe('widenReceiveWindow', () => {
     cleanup.push(() => s.server.forceShutdown());
     const { client } = await writesDone(s.port, 100);
     cleanup.push(() => client.destroy());
+    // A second stream on the same connection must not send the settings again.
+    const session = s.sessions[0]!;
+    let settingsSent = 0;
+    const settings = session.settings.bind(session);
+    session.settings = ((...args: Parameters<typeof settings>) => {
+      settingsSent += 1;
+      return settings(...args);
+    }) as typeof session.settings;
     const again = client.request({ ':method': 'POST', ':path': METHOD, 'content-type': 'application/grpc', te: 'trailers' });
     again.on('error', () => undefined);
     again.write(Buffer.from([0, 0, 0, 0, 1, 7]));
     await expect.poll(() => s.sessions.length).toBe(2);
-    expect(s.sessions[1]).toBe(s.sessions[0]);
+    expect(s.sessions[1]).toBe(session);
+    expect(settingsSent).toBe(0);
     expect(sessionOf({})).toBeUndefined();
     expect(sessionOf({ call: { nextCall: { stream: {} } } })).toBeUndefined();
     expect(widenReceiveWindow({ call: null }, 256 * 1024)).toBeUndefined();

@@ -19,12 +19,11 @@ const widened = new WeakSet<Http2Session>();
 interface CallLayer {
   stream?: { session?: Http2Session };
   nextCall?: unknown;
-  call?: unknown;
 }
 
 /** The HTTP/2 session behind a grpc-js server call: `call.call`, down its interceptor chain to the layer holding the stream. */
 export function sessionOf(call: object): Http2Session | undefined {
-  let layer = (call as CallLayer).call as CallLayer | undefined;
+  let layer = (call as { call?: unknown }).call as CallLayer | undefined;
   for (let depth = 0; layer && typeof layer === 'object' && depth < 8; depth++) {
     const session = layer.stream?.session;
     if (session && typeof session.settings === 'function') return session;
