@@ -3,6 +3,9 @@
  * waiting, one writer drains them in batches. When the queue is full, the entries that do not fit
  * are dropped and counted, never silently; a batch the writer fails to store is dropped and counted
  * too (the stream that sent it is long gone), and the writer goes on with the next.
+ *
+ * An item may hold several entries (`sizeOf`: a chunk of COPY rows); capacity, batches and the
+ * counters are in entries, and a chunk that only partly fits is cut (`cut`) or else dropped whole.
  */
 
 export interface BatchQueueOptions<T> {
@@ -18,6 +21,10 @@ export interface BatchQueueOptions<T> {
   onWriteError?(err: Error, size: number): void;
   /** Told after each batch, stored or not, with the depth left (back-pressure: when to let streams read again). */
   onBatchDone?(depth: number): void;
+  /** Entries an item holds (1). */
+  sizeOf?(item: T): number;
+  /** The first `n` entries of an item (less than its size), for a chunk that only partly fits. */
+  cut?(item: T, n: number): T;
 }
 
 export interface BatchQueueStats {
@@ -33,6 +40,8 @@ export interface BatchQueueStats {
 
 export class BatchQueue<T> {
   private items: T[] = [];
+  /** Entries in `items`. */
+  private depth = 0;
   /** The writers running now; each takes batches until the queue is empty. */
   private readonly writing = new Set<Promise<void>>();
   private readonly counts = { accepted: 0, written: 0, droppedFull: 0, droppedFailed: 0 };
@@ -42,15 +51,29 @@ export class BatchQueue<T> {
   }
 
   /** Queues what fits and starts the writer; returns how many entries were accepted (the rest were dropped). */
-  push(entries: readonly T[]): number {
-    const room = Math.max(0, this.opts.capacity - this.items.length);
-    const taken = Math.min(room, entries.length);
-    for (let i = 0; i < taken; i++) this.items.push(entries[i]!);
+  push(items: readonly T[]): number {
+    const sizeOf = this.opts.sizeOf ?? (() => 1);
+    let taken = 0;
+    let offered = 0;
+    for (const item of items) {
+      const size = sizeOf(item);
+      offered += size;
+      const room = this.opts.capacity - this.depth;
+      if (size <= room) this.add(item, size);
+      else if (room > 0 && this.opts.cut) this.add(this.opts.cut(item, room), room);
+      else continue;
+      taken += Math.min(size, room);
+    }
     this.counts.accepted += taken;
-    this.counts.droppedFull += entries.length - taken;
+    this.counts.droppedFull += offered - taken;
     // A second writer only once there is more than one batch to write.
-    if (taken > 0 && this.writing.size < (this.opts.writers ?? 1) && this.items.length > this.writing.size * this.opts.batchSize) this.startWriter();
+    if (taken > 0 && this.writing.size < (this.opts.writers ?? 1) && this.depth > this.writing.size * this.opts.batchSize) this.startWriter();
     return taken;
+  }
+
+  private add(item: T, size: number): void {
+    this.items.push(item);
+    this.depth += size;
   }
 
   /** Resolves once everything queued so far was written (or dropped on failure). */
@@ -59,7 +82,7 @@ export class BatchQueue<T> {
   }
 
   get stats(): BatchQueueStats {
-    return { depth: this.items.length, ...this.counts };
+    return { depth: this.depth, ...this.counts };
   }
 
   private startWriter(): void {
@@ -69,15 +92,30 @@ export class BatchQueue<T> {
 
   private async drain(): Promise<void> {
     while (this.items.length > 0) {
-      const batch = this.items.splice(0, this.opts.batchSize);
+      const [batch, size] = this.takeBatch();
       try {
         await this.opts.write(batch);
-        this.counts.written += batch.length;
+        this.counts.written += size;
       } catch (err) {
-        this.counts.droppedFailed += batch.length;
-        this.opts.onWriteError?.(err as Error, batch.length);
+        this.counts.droppedFailed += size;
+        this.opts.onWriteError?.(err as Error, size);
       }
-      this.opts.onBatchDone?.(this.items.length);
+      this.opts.onBatchDone?.(this.depth);
     }
+  }
+
+  /** Items from the head up to `batchSize` entries (at least one item, which may hold more). */
+  private takeBatch(): [T[], number] {
+    const sizeOf = this.opts.sizeOf ?? (() => 1);
+    let n = 0;
+    let size = 0;
+    while (n < this.items.length) {
+      const next = sizeOf(this.items[n]!);
+      if (n > 0 && size + next > this.opts.batchSize) break;
+      size += next;
+      n += 1;
+    }
+    this.depth -= size;
+    return [this.items.splice(0, n), size];
   }
 }

@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import { TelemetryIngest } from '../analytics/ingest.ts';
 import { registerMeshMetrics } from '../analytics/mesh-metrics.ts';
 import { ClusterStatsSink } from '../analytics/metrics-sink.ts';
-import { insertAccessLogRecords } from '../registry/access-logs.ts';
+import { copyAccessLogRows } from '../registry/access-logs.ts';
 import { upsertClusterStats } from '../registry/cluster-stats.ts';
 import type { Database } from '../registry/db.ts';
 import { MinuteRowCache, mergeMinuteCells } from '../registry/rollups.ts';
@@ -39,7 +39,7 @@ export function startTelemetry(opts: TelemetryOptions) {
   // This replica's recent minute rows, so merging its deltas needs no read of what it wrote itself.
   const rowCache = new MinuteRowCache();
   const ingest = new TelemetryIngest({
-    writeRecords: (batch) => insertAccessLogRecords(database, batch),
+    writeRows: (parts) => copyAccessLogRows(database, parts),
     writeRollups: (cells) => mergeMinuteCells(db, replicaId, cells, rowCache),
     onRollups: (cells) => mesh.observe(cells),
     metrics: (from, families) => void sink.accept(from.proxyId, families, new Date()),
@@ -60,6 +60,7 @@ export function startTelemetry(opts: TelemetryOptions) {
     stop: async () => {
       flusher.stop();
       await ingest.flush().catch(() => undefined);
+      await ingest.close();
       await sink.flush().catch(() => undefined);
     },
   };

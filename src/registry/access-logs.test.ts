@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../../test/support/test-db.ts';
 import { accessRecord } from '../../test/support/access-log-records.ts';
-import { accessLogCopyText, insertAccessLogRecords, searchAccessLogs, traceEntries } from './access-logs.ts';
+import { accessLogCopyText, copyAccessLogRows, insertAccessLogRecords, searchAccessLogs, traceEntries } from './access-logs.ts';
 import { ensurePartitions } from './partitions.ts';
 
 const NOW = new Date('2026-12-02T10:00:00Z');
@@ -36,6 +36,14 @@ describe('access-log entries', () => {
     expect(lines).toHaveLength(3);
     expect(lines[2]).toBe('');
     for (const line of lines.slice(0, 2)) expect(line.split('\t')).toHaveLength(16);
+  });
+
+  it('stores rows given as COPY text in parts, a part ending anywhere, even inside a character', async () => {
+    const text = Buffer.from(accessLogCopyText([accessRecord('2026-12-02T09:00:00Z', { traceId: 'parts', path: '/é😀' }), accessRecord('2026-12-02T09:00:01Z', { traceId: 'parts' })]));
+    const cut = text.indexOf('😀') + 2;
+    await copyAccessLogRows(fixture.database, [text.subarray(0, 10), text.subarray(10, cut), text.subarray(cut)]);
+    await copyAccessLogRows(fixture.database, []);
+    expect((await traceEntries(fixture.db, 'parts')).map((r) => r.path)).toEqual(['/é😀', null]);
   });
 
   it('stores a batch whole or not at all', async () => {

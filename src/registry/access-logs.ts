@@ -21,8 +21,14 @@ const text = (v: string | undefined) => (v === undefined ? '\\N' : NEEDS_ESCAPE.
 const num = (v: number | undefined) => (v === undefined ? '\\N' : String(v));
 
 /** One record as a line of COPY text (tab-separated, in `ACCESS_LOG_COLUMNS` order). */
-function copyLine(r: AccessLogRecord): string {
+export function accessLogCopyLine(r: AccessLogRecord): string {
   return `${r.at.toISOString()}\t${text(r.proxyId)}\t${r.protocol}\t${r.direction}\t${text(r.source)}\t${text(r.destination)}\t${text(r.route)}\t${text(r.method)}\t${text(r.path)}\t${num(r.status)}\t${num(r.grpcStatus)}\t${num(r.durationMs)}\t${r.bytesReceived}\t${r.bytesSent}\t${text(r.traceId)}\t${text(r.requestId)}\n`;
+}
+
+/** Stores rows already in COPY text (`ACCESS_LOG_COLUMNS` order, one per line, in any number of parts) with one COPY: all or nothing. */
+export async function copyAccessLogRows(database: Pick<Database, 'copyIn'>, parts: readonly Uint8Array[]): Promise<void> {
+  if (parts.length === 0) return;
+  await database.copyIn('access_log_entries', ACCESS_LOG_COLUMNS, parts);
 }
 
 /**
@@ -38,7 +44,7 @@ export async function insertAccessLogRecords(database: Pick<Database, 'copyIn'>,
 /** Records as COPY text rows for `ACCESS_LOG_COLUMNS`. */
 export function accessLogCopyText(records: readonly AccessLogRecord[]): string {
   let rows = '';
-  for (const r of records) rows += copyLine(r);
+  for (const r of records) rows += accessLogCopyLine(r);
   return rows;
 }
 

@@ -43,7 +43,8 @@ export interface Database {
    * Bulk-loads `rows` (COPY's text format: tab-separated fields, `\N` for NULL, one line per row)
    * into `table`'s `columns` with one COPY: all rows or, on any error, none.
    */
-  copyIn(table: string, columns: readonly string[], rows: string): Promise<void>;
+  /** Rows in COPY's text format: one string, or parts (bytes) sent one after the other. */
+  copyIn(table: string, columns: readonly string[], rows: string | readonly Uint8Array[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -181,7 +182,7 @@ function dropConnection(client: pg.ClientBase, timeoutMs: number): Error {
 const copyTarget = (table: string, columns: readonly string[]) => `"${table}" (${columns.map((c) => `"${c}"`).join(', ')})`;
 
 /** Streams `rows` through `copy … from stdin` on `client`; an unanswered COPY drops the connection after `timeoutMs`, as other queries do. */
-function copyRows(client: pg.PoolClient, statement: string, rows: string, timeoutMs: number): Promise<void> {
+function copyRows(client: pg.PoolClient, statement: string, rows: string | readonly Uint8Array[], timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const stream = client.query(copyFrom(statement));
     const timer = setTimeout(() => reject(dropConnection(client, timeoutMs)), timeoutMs);
@@ -194,7 +195,8 @@ function copyRows(client: pg.PoolClient, statement: string, rows: string, timeou
       clearTimeout(timer);
       reject(err);
     });
-    stream.end(rows);
+    if (typeof rows !== 'string') for (const part of rows) stream.write(part);
+    stream.end(typeof rows === 'string' ? rows : undefined);
   });
 }
 
@@ -279,7 +281,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
       };
     },
     async copyIn(table, columns, rows) {
-      await client.query(`copy ${copyTarget(table, columns)} from '/dev/blob'`, [], { blob: new Blob([rows]) });
+      await client.query(`copy ${copyTarget(table, columns)} from '/dev/blob'`, [], { blob: new Blob(typeof rows === 'string' ? [rows] : (rows as Uint8Array<ArrayBuffer>[])) });
     },
     async close() {
       await client.close();

@@ -1,7 +1,7 @@
 /** The telemetry services over real gRPC: who may stream, which identity a node may claim, and what reaches the receiver. */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AccessLogsMessage } from '../../protos/telemetry.ts';
+import { decodeStreamAccessLogsMessage, type AccessLogsMessage } from '../../protos/telemetry.ts';
 import type { Plain } from '../../protos/type-urls.ts';
 import { httpEntry, identifier, TelemetryStream } from '../../../test/support/telemetry-client.ts';
 import { TelemetryIngest } from '../../analytics/ingest.ts';
@@ -9,12 +9,22 @@ import { meshAuthenticator } from './auth.ts';
 import { TelemetryServer, type TelemetryReceiver, type TelemetrySource } from './telemetry-service.ts';
 import { TokenStreams } from './token-streams.ts';
 
+/** Decodes what it is handed as the ingestion's worker would, and tells the stream when it cannot. */
 class Recorder implements TelemetryReceiver {
   logs: [TelemetrySource, AccessLogsMessage][] = [];
   metricFamilies: [TelemetrySource, Plain[]][] = [];
   refusals: string[] = [];
-  accessLogs(from: TelemetrySource, m: AccessLogsMessage) {
-    this.logs.push([from, m]);
+  closed = 0;
+  accessLogStream(from: TelemetrySource, fail: (reason: string) => void) {
+    return {
+      deliver: (bytes: Uint8Array) => {
+        const m = decodeStreamAccessLogsMessage(bytes);
+        if (m.ok) this.logs.push([from, m.value]);
+        else fail(m.issues[0]!.message);
+        return false;
+      },
+      close: () => void (this.closed += 1),
+    };
   }
   metrics(from: TelemetrySource, f: Plain[]) {
     this.metricFamilies.push([from, f]);
@@ -62,6 +72,16 @@ describe('telemetry services with required credentials', () => {
       [{ proxyId: 'web-1', service: 'shop/web' }, ['httpLogs']],
       [{ proxyId: 'web-1', service: 'shop/web' }, ['tcpLogs']],
     ]);
+  });
+
+  it('ends a stream with INVALID_ARGUMENT when the receiver finds a later message undecodable, and closes its sink once', async () => {
+    const closedBefore = receiver.closed;
+    const s = new TelemetryStream(port, 'accessLogs', { authorization: 'Bearer apg_web' });
+    await s.send({ identifier: web, httpLogs: { logEntry: [] } });
+    await s.sendRaw(Buffer.from([0x0a, 0xff, 0xff, 0xff]));
+    expect(await s.status).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining('truncated or corrupt') });
+    expect(receiver.refusals.at(-1)).toBe('malformed');
+    expect(receiver.closed - closedBefore).toBe(1);
   });
 
   it('names the field of a bad node', async () => {
@@ -113,9 +133,9 @@ describe('telemetry services under back-pressure', () => {
   let written = 0;
   // A database slower than the stream: 100 entries every 10 ms at best.
   const ingest = new TelemetryIngest({
-    writeRecords: async (batch) => {
+    writeRows: async (_parts, rows) => {
       await new Promise((r) => setTimeout(r, 10));
-      written += batch.length;
+      written += rows;
     },
     writeRollups: async () => {},
     queueCapacity: 1000,
@@ -126,7 +146,10 @@ describe('telemetry services under back-pressure', () => {
   beforeAll(async () => {
     port = await server.listen('127.0.0.1', 0, grpc.ServerCredentials.createInsecure());
   });
-  afterAll(() => server.close());
+  afterAll(async () => {
+    await server.close();
+    await ingest.close();
+  });
 
   it('pauses reading a fast stream while the queue is above its high-water mark, resumes, and loses nothing it accepted', async () => {
     const s = new TelemetryStream(port, 'accessLogs');

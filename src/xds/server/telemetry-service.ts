@@ -1,13 +1,13 @@
 /**
  * The telemetry services Envoy streams to: the Access Log Service and the Metrics Service, both
  * client-streaming with an empty response that is never sent while the stream lives. Messages are
- * taken as raw bytes and decoded here, so a bad message gets a clear INVALID_ARGUMENT status rather
- * than gRPC's generic one. The first message must identify the node; streams are admitted by the
+ * taken as raw bytes and decoded here (access logs by the receiver's worker), so a bad message gets
+ * a clear INVALID_ARGUMENT status rather than gRPC's generic one. The first message must identify the node; streams are admitted by the
  * same authenticator as xDS, and a node may only claim the identity its credential proves.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Plain } from '../../protos/type-urls.ts';
-import { decodeAccessLogsForIngest, decodeStreamMetricsMessage, TELEMETRY_METHODS, type AccessLogsMessage } from '../../protos/telemetry.ts';
+import { decodeAccessLogsForIngest, decodeStreamMetricsMessage, TELEMETRY_METHODS } from '../../protos/telemetry.ts';
 import { proxyFromNode, serviceKey, type NodeLike, type ProxyIdentity } from '../../model/proxy.ts';
 import { credentialRefusal, PERMISSION_DENIED, type AuthOutcome, type StreamCredential, type XdsAuthenticator } from './auth.ts';
 import { authenticateCall } from './call-auth.ts';
@@ -24,19 +24,28 @@ export interface TelemetrySource {
   service?: string;
 }
 
-/** What the services hand their messages to (src/analytics/ingest.ts); neither call may throw. */
+/** Where an access-log stream's messages go, as received (src/analytics/ingest.ts hands them to its worker). */
+export interface AccessLogSink {
+  /** One StreamAccessLogsMessage's bytes; true when the stream must stop reading until `resume` is called. */
+  deliver(bytes: Uint8Array, resume: () => void): boolean;
+  /** The stream ended. */
+  close(): void;
+}
+
+/** What the services hand their messages to (src/analytics/ingest.ts); none of the calls may throw. */
 export interface TelemetryReceiver {
-  accessLogs(from: TelemetrySource, message: AccessLogsMessage): void;
+  /** An access-log stream whose first message named `from`; `fail` ends it with INVALID_ARGUMENT (a later message was found undecodable). */
+  accessLogStream(from: TelemetrySource, fail: (reason: string) => void): AccessLogSink;
   metrics(from: TelemetrySource, families: Plain[]): void;
   /** A stream ended with an error status (undecodable message, no node, refused), for the counters. */
   refused(reason: 'malformed' | 'no-node' | 'unauthenticated'): void;
-  /** Optional back-pressure, asked after each delivery: true when the stream must stop reading until `resume` is called. */
-  holdStream?(resume: () => void): boolean;
 }
 
 type Call = grpc.ServerReadableStream<Buffer, Buffer>;
-/** Hands a decoded message on; true when the stream must stop reading until `resume` is called. */
-type Deliver = (from: TelemetrySource, m: Plain, resume: () => void) => boolean | undefined;
+/** Decodes a stream's first message, for the node it names; the reason when it cannot. */
+type DecodeFirst = (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>;
+/** What reads a stream once its first message named the node: `take` gets every message (the first too) and returns true to pause the stream until `resume`. */
+type Open = (from: TelemetrySource, fail: (reason: string) => void) => { take(bytes: Buffer, resume: () => void): boolean; close(): void };
 
 /** How the telemetry services admit and read streams. */
 export interface TelemetryServiceOptions {
@@ -51,7 +60,7 @@ export interface TelemetryServiceOptions {
 /** Adds the Access Log and Metrics services to a gRPC server. */
 export function addTelemetryServices(server: grpc.Server, receiver: TelemetryReceiver, opts: TelemetryServiceOptions = {}): void {
   const { authenticator, tokenStreams } = opts;
-  const add = (path: string, decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>, deliver: Deliver, windowBytes?: number) => {
+  const add = (path: string, decodeFirst: DecodeFirst, open: Open, windowBytes?: number) => {
     const method = path.slice(path.lastIndexOf('/') + 1);
     const definition: grpc.ServiceDefinition = {
       [method]: {
@@ -71,26 +80,34 @@ export function addTelemetryServices(server: grpc.Server, receiver: TelemetryRec
           return callback({ code: outcome.code, details: outcome.message });
         }
         if (windowBytes !== undefined) widenReceiveWindow(call, windowBytes);
-        serveStream(call, callback, outcome.credential, decode, deliver, receiver, tokenStreams);
+        serveStream(call, callback, outcome.credential, decodeFirst, open, receiver, tokenStreams);
       });
     };
     server.addService(definition, { [method]: handler });
   };
+  // Access logs are decoded off this thread (the receiver's worker): here only the first message, for its node.
   add(
     TELEMETRY_METHODS.streamAccessLogs,
     decodeAccessLogsForIngest,
-    (from, m, resume) => {
-      receiver.accessLogs(from, m as AccessLogsMessage);
-      return receiver.holdStream?.(resume);
+    (from, fail) => {
+      const sink = receiver.accessLogStream(from, fail);
+      return { take: (bytes, resume) => sink.deliver(bytes, resume), close: () => sink.close() };
     },
     opts.accessLogWindowBytes,
   );
   // Metrics streams are small and never held: cluster health must keep flowing while access logs back up.
-  add(TELEMETRY_METHODS.streamMetrics, decodeStreamMetricsMessage, (from, m) => {
-    receiver.metrics(from, ((m as { envoyMetrics?: Plain[] }).envoyMetrics ?? []) as Plain[]);
-    return false;
-  });
+  add(TELEMETRY_METHODS.streamMetrics, decodeStreamMetricsMessage, (from, fail) => ({
+    take: (bytes) => {
+      const m = decodeStreamMetricsMessage(bytes);
+      if (m.ok) receiver.metrics(from, (m.value.envoyMetrics ?? []) as Plain[]);
+      else fail(reasonOf(m.issues));
+      return false;
+    },
+    close: () => undefined,
+  }));
 }
+
+const reasonOf = (issues: readonly { path: string; message: string }[]) => issues.map((i) => `${i.path || 'message'}: ${i.message}`).join('; ');
 
 /** Runs the authenticator (once, before any message is read); without one every stream is admitted. */
 function admit(call: Call, authenticator: XdsAuthenticator | undefined, then: (o: AuthOutcome) => void): void {
@@ -98,25 +115,34 @@ function admit(call: Call, authenticator: XdsAuthenticator | undefined, then: (o
   authenticateCall(call, authenticator, then);
 }
 
-/** Reads a stream's messages: the first names the node, each is decoded and delivered; a bad one ends the stream with its reason. */
+/** Reads a stream's messages: the first names the node, then each goes to the reader; a bad one ends the stream with its reason. */
 function serveStream(
   call: Call,
   callback: grpc.sendUnaryData<Buffer>,
   credential: StreamCredential | undefined,
-  decode: (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>,
-  deliver: Deliver,
+  decodeFirst: DecodeFirst,
+  open: Open,
   receiver: TelemetryReceiver,
   tokenStreams: TokenStreams | undefined,
 ): void {
-  let from: TelemetrySource | undefined;
+  let reader: ReturnType<Open> | undefined;
   let done = false;
   let untrack: (() => void) | undefined;
+  const closeReader = () => {
+    reader?.close();
+    reader = undefined;
+  };
   const end = (err: grpc.ServiceError | Partial<grpc.StatusObject> | null) => {
     untrack?.();
+    closeReader();
     if (done) return;
     done = true;
     call.removeAllListeners('data');
     callback(err, err ? undefined : Buffer.alloc(0));
+  };
+  const malformed = (reason: string) => {
+    receiver.refused('malformed');
+    end({ code: grpc.status.INVALID_ARGUMENT, details: reason });
   };
   if (tokenStreams && credential !== undefined && credential !== 'loopback' && credential.tokenId) {
     untrack = tokenStreams.add(credential.tokenId, (message) => {
@@ -126,27 +152,25 @@ function serveStream(
   }
   call.on('data', (bytes: Buffer) => {
     if (done) return;
-    const message = decode(bytes);
-    if (!message.ok) {
-      receiver.refused('malformed');
-      return end({ code: grpc.status.INVALID_ARGUMENT, details: message.issues.map((i) => `${i.path || 'message'}: ${i.message}`).join('; ') });
-    }
-    if (!from) {
-      const identified = sourceOf(message.value.identifier?.node as NodeLike | undefined, credential);
+    if (reader === undefined) {
+      const first = decodeFirst(bytes);
+      if (!first.ok) return malformed(reasonOf(first.issues));
+      const identified = sourceOf(first.value.identifier?.node as NodeLike | undefined, credential);
       if (!identified.ok) {
         receiver.refused(identified.code === PERMISSION_DENIED ? 'unauthenticated' : 'no-node');
         return end({ code: identified.code, details: identified.message });
       }
-      from = identified.source;
+      reader = open(identified.source, (reason) => !done && malformed(reason));
     }
     // Paused, grpc-js stops reading the HTTP/2 stream once its small buffer fills, and flow control
     // holds the rest at the sender; what was already read is delivered after `resume`.
-    if (deliver(from, message.value as Plain, () => call.resume())) call.pause();
+    if (reader.take(bytes, () => call.resume())) call.pause();
   });
   call.on('end', () => end(null));
   call.on('error', () => end(null));
   call.on('cancelled', () => {
     untrack?.();
+    closeReader();
     done = true;
   });
 }

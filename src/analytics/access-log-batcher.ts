@@ -1,0 +1,115 @@
+/**
+ * The part of access-log ingestion that needs no database and no gRPC: a stream's raw messages
+ * decoded, their entries made into records, counted into minute rollups and written as COPY text
+ * rows for the raw table. It runs in the ingestion worker (ingest-worker.ts), on a thread and heap
+ * of its own, so the event loop that serves xDS only moves bytes.
+ */
+import type { TelemetrySource } from '../xds/server/telemetry-service.ts';
+import { decodeAccessLogsForIngest } from '../protos/telemetry.ts';
+import { accessLogCopyLine } from '../registry/access-logs.ts';
+import { httpRecordOf, tcpRecordOf } from './access-log.ts';
+import { RollupAccumulator } from './rollup.ts';
+
+/** An entry refused as invalid: the first field at fault. */
+export interface Rejection {
+  proxy: string;
+  field: string;
+  reason: string;
+}
+
+/** Counters of the batcher's work, cumulative. */
+export interface BatcherCounts {
+  messages: number;
+  entries: number;
+  /** Entries refused as invalid (absurd time, missing fields). */
+  rejected: number;
+  /** Rollup keys not counted because the accumulator was full. */
+  rollupOverflow: number;
+}
+
+export class AccessLogBatcher {
+  /** The open streams' sources, by the id the ingestion gave them; a stream whose message could not be decoded is no longer here. */
+  private readonly streams = new Map<number, TelemetrySource>();
+  private text = '';
+  private count = 0;
+  private readonly counts = { messages: 0, entries: 0, rejected: 0 };
+  private rejection: Rejection | undefined;
+  readonly rollups: RollupAccumulator;
+
+  constructor(maxRollupCells?: number) {
+    this.rollups = new RollupAccumulator(maxRollupCells);
+  }
+
+  open(id: number, from: TelemetrySource): void {
+    this.streams.set(id, from);
+  }
+
+  close(id: number): void {
+    this.streams.delete(id);
+  }
+
+  /**
+   * Takes one StreamAccessLogsMessage of stream `id`: its valid entries become rows and are counted
+   * into the rollups, invalid ones are counted (the first kept for the log). Returns the reason when
+   * the message cannot be decoded: the stream is closed and its later messages are ignored. A message
+   * of a stream that is not open is ignored.
+   */
+  add(id: number, bytes: Uint8Array, now = new Date()): string | undefined {
+    const from = this.streams.get(id);
+    if (!from) return undefined;
+    const message = decodeAccessLogsForIngest(bytes);
+    if (!message.ok) {
+      this.streams.delete(id);
+      return message.issues.map((i) => `${i.path || 'message'}: ${i.message}`).join('; ');
+    }
+    this.counts.messages += 1;
+    const http = message.value.httpLogs?.logEntry ?? [];
+    const tcp = message.value.tcpLogs?.logEntry ?? [];
+    this.counts.entries += http.length + tcp.length;
+    for (const [entries, recordOf] of [
+      [http, httpRecordOf],
+      [tcp, tcpRecordOf],
+    ] as const) {
+      for (const entry of entries) {
+        const r = recordOf(entry, from, now);
+        if (!r.ok) {
+          this.counts.rejected += 1;
+          this.rejection ??= { proxy: from.proxyId, field: r.issues[0]!.path, reason: r.issues[0]!.message };
+          continue;
+        }
+        this.rollups.add(r.value);
+        this.text += accessLogCopyLine(r.value);
+        this.count += 1;
+      }
+    }
+    return undefined;
+  }
+
+  /** Rows made since the last take. */
+  get rows(): number {
+    return this.count;
+  }
+
+  /** The rows made since the last take as COPY text (UTF-8, one row per line, in a buffer of their own), or undefined when there are none. */
+  takeRows(): { bytes: Uint8Array; rows: number } | undefined {
+    if (this.count === 0) return undefined;
+    const out = { bytes: encoder.encode(this.text), rows: this.count };
+    this.text = '';
+    this.count = 0;
+    return out;
+  }
+
+  /** The first entry refused since the last take. */
+  takeRejection(): Rejection | undefined {
+    const r = this.rejection;
+    this.rejection = undefined;
+    return r;
+  }
+
+  get stats(): BatcherCounts {
+    return { ...this.counts, rollupOverflow: this.rollups.overflow };
+  }
+}
+
+// TextEncoder, not Buffer.from: its buffers are never slices of a shared pool, so they can be transferred.
+const encoder = new TextEncoder();
