@@ -27,7 +27,12 @@ export interface ScenarioResult {
   rollupFlushSeconds: number;
   droppedFull: number;
   droppedFailed: number;
+  /** Times a stream stopped reading: the queue (with the worker's bytes in hand) was deep, or a config build held reading. */
+  paused: number;
+  heldForXds: number;
   maxQueueDepth: number;
+  /** Most bytes of messages the ingestion worker had in hand at once. */
+  maxInFlightMiB: number;
   maxRssMiB: number;
   maxHeapUsedMiB: number;
   rollupRows: number;

@@ -151,7 +151,10 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
     rollupFlushSeconds: (z.at - z.entriesStoredAt) / 1000,
     droppedFull: d('droppedFull'),
     droppedFailed: d('droppedFailed'),
+    paused: d('paused'),
+    heldForXds: d('heldForXds'),
     maxQueueDepth: z.window.maxQueueDepth,
+    maxInFlightMiB: z.window.maxInFlightMiB,
     maxRssMiB: z.window.maxRssMiB,
     maxHeapUsedMiB: z.window.maxHeapUsedMiB,
     rollupRows: Number(rows[0]!.n),
@@ -169,7 +172,7 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
   console.log(
     `${label}: offered ${int(result.offeredPerSecond)}/s, stored ${int(result.storedPerSecond)}/s sustained ` +
       `(${int(result.storedDuringPerSecond)}/s while loading, last entries stored ${dec(result.flushSeconds, 1)} s after, final rollup merge ${dec(result.rollupFlushSeconds, 1)} s more: ${int(result.withRollupsPerSecond)}/s with it), drops ${int(result.droppedFull + result.droppedFailed)}, ` +
-      `client drops ${int(result.clientDropped)}${run.dropsAtSeconds.length ? ` at ${run.dropsAtSeconds.slice(0, 8).join(', ')}${run.dropsAtSeconds.length > 8 ? ', …' : ''} s` : ''}${mode === 'rate' ? ` (load generator's longest stall ${dec(run.maxTickGapMs, 0)} ms)` : ''}, max queue ${int(result.maxQueueDepth)}, RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
+      `client drops ${int(result.clientDropped)}${run.dropsAtSeconds.length ? ` at ${run.dropsAtSeconds.slice(0, 8).join(', ')}${run.dropsAtSeconds.length > 8 ? ', …' : ''} s` : ''}${mode === 'rate' ? ` (load generator's longest stall ${dec(run.maxTickGapMs, 0)} ms)` : ''}, streams paused ${int(result.paused)} (queue or worker) + ${int(result.heldForXds)} (xDS first), max queue ${int(result.maxQueueDepth)} (worker's hand ${dec(result.maxInFlightMiB, 1)} MiB), RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
       `CPU server ${dec(result.serverCores)} (${dec(result.serverCpuPerEntryUs, 0)} µs/entry) / load ${dec(result.loadCores)} / PostgreSQL ${dec(result.postgresCores)} / other ${dec(result.otherCores)} cores, event-loop delay p99 ${dec(result.loopDelayP99Ms, 0)} ms, max ${dec(result.loopDelayMaxMs, 0)} ms, xDS push ${pushLatency(xds)}`,
   );
   for (const w of checks(result, run.sentEntries, streams * PER_MESSAGE)) console.log(`  WARNING: ${w}`);

@@ -30,11 +30,13 @@ await server.maintainTelemetry();
 const ipc = new Channel(process);
 
 /** Maxima of the window the orchestrator opened last. */
-let window = { maxQueueDepth: 0, maxRssMiB: 0, maxHeapUsedMiB: 0, samples: 0, startedAt: now() };
+let window = { maxQueueDepth: 0, maxInFlightMiB: 0, maxRssMiB: 0, maxHeapUsedMiB: 0, samples: 0, startedAt: now() };
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 setInterval(() => {
   window.samples += 1;
-  window.maxQueueDepth = Math.max(window.maxQueueDepth, server.telemetry.stats.queueDepth);
+  const stats = server.telemetry.stats;
+  window.maxQueueDepth = Math.max(window.maxQueueDepth, stats.queueDepth);
+  window.maxInFlightMiB = Math.max(window.maxInFlightMiB, stats.inFlightBytes / 1048576);
   const mem = process.memoryUsage();
   window.maxRssMiB = Math.max(window.maxRssMiB, mem.rss / 1048576);
   window.maxHeapUsedMiB = Math.max(window.maxHeapUsedMiB, mem.heapUsed / 1048576);
@@ -52,7 +54,7 @@ const snapshot = () => ({
 export type ServerSnapshot = ReturnType<typeof snapshot>;
 
 ipc.handle('window', () => {
-  window = { maxQueueDepth: 0, maxRssMiB: 0, maxHeapUsedMiB: 0, samples: 0, startedAt: now() };
+  window = { maxQueueDepth: 0, maxInFlightMiB: 0, maxRssMiB: 0, maxHeapUsedMiB: 0, samples: 0, startedAt: now() };
   loopDelay.reset();
   loopDelay.enable();
   return snapshot();

@@ -149,9 +149,10 @@ export class TelemetryIngest implements TelemetryReceiver {
 
   /**
    * Back-pressure: while the queue, with the rows the worker has in hand, is above its high-water
-   * mark, or the worker has too many bytes in hand (and until both are below their low marks), a stream that just delivered stops reading, so
-   * the Envoys buffer (and drop and count at their side) instead of this process taking what it would
-   * drop. Returns true when the stream must pause; `resume` is called once it may read again.
+   * mark, or the worker has too many bytes in hand (and until both are below their low marks), a
+   * stream that just delivered stops reading, so the Envoys buffer (and drop and count at their
+   * side) instead of this process taking what it would drop. Returns true when the stream must
+   * pause; `resume` is called once it may read again.
    */
   private holdStream(resume: () => void): boolean {
     const deep = this.deep();
