@@ -79,7 +79,8 @@ describe('TelemetryIngest', () => {
     const stream = ingest.accessLogStream(FROM, noFail);
     // Streams that already had these in flight when told to pause: they are taken, and what does not fit is dropped.
     for (let i = 0; i < 30; i++) stream.deliver(message(100), () => {});
-    await expect.poll(() => ingest.stats.entries).toBe(3000);
+    await ingest.processed();
+    expect(ingest.stats.entries).toBe(3000);
     // The writer holds its first batch of 100 outside the queue while it waits.
     expect(ingest.stats).toMatchObject({ accepted: 1100, droppedFull: 1900, queueDepth: 1000 });
     store.open();
@@ -93,7 +94,8 @@ describe('TelemetryIngest', () => {
     const ingest = ingestOf({ ...store, queueCapacity: 150, batchSize: 100, writers: 1 });
     const stream = ingest.accessLogStream(FROM, noFail);
     for (const path of ['/a', '/b', '/c']) stream.deliver(message(100, path), () => {});
-    await expect.poll(() => ingest.stats.entries).toBe(300);
+    await ingest.processed();
+    expect(ingest.stats.entries).toBe(300);
     expect(ingest.stats).toMatchObject({ accepted: 250, droppedFull: 50, queueDepth: 150 });
     store.open();
     await ingest.flush();
@@ -109,7 +111,8 @@ describe('TelemetryIngest', () => {
     expect(a.deliver(message(100), () => resumed.push('early'))).toBe(false);
     for (let i = 0; i < 8; i++) a.deliver(message(100), () => resumed.push('early'));
     // The writer takes the first 100 and waits; 800 queued, above the mark of 750.
-    await expect.poll(() => ingest.stats.queueDepth).toBe(800);
+    await ingest.processed();
+    expect(ingest.stats.queueDepth).toBe(800);
     expect(a.deliver(message(100), () => resumed.push('a'))).toBe(true);
     // Once held, every stream that delivers is held until the queue is down to 500.
     expect(b.deliver(message(100), () => resumed.push('b'))).toBe(true);
@@ -128,7 +131,8 @@ describe('TelemetryIngest', () => {
     const stream = ingest.accessLogStream(FROM, noFail);
     expect(stream.deliver(message(10), () => resumed.push('a'))).toBe(true);
     expect(ingest.stats.inFlightBytes).toBeGreaterThan(0);
-    await expect.poll(() => resumed).toEqual(['a']);
+    await ingest.processed();
+    expect(resumed).toEqual(['a']);
     expect(ingest.stats).toMatchObject({ paused: 1, inFlightBytes: 0 });
     await ingest.flush();
     expect(store.rows).toHaveLength(10);
@@ -171,7 +175,8 @@ describe('TelemetryIngest', () => {
     const resumed: string[] = [];
     const stream = ingest.accessLogStream(FROM, noFail);
     for (let i = 0; i < 9; i++) stream.deliver(message(100), () => {});
-    await expect.poll(() => ingest.stats.queueDepth).toBe(800);
+    await ingest.processed();
+    expect(ingest.stats.queueDepth).toBe(800);
     const release = ingest.holdReading();
     expect(stream.deliver(message(1), () => resumed.push('a'))).toBe(true);
     release();

@@ -222,9 +222,14 @@ export class TelemetryIngest implements TelemetryReceiver {
     return (this.writing ??= this.writeRollups().finally(() => (this.writing = undefined)));
   }
 
+  /** Waits until the worker has made rows of every message delivered so far, and they are queued (or dropped and counted). */
+  async processed(): Promise<void> {
+    if (this.worker) await this.request((req) => ({ t: 'sync', req }));
+  }
+
   /** Waits until every message delivered so far is made into rows and the raw queue is empty: each is stored, or dropped and counted. */
   async flushEntries(): Promise<void> {
-    if (this.worker) await this.request((req) => ({ t: 'sync', req }));
+    await this.processed();
     await this.queue.flush();
   }
 
