@@ -26,6 +26,22 @@ describe('AccessLogBatcher', () => {
     expect(b.stats).toEqual({ messages: 1, entries: 2, rejected: 0, rollupOverflow: 0 });
   });
 
+  it('writes rows past its first buffer and non-ASCII text exactly, and starts a fresh buffer after a take', () => {
+    const b = new AccessLogBatcher();
+    b.open(1, { proxyId: 'web-1' });
+    const paths = Array.from({ length: 400 }, (_, i) => `/é😀/${'x'.repeat(300)}/${i}`);
+    b.add(1, encodeTelemetry('accessLogs', { httpLogs: { logEntry: paths.map((path) => ({ ...entry(200), request: { requestMethod: 'GET', path } })) } }), NOW);
+    const first = b.takeRows()!;
+    expect(first.bytes.byteLength).toBeGreaterThan(128 * 1024);
+    const lines = new TextDecoder().decode(first.bytes).split('\n');
+    expect(lines.slice(0, -1).map((l) => l.split('\t')[8])).toEqual(paths);
+    b.add(1, message(entry(200)), NOW);
+    const second = b.takeRows()!;
+    expect(second.rows).toBe(1);
+    expect(second.bytes.buffer).not.toBe(first.bytes.buffer);
+    expect(new TextDecoder().decode(first.bytes).split('\n')[0]!.split('\t')[8]).toBe(paths[0]);
+  });
+
   it('counts refused entries and keeps the first until it is taken', () => {
     const b = new AccessLogBatcher();
     b.open(1, { proxyId: 'web-1' });

@@ -30,7 +30,9 @@ export interface BatcherCounts {
 export class AccessLogBatcher {
   /** The open streams' sources, by the id the ingestion gave them; a stream whose message could not be decoded is no longer here. */
   private readonly streams = new Map<number, TelemetrySource>();
-  private text = '';
+  /** The COPY rows made since the last take, UTF-8, `used` bytes of `buffer`. */
+  private buffer = new Uint8Array(MIN_BUFFER);
+  private used = 0;
   private count = 0;
   private readonly counts = { messages: 0, entries: 0, rejected: 0 };
   private rejection: Rejection | undefined;
@@ -78,7 +80,7 @@ export class AccessLogBatcher {
           continue;
         }
         this.rollups.add(r.value);
-        this.text += accessLogCopyLine(r.value);
+        this.append(accessLogCopyLine(r.value));
         this.count += 1;
       }
     }
@@ -90,13 +92,31 @@ export class AccessLogBatcher {
     return this.count;
   }
 
-  /** The rows made since the last take as COPY text (UTF-8, one row per line, in a buffer of their own), or undefined when there are none. */
+  /**
+   * The rows made since the last take as COPY text (UTF-8, one row per line), in a buffer no one
+   * else holds (it can be transferred), or undefined when there are none.
+   */
   takeRows(): { bytes: Uint8Array; rows: number } | undefined {
     if (this.count === 0) return undefined;
-    const out = { bytes: encoder.encode(this.text), rows: this.count };
-    this.text = '';
+    const out = { bytes: this.buffer.subarray(0, this.used), rows: this.count };
+    this.buffer = new Uint8Array(Math.max(MIN_BUFFER, Math.ceil(this.used * 1.25)));
+    this.used = 0;
     this.count = 0;
     return out;
+  }
+
+  /**
+   * Encodes a line straight into the buffer: 0.6 µs a row with making the line, against 2.6 µs for
+   * adding lines to a string and encoding it whole (a scratch loop of 2,000 rows of ~250 bytes).
+   */
+  private append(line: string): void {
+    const room = line.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (this.buffer.length - this.used < room) {
+      const bigger = new Uint8Array(Math.max(this.buffer.length * 2, this.used + room));
+      bigger.set(this.buffer.subarray(0, this.used));
+      this.buffer = bigger;
+    }
+    this.used += encoder.encodeInto(line, this.buffer.subarray(this.used)).written;
   }
 
   /** The first entry refused since the last take. */
@@ -111,5 +131,6 @@ export class AccessLogBatcher {
   }
 }
 
-// TextEncoder, not Buffer.from: its buffers are never slices of a shared pool, so they can be transferred.
 const encoder = new TextEncoder();
+/** Bytes a chunk's buffer starts with (a message of 100 Envoy entries makes ~25 KB of rows). */
+const MIN_BUFFER = 64 * 1024;
