@@ -97,6 +97,34 @@ describe('BatchQueue', () => {
     expect(q.stats).toEqual({ depth: 0, accepted: 3, written: 1, droppedFailed: 2, droppedFull: 0 });
   });
 
+  it('counts items holding several entries by their size, batches them whole, and cuts one that only partly fits', async () => {
+    const w = gatedWriter();
+    const chunk = (first: number, n: number) => Array.from({ length: n }, (_, i) => first + i);
+    const q = new BatchQueue<number[]>({ capacity: 10, batchSize: 4, sizeOf: (c) => c.length, cut: (c, n) => c.slice(0, n), write: (b) => w.write(b.flat()) });
+    expect(q.push([chunk(1, 3)])).toBe(3); // to the writer at once
+    expect(q.push([chunk(4, 3), chunk(7, 3), chunk(10, 5)])).toBe(10); // 3 + 3 fit, 4 of the 5 are cut in
+    expect(q.stats).toMatchObject({ depth: 10, accepted: 13, droppedFull: 1 });
+    expect(q.push([chunk(20, 1)])).toBe(0);
+    for (let i = 0; i < 4; i++) {
+      w.release();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    await q.flush();
+    // A batch stops before an item that would pass batchSize, but always takes one.
+    expect(w.batches).toEqual([[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12, 13]]);
+    expect(q.stats).toEqual({ depth: 0, accepted: 13, written: 13, droppedFull: 2, droppedFailed: 0 });
+  });
+
+  it('drops an item that only partly fits whole when it cannot be cut', async () => {
+    const w = gatedWriter();
+    const q = new BatchQueue<number[]>({ capacity: 4, batchSize: 100, sizeOf: (c) => c.length, write: (b) => w.write(b.flat()) });
+    expect(q.push([[1, 2], [3, 4, 5]])).toBe(2);
+    expect(q.stats).toMatchObject({ accepted: 2, droppedFull: 3 });
+    w.release();
+    await q.flush();
+    expect(w.batches).toEqual([[1, 2]]);
+  });
+
   it('refuses a capacity or batch size below one', () => {
     expect(() => new BatchQueue({ capacity: 0, batchSize: 1, write: async () => {} })).toThrow(RangeError);
     expect(() => new BatchQueue({ capacity: 1, batchSize: 0, write: async () => {} })).toThrow(RangeError);
