@@ -5,6 +5,7 @@
  * of its own, so the event loop that serves xDS only moves bytes.
  */
 import type { TelemetrySource } from '../xds/server/telemetry-service.ts';
+import { issuesText } from '../lib/result.ts';
 import { decodeAccessLogsForIngest } from '../protos/telemetry.ts';
 import { accessLogCopyLine } from '../registry/access-logs.ts';
 import { httpRecordOf, tcpRecordOf } from './access-log.ts';
@@ -62,7 +63,7 @@ export class AccessLogBatcher {
     const message = decodeAccessLogsForIngest(bytes);
     if (!message.ok) {
       this.streams.delete(id);
-      return message.issues.map((i) => `${i.path || 'message'}: ${i.message}`).join('; ');
+      return issuesText(message.issues);
     }
     this.counts.messages += 1;
     const http = message.value.httpLogs?.logEntry ?? [];

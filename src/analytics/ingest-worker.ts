@@ -27,7 +27,8 @@ export type FromWorker =
       t: 'out';
       /** COPY rows made, if any. */
       rows?: { bytes: Uint8Array; rows: number };
-      /** Bytes of posted messages handled since the last `out`. */
+      /** Posted messages, and their bytes, handled since the last `out`. */
+      doneMessages: number;
       doneBytes: number;
       counts: BatcherCounts;
       /** Streams whose message could not be decoded, with the reason. */
@@ -51,6 +52,7 @@ const ROLLUP_SLICE = 200;
 const port = parentPort!;
 const opts = workerData.options as WorkerOptions;
 const batcher = new AccessLogBatcher(opts.maxRollupCells);
+let doneMessages = 0;
 let doneBytes = 0;
 let failed: { id: number; reason: string }[] = [];
 let scheduled = false;
@@ -59,9 +61,10 @@ let scheduled = false;
 function send(): void {
   scheduled = false;
   const rows = batcher.takeRows();
-  const out: FromWorker = { t: 'out', doneBytes, counts: batcher.stats, failed, ...(rows ? { rows } : {}) };
+  const out: FromWorker = { t: 'out', doneMessages, doneBytes, counts: batcher.stats, failed, ...(rows ? { rows } : {}) };
   const rejection = batcher.takeRejection();
   if (rejection) out.rejection = rejection;
+  doneMessages = 0;
   doneBytes = 0;
   failed = [];
   port.postMessage(out, rows ? [rows.bytes.buffer as ArrayBuffer] : []);
@@ -77,6 +80,7 @@ port.on('message', (m: ToWorker) => {
       // As a Buffer (a view, no copy): protobufjs then reads strings with Node's native UTF-8 decoder, not its own JavaScript one.
       const reason = batcher.add(m.id, Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
       if (reason !== undefined) failed.push({ id: m.id, reason });
+      doneMessages += 1;
       doneBytes += m.bytes.byteLength;
       if (batcher.rows >= opts.chunkRows) send();
       else if (!scheduled) {

@@ -7,7 +7,9 @@ import { TelemetryIngest, type IngestOptions } from './ingest.ts';
 import type { RollupCell } from './rollup.ts';
 
 const FROM = { proxyId: 'web-1', service: 'shop/web' };
-const start = () => new Date(Date.now() - 5000);
+// One time for the whole file, mid-minute: entries made a few seconds apart must not fall into two minute buckets.
+const START = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 30_000);
+const start = () => START;
 const entries = (n: number, path = '/') => Array.from({ length: n }, (_, i) => httpEntry({ start: start(), ms: 5, status: 200, cluster: 'orders.shop', path: `${path}${i}` }));
 const message = (n: number, path?: string) => encodeTelemetry('accessLogs', { httpLogs: { logEntry: entries(n, path) } });
 
@@ -246,6 +248,31 @@ describe('TelemetryIngest', () => {
     expect(store.cells).toHaveLength(452);
     expect(new Set(store.cells.filter((c) => c.kind === 'route').map((c) => c.route)).size).toBe(450);
     expect(store.cells.find((c) => c.kind === 'service')).toMatchObject({ requests: 450 });
+  });
+
+  it('waits longer each time new workers die before answering, and counts the messages lost meanwhile', async () => {
+    const store = slowStore();
+    store.open();
+    const warnings: object[] = [];
+    const ingest = ingestOf({ ...store, queueCapacity: 1000, log: { warn: (o) => warnings.push(o) } });
+    const worker = () => (ingest as unknown as { worker: Worker }).worker;
+    const stream = ingest.accessLogStream(FROM, noFail);
+    stream.deliver(message(1), () => {});
+    await ingest.flush();
+    await worker().terminate(); // it had answered: the next message starts another at once
+    stream.deliver(message(1), () => {});
+    await worker().terminate(); // died before answering, with a message in hand
+    expect(ingest.stats).toMatchObject({ workerRestarts: 2, messagesLost: 1 });
+    expect(stream.deliver(message(1), () => {})).toBe(false); // no worker for a second: lost and counted
+    expect(worker()).toBeUndefined();
+    expect(ingest.stats.messagesLost).toBe(2);
+    await ingest.flush(); // nothing to ask: answers at once
+    await new Promise((r) => setTimeout(r, 1100));
+    stream.deliver(message(2), () => {});
+    await ingest.flush();
+    expect(ingest.stats).toMatchObject({ written: 3, messagesLost: 2, workerRestarts: 2 });
+    await ingest.close();
+    await ingest.flush(); // closed: answers at once
   });
 
   it('keeps rollups whose write failed for the next write', async () => {

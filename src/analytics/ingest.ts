@@ -72,8 +72,10 @@ export interface IngestStats extends BatcherCounts {
   paused: number;
   /** Times a stream stopped reading while a config build ran (xDS goes first). */
   heldForXds: number;
-  /** Times the worker died and was started again (what it had in hand is lost). */
+  /** Times the worker died (it is started again with the next message, after a pause if it died young). */
   workerRestarts: number;
+  /** Access-log messages lost: in the hand of a worker that died, or delivered while none could be started. */
+  messagesLost: number;
 }
 
 const NO_COUNTS: BatcherCounts = { messages: 0, entries: 0, rejected: 0, rollupOverflow: 0 };
@@ -84,8 +86,8 @@ const WORKER_MODULE = new URL('./ingest-worker.ts', import.meta.url).href;
 export class TelemetryIngest implements TelemetryReceiver {
   private readonly queue: BatchQueue<RowChunk>;
   /** Cells of failed rollup writes, merged into the next. */
-  private readonly retry = new RollupAccumulator();
-  private readonly counts = { rollupWriteFailures: 0, malformed: 0, noNode: 0, unauthenticated: 0, metricsMessages: 0, paused: 0, heldForXds: 0, workerRestarts: 0 };
+  private readonly retry: RollupAccumulator;
+  private readonly counts = { rollupWriteFailures: 0, malformed: 0, noNode: 0, unauthenticated: 0, metricsMessages: 0, paused: 0, heldForXds: 0, workerRestarts: 0, messagesLost: 0 };
   private writing: Promise<void> | undefined;
   private lastRejection = 0;
   private readonly highWater: number;
@@ -106,6 +108,10 @@ export class TelemetryIngest implements TelemetryReceiver {
   /** The rollup cells of the answer being received (they come in slices). */
   private cellsIn: RollupCell[] = [];
   private inFlight = 0;
+  private inFlightMessages = 0;
+  /** Deaths in a row of workers that never made rows, and when the next may start (a worker that cannot start must not take a core restarting). */
+  private failures = 0;
+  private restartAt = 0;
   /** Bytes a row takes in a message, on average lately: what the bytes in the worker's hand will add to the queue. */
   private bytesPerRow = 256;
   /** The counters of the running worker, and those of workers that died before it. */
@@ -116,6 +122,7 @@ export class TelemetryIngest implements TelemetryReceiver {
     this.highWater = Math.max(1, Math.floor(opts.queueCapacity * (opts.highWater ?? 0.1)));
     this.lowWater = Math.floor(opts.queueCapacity * (opts.lowWater ?? 0.05));
     this.maxInFlight = opts.maxInFlightBytes ?? 8 * 1024 * 1024;
+    this.retry = new RollupAccumulator(opts.maxRollupCells);
     this.queue = new BatchQueue<RowChunk>({
       capacity: opts.queueCapacity,
       batchSize: opts.batchSize ?? 2000,
@@ -137,8 +144,13 @@ export class TelemetryIngest implements TelemetryReceiver {
       deliver: (bytes, resume) => {
         if (!this.streams.has(id) || this.closed) return false;
         const own = ownMemory(bytes);
-        this.inFlight += own.byteLength;
-        this.post({ t: 'logs', id, bytes: own }, [own.buffer as ArrayBuffer]);
+        const size = own.byteLength; // 0 once transferred
+        if (!this.post({ t: 'logs', id, bytes: own }, [own.buffer as ArrayBuffer])) {
+          this.counts.messagesLost += 1;
+          return false;
+        }
+        this.inFlight += size;
+        this.inFlightMessages += 1;
         return this.holdStream(resume);
       },
       close: () => {
@@ -291,10 +303,14 @@ export class TelemetryIngest implements TelemetryReceiver {
     }
   }
 
-  /** Starts the worker on first use, and again after it died (with the streams still open). */
-  private post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
-    if (this.closed) return;
+  /**
+   * Starts the worker on first use, and again after it died (with the streams still open); false
+   * when the message was not posted: closed, or waiting to start a worker again after deaths.
+   */
+  private post(m: ToWorker, transfer: ArrayBuffer[] = []): boolean {
+    if (this.closed) return false;
     if (!this.worker) {
+      if (Date.now() < this.restartAt) return false;
       const options: WorkerOptions = { chunkRows: this.opts.batchSize ?? 2000, ...(this.opts.maxRollupCells ? { maxRollupCells: this.opts.maxRollupCells } : {}) };
       const worker = new Worker(WORKER_ENTRY, { workerData: { module: WORKER_MODULE, options } });
       worker.unref();
@@ -305,13 +321,17 @@ export class TelemetryIngest implements TelemetryReceiver {
       for (const [id, s] of this.streams) if (m.t !== 'open' || m.id !== id) worker.postMessage({ t: 'open', id, from: s.from } satisfies ToWorker);
     }
     this.worker.postMessage(m, transfer);
+    return true;
   }
 
+  /** Asks the worker; undefined when there is none to ask, or it died before answering. */
   private request(message: (req: number) => ToWorker): Promise<FromWorker | undefined> {
     const req = this.nextRequest++;
     return new Promise((resolve) => {
       this.answers.set(req, resolve);
-      this.post(message(req));
+      if (this.post(message(req))) return;
+      this.answers.delete(req);
+      resolve(undefined);
     });
   }
 
@@ -329,7 +349,9 @@ export class TelemetryIngest implements TelemetryReceiver {
       this.answers.delete(m.req);
     }
     if (m.t !== 'out') return;
+    this.failures = 0;
     this.inFlight -= m.doneBytes;
+    this.inFlightMessages -= m.doneMessages;
     if (m.rows && m.doneBytes > 0) this.bytesPerRow = 0.8 * this.bytesPerRow + 0.2 * (m.doneBytes / m.rows.rows);
     this.workerCounts = m.counts;
     if (m.rows) this.queue.push([m.rows]);
@@ -342,17 +364,25 @@ export class TelemetryIngest implements TelemetryReceiver {
     this.releaseIfShallow();
   }
 
-  /** The worker died: what it had in hand is lost; its counters are kept, and the next message starts another. */
+  /**
+   * The worker died: what it had in hand is lost (counted in messages); its counters are kept, and
+   * the next message starts another: at once the first time, then, while each new one dies before
+   * it answered, after 1, 2, 4 … 30 s (messages meanwhile are lost and counted).
+   */
   private lost(worker: Worker, err: Error): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
     this.counts.workerRestarts += 1;
+    this.counts.messagesLost += this.inFlightMessages;
+    this.inFlightMessages = 0;
+    if (this.failures > 0) this.restartAt = Date.now() + Math.min(30_000, 1000 * 2 ** (this.failures - 1));
+    this.failures += 1;
     const [a, b] = [this.lostCounts, this.workerCounts];
     this.lostCounts = { messages: a.messages + b.messages, entries: a.entries + b.entries, rejected: a.rejected + b.rejected, rollupOverflow: a.rollupOverflow + b.rollupOverflow };
     this.workerCounts = NO_COUNTS;
     this.inFlight = 0;
     this.answerAll();
-    this.opts.log?.warn({ err: err.message }, 'access-log worker stopped; starting another with the next message');
+    this.opts.log?.warn({ err: err.message, restartAt: new Date(Math.max(this.restartAt, Date.now())).toISOString() }, 'access-log worker stopped; another starts with the next message');
     this.releaseIfShallow();
   }
 

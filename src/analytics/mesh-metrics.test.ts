@@ -4,7 +4,7 @@ import type { IngestStats } from './ingest.ts';
 import { registerMeshMetrics } from './mesh-metrics.ts';
 import { RollupAccumulator } from './rollup.ts';
 
-const stats = { entries: 10, rejected: 1, written: 7, droppedFull: 1, droppedFailed: 1, queueDepth: 0, malformed: 0, noNode: 0, unauthenticated: 2, paused: 3, heldForXds: 4, inFlightBytes: 512, workerRestarts: 1 } as IngestStats;
+const stats = { entries: 10, rejected: 1, written: 7, droppedFull: 1, droppedFailed: 1, queueDepth: 0, malformed: 0, noNode: 0, unauthenticated: 2, paused: 3, heldForXds: 4, inFlightBytes: 512, workerRestarts: 1, messagesLost: 5 } as IngestStats;
 const cellsOf = (pairs: [string | undefined, string, number?][]) => {
   const acc = new RollupAccumulator();
   for (const [source, destination, status] of pairs) {
@@ -29,6 +29,7 @@ describe('registerMeshMetrics', () => {
     expect(text).toContain('apg_telemetry_streams_held_for_xds 4');
     expect(text).toContain('apg_telemetry_worker_bytes_in_hand 512');
     expect(text).toContain('apg_telemetry_worker_restarts 1');
+    expect(text).toContain('apg_telemetry_messages_lost 5');
   });
 
   it('keeps counting across batches, and a scrape reads the totals without changing them', async () => {

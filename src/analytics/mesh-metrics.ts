@@ -60,6 +60,7 @@ export function registerMeshMetrics(registry: Registry, stats: () => IngestStats
   ingest('apg_telemetry_streams_paused', 'Times an access-log stream stopped reading because the queue, with what the worker has in hand, was above its high-water mark (cumulative)', (s) => s.paused);
   ingest('apg_telemetry_worker_bytes_in_hand', 'Bytes of access-log messages the ingestion worker has not made into rows yet', (s) => s.inFlightBytes);
   ingest('apg_telemetry_worker_restarts', 'Times the access-log ingestion worker died and was started again (cumulative)', (s) => s.workerRestarts);
+  ingest('apg_telemetry_messages_lost', 'Access-log messages lost with a worker that died, or while none could start (cumulative)', (s) => s.messagesLost);
   ingest('apg_telemetry_streams_held_for_xds', 'Times an access-log stream stopped reading while a config build ran: xDS goes first (cumulative)', (s) => s.heldForXds);
   ingest('apg_telemetry_streams_refused', 'Telemetry streams ended with an error status (cumulative)', (s) => s.malformed + s.noNode + s.unauthenticated);
 

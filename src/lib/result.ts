@@ -22,3 +22,8 @@ export function fail<T = never>(...issues: Issue[]): Result<T> {
 export function issue(path: string, message: string): Issue {
   return { path, message };
 }
+
+/** Issues as one line, `path: message; …` (`message:` for an issue about the whole value), as a gRPC status details them. */
+export function issuesText(issues: readonly Issue[]): string {
+  return issues.map((i) => `${i.path || 'message'}: ${i.message}`).join('; ');
+}

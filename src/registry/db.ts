@@ -41,9 +41,9 @@ export interface Database {
   session(): Promise<Session>;
   /**
    * Bulk-loads `rows` (COPY's text format: tab-separated fields, `\N` for NULL, one line per row)
-   * into `table`'s `columns` with one COPY: all rows or, on any error, none.
+   * into `table`'s `columns` with one COPY: all rows or, on any error, none. `rows` is one string,
+   * or parts (bytes) sent one after the other, a part ending anywhere.
    */
-  /** Rows in COPY's text format: one string, or parts (bytes) sent one after the other. */
   copyIn(table: string, columns: readonly string[], rows: string | readonly Uint8Array[]): Promise<void>;
   close(): Promise<void>;
 }

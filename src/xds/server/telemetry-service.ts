@@ -2,7 +2,8 @@
  * The telemetry services Envoy streams to: the Access Log Service and the Metrics Service, both
  * client-streaming with an empty response that is never sent while the stream lives. Messages are
  * taken as raw bytes and decoded here (access logs by the receiver's worker), so a bad message gets
- * a clear INVALID_ARGUMENT status rather than gRPC's generic one. The first message must identify the node; streams are admitted by the
+ * a clear INVALID_ARGUMENT status rather than gRPC's generic one. The first message must identify
+ * the node; streams are admitted by the
  * same authenticator as xDS, and a node may only claim the identity its credential proves.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -11,7 +12,7 @@ import { decodeAccessLogsForIngest, decodeStreamMetricsMessage, TELEMETRY_METHOD
 import { proxyFromNode, serviceKey, type NodeLike, type ProxyIdentity } from '../../model/proxy.ts';
 import { credentialRefusal, PERMISSION_DENIED, type AuthOutcome, type StreamCredential, type XdsAuthenticator } from './auth.ts';
 import { authenticateCall } from './call-auth.ts';
-import type { Result } from '../../lib/result.ts';
+import { issuesText, type Result } from '../../lib/result.ts';
 import { structToPlain, type StructMsg } from '../../protos/struct.ts';
 import { bindServer, shutdownServer } from './grpc-lifecycle.ts';
 import type { TokenStreams } from './token-streams.ts';
@@ -24,7 +25,7 @@ export interface TelemetrySource {
   service?: string;
 }
 
-/** Where an access-log stream's messages go, as received (src/analytics/ingest.ts hands them to its worker). */
+/** Where a stream's messages go, as received (src/analytics/ingest.ts hands access logs to its worker). */
 export interface AccessLogSink {
   /** One StreamAccessLogsMessage's bytes; true when the stream must stop reading until `resume` is called. */
   deliver(bytes: Uint8Array, resume: () => void): boolean;
@@ -44,8 +45,8 @@ export interface TelemetryReceiver {
 type Call = grpc.ServerReadableStream<Buffer, Buffer>;
 /** Decodes a stream's first message, for the node it names; the reason when it cannot. */
 type DecodeFirst = (b: Uint8Array) => Result<{ identifier?: { node?: Plain } }>;
-/** What reads a stream once its first message named the node: `take` gets every message (the first too) and returns true to pause the stream until `resume`. */
-type Open = (from: TelemetrySource, fail: (reason: string) => void) => { take(bytes: Buffer, resume: () => void): boolean; close(): void };
+/** What reads a stream once its first message named the node: its sink gets every message, the first too. */
+type Open = (from: TelemetrySource, fail: (reason: string) => void) => AccessLogSink;
 
 /** How the telemetry services admit and read streams. */
 export interface TelemetryServiceOptions {
@@ -89,25 +90,20 @@ export function addTelemetryServices(server: grpc.Server, receiver: TelemetryRec
   add(
     TELEMETRY_METHODS.streamAccessLogs,
     decodeAccessLogsForIngest,
-    (from, fail) => {
-      const sink = receiver.accessLogStream(from, fail);
-      return { take: (bytes, resume) => sink.deliver(bytes, resume), close: () => sink.close() };
-    },
+    (from, fail) => receiver.accessLogStream(from, fail),
     opts.accessLogWindowBytes,
   );
   // Metrics streams are small and never held: cluster health must keep flowing while access logs back up.
   add(TELEMETRY_METHODS.streamMetrics, decodeStreamMetricsMessage, (from, fail) => ({
-    take: (bytes) => {
+    deliver: (bytes) => {
       const m = decodeStreamMetricsMessage(bytes);
       if (m.ok) receiver.metrics(from, (m.value.envoyMetrics ?? []) as Plain[]);
-      else fail(reasonOf(m.issues));
+      else fail(issuesText(m.issues));
       return false;
     },
     close: () => undefined,
   }));
 }
-
-const reasonOf = (issues: readonly { path: string; message: string }[]) => issues.map((i) => `${i.path || 'message'}: ${i.message}`).join('; ');
 
 /** Runs the authenticator (once, before any message is read); without one every stream is admitted. */
 function admit(call: Call, authenticator: XdsAuthenticator | undefined, then: (o: AuthOutcome) => void): void {
@@ -154,7 +150,7 @@ function serveStream(
     if (done) return;
     if (reader === undefined) {
       const first = decodeFirst(bytes);
-      if (!first.ok) return malformed(reasonOf(first.issues));
+      if (!first.ok) return malformed(issuesText(first.issues));
       const identified = sourceOf(first.value.identifier?.node as NodeLike | undefined, credential);
       if (!identified.ok) {
         receiver.refused(identified.code === PERMISSION_DENIED ? 'unauthenticated' : 'no-node');
@@ -164,7 +160,7 @@ function serveStream(
     }
     // Paused, grpc-js stops reading the HTTP/2 stream once its small buffer fills, and flow control
     // holds the rest at the sender; what was already read is delivered after `resume`.
-    if (reader.take(bytes, () => call.resume())) call.pause();
+    if (reader.deliver(bytes, () => call.resume())) call.pause();
   });
   call.on('end', () => end(null));
   call.on('error', () => end(null));
