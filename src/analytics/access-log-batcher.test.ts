@@ -72,4 +72,21 @@ describe('AccessLogBatcher', () => {
     expect(b.stats.rollupOverflow).toBe(1);
     expect(b.rows).toBe(2);
   });
+
+  it('takes rollups as statements\' columns and edge deltas, and counts them again when their write failed', () => {
+    const b = new AccessLogBatcher();
+    b.open(1, { proxyId: 'web-1', service: 'shop/web' });
+    b.add(1, message(entry(200), entry(503)), NOW);
+    const first = b.takeRollups();
+    // An edge and its service, one statement: the bucket's column, then kind … latency.
+    expect(first.cells).toBe(2);
+    expect(first.columns).toHaveLength(1);
+    expect(first.columns[0]!.arrays[1]).toBe('{"edge","service"}');
+    expect(first.edges).toEqual([{ reporter: 'source', source: 'shop/web', destination: 'shop/orders', requests: [1, 0, 0, 1, 0], bytesReceived: expect.any(Number), bytesSent: expect.any(Number), durationMs: 10, timed: 2 }]);
+    b.rollupsStored(false);
+    b.add(1, message(entry(200)), NOW);
+    expect(b.takeRollups().edges[0]!.requests).toEqual([2, 0, 0, 1, 0]);
+    b.rollupsStored(true);
+    expect(b.takeRollups()).toEqual({ cells: 0, columns: [], edges: [] });
+  });
 });

@@ -8,8 +8,9 @@ import type { TelemetrySource } from '../xds/server/telemetry-service.ts';
 import { issuesText } from '../lib/result.ts';
 import { decodeAccessLogsForIngest } from '../protos/telemetry.ts';
 import { accessLogCopyLine } from '../registry/access-logs.ts';
+import { rollupColumns, type RollupColumns } from '../registry/rollups.ts';
 import { httpRecordOf, tcpRecordOf } from './access-log.ts';
-import { RollupAccumulator } from './rollup.ts';
+import { edgeDeltas, RollupAccumulator, type EdgeDelta, type RollupCell } from './rollup.ts';
 
 /** An entry refused as invalid: the first field at fault. */
 export interface Rejection {
@@ -28,6 +29,13 @@ export interface BatcherCounts {
   rollupOverflow: number;
 }
 
+/** Rollup cells taken to be stored: the merge statements' columns, and what they add to each edge's mesh metrics. */
+export interface RollupBatch {
+  cells: number;
+  columns: RollupColumns[];
+  edges: EdgeDelta[];
+}
+
 export class AccessLogBatcher {
   /** The open streams' sources, by the id the ingestion gave them; a stream whose message could not be decoded is no longer here. */
   private readonly streams = new Map<number, TelemetrySource>();
@@ -38,6 +46,8 @@ export class AccessLogBatcher {
   private readonly counts = { messages: 0, entries: 0, rejected: 0 };
   private rejection: Rejection | undefined;
   readonly rollups: RollupAccumulator;
+  /** The cells of the last take, until `rollupsStored` says how their write went. */
+  private pending: RollupCell[] = [];
 
   constructor(maxRollupCells?: number) {
     this.rollups = new RollupAccumulator(maxRollupCells);
@@ -118,6 +128,23 @@ export class AccessLogBatcher {
       this.buffer = bigger;
     }
     this.used += encoder.encodeInto(line, this.buffer.subarray(this.used)).written;
+  }
+
+  /**
+   * The rollup cells counted since the last take, ready to store (the writing thread only passes
+   * strings on). They are kept until `rollupsStored` tells how the write went; takes and answers
+   * alternate.
+   */
+  takeRollups(): RollupBatch {
+    const cells = this.rollups.take();
+    this.pending = cells;
+    return { cells: cells.length, columns: rollupColumns(cells), edges: edgeDeltas(cells) };
+  }
+
+  /** The last take's cells were stored, or not: then they are counted again with those collected since (within the accumulator's bound). */
+  rollupsStored(stored: boolean): void {
+    if (!stored) this.rollups.restore(this.pending);
+    this.pending = [];
   }
 
   /** The first entry refused since the last take. */

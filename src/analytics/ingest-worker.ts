@@ -8,19 +8,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { TelemetrySource } from '../xds/server/telemetry-service.ts';
-import type { HistogramJSON } from './histogram.ts';
-import { AccessLogBatcher, type BatcherCounts, type Rejection } from './access-log-batcher.ts';
-import type { RollupCell } from './rollup.ts';
+import { AccessLogBatcher, type BatcherCounts, type Rejection, type RollupBatch } from './access-log-batcher.ts';
 
 export type ToWorker =
   | { t: 'open'; id: number; from: TelemetrySource }
   | { t: 'close'; id: number }
   | { t: 'logs'; id: number; bytes: Uint8Array }
   | { t: 'take-rollups'; req: number }
+  /** How the write of the rollups last taken went: not stored, they are counted again. */
+  | { t: 'rollups-stored'; stored: boolean }
   | { t: 'sync'; req: number };
-
-/** A rollup cell with its histogram in stored form (a class instance does not cross threads). */
-export type PostedCell = Omit<RollupCell, 'latency'> & { latency: HistogramJSON };
 
 export type FromWorker =
   | {
@@ -35,8 +32,8 @@ export type FromWorker =
       failed: { id: number; reason: string }[];
       rejection?: Rejection;
     }
-  /** The cells taken, in slices: each a message of its own, so the main thread reads them in short turns; `last` ends the answer. */
-  | { t: 'rollups'; req: number; cells: PostedCell[]; last: boolean }
+  /** The rollup cells taken, as statements' columns (strings) and edge deltas (numbers): cheap to read for the main thread. */
+  | ({ t: 'rollups'; req: number } & RollupBatch)
   | { t: 'synced'; req: number };
 
 /** Options the main thread starts the worker with. */
@@ -45,9 +42,6 @@ export interface WorkerOptions {
   chunkRows: number;
   maxRollupCells?: number;
 }
-
-/** Rollup cells a message carries: a few thousand at once took the main thread ~50 ms to read. */
-const ROLLUP_SLICE = 200;
 
 const port = parentPort!;
 const opts = workerData.options as WorkerOptions;
@@ -89,14 +83,10 @@ port.on('message', (m: ToWorker) => {
       }
       return;
     }
-    case 'take-rollups': {
-      const cells = batcher.rollups.take();
-      for (let i = 0; i === 0 || i < cells.length; i += ROLLUP_SLICE) {
-        const slice = cells.slice(i, i + ROLLUP_SLICE).map((c) => ({ ...c, latency: c.latency.toJSON() }));
-        port.postMessage({ t: 'rollups', req: m.req, cells: slice, last: i + ROLLUP_SLICE >= cells.length } satisfies FromWorker);
-      }
-      return;
-    }
+    case 'take-rollups':
+      return port.postMessage({ t: 'rollups', req: m.req, ...batcher.takeRollups() } satisfies FromWorker);
+    case 'rollups-stored':
+      return batcher.rollupsStored(m.stored);
     case 'sync':
       send();
       return port.postMessage({ t: 'synced', req: m.req } satisfies FromWorker);

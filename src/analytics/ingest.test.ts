@@ -1,10 +1,12 @@
 /** The ingestion with its real worker thread: messages in as bytes, COPY rows and rollups out, back-pressure, holds and failures. */
 import type { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTelemetry, httpEntry } from '../../test/support/telemetry-client.ts';
+import { useTestDatabase } from '../../test/support/test-db.ts';
 import { ACCESS_LOG_COLUMNS } from '../registry/access-logs.ts';
+import { ensurePartitions } from '../registry/partitions.ts';
+import { mergeMinuteDeltas, readRollups, type RollupColumns } from '../registry/rollups.ts';
 import { TelemetryIngest, type IngestOptions } from './ingest.ts';
-import type { RollupCell } from './rollup.ts';
 
 const FROM = { proxyId: 'web-1', service: 'shop/web' };
 // One time for the whole file, mid-minute: entries made a few seconds apart must not fall into two minute buckets.
@@ -22,15 +24,25 @@ const rowsOf = (parts: Uint8Array[]): Row[] =>
     .filter((l) => l !== '')
     .map((l) => Object.fromEntries(l.split('\t').map((v, i) => [ACCESS_LOG_COLUMNS[i], v])) as Row);
 
-/** A database stand-in whose writes wait until released, to play a database slower than the streams. */
+// Rollups go to the real minute table, each store as a replica of its own.
+const fixture = useTestDatabase();
+beforeAll(() => ensurePartitions(fixture.db, 'traffic_rollups_minute', START));
+let stores = 0;
+/** Writes rollup deltas as the server does, into the rows of `replica`. */
+const rollupWriter = (replica: string) => (batches: RollupColumns[]) => mergeMinuteDeltas(fixture.db, replica, batches);
+/** The stored minute rows of `replica`. */
+const storedRollups = async (replica: string) =>
+  (await readRollups(fixture.db, 'minute', { from: new Date(START.getTime() - 60_000), to: new Date(START.getTime() + 60_000) })).filter((r) => r.replica === replica);
+
+/** A database stand-in for raw rows whose writes wait until released, to play a database slower than the streams. */
 function slowStore() {
   const rows: Row[] = [];
-  const cells: RollupCell[] = [];
+  const replica = `ingest-${++stores}`;
   let release: () => void = () => {};
   let gate = new Promise<void>((r) => (release = r));
   return {
     rows,
-    cells,
+    cells: () => storedRollups(replica),
     open: () => {
       release();
       gate = Promise.resolve();
@@ -41,9 +53,7 @@ function slowStore() {
       expect(parsed).toHaveLength(n);
       rows.push(...parsed);
     },
-    writeRollups: async (c: RollupCell[]) => {
-      cells.push(...c);
-    },
+    writeRollups: rollupWriter(replica),
   };
 }
 
@@ -70,8 +80,9 @@ describe('TelemetryIngest', () => {
     expect(stream.deliver(message(3), () => {})).toBe(false);
     await ingest.flush();
     expect(store.rows.map((r) => [r.proxy_id, r.source, r.destination, r.path, r.status])).toEqual([0, 1, 2].map((i) => ['web-1', 'shop/web', 'shop/orders', `/${i}`, '200']));
-    expect(store.cells.find((c) => c.kind === 'edge')).toMatchObject({ source: 'shop/web', destination: 'shop/orders', requests: 3 });
-    expect(store.cells.find((c) => c.kind === 'edge')!.latency.quantile(0.5)).toBeCloseTo(5, 0);
+    const edge = (await store.cells()).find((c) => c.kind === 'edge');
+    expect(edge).toMatchObject({ source: 'shop/web', destination: 'shop/orders', requests: 3 });
+    expect(edge!.latency.quantile(0.5)).toBeCloseTo(5, 0);
     expect(ingest.stats).toMatchObject({ messages: 1, entries: 3, accepted: 3, written: 3, droppedFull: 0, queueDepth: 0, inFlightBytes: 0 });
   });
 
@@ -88,7 +99,7 @@ describe('TelemetryIngest', () => {
     store.open();
     await ingest.flush();
     expect(store.rows).toHaveLength(1100);
-    expect(store.cells.find((c) => c.kind === 'service')!.requests).toBe(3000);
+    expect((await store.cells()).find((c) => c.kind === 'service')!.requests).toBe(3000);
   });
 
   it('cuts a chunk of rows that only partly fits at a row boundary', async () => {
@@ -238,16 +249,17 @@ describe('TelemetryIngest', () => {
     expect(ingest.stats).toMatchObject({ messages: 2, entries: 5, written: 5, workerRestarts: 1 });
   });
 
-  it('takes every rollup cell from the worker when they come in several slices', async () => {
+  it('stores every rollup cell when they take several statements', async () => {
     const store = slowStore();
     store.open();
     const ingest = ingestOf({ ...store, queueCapacity: 1000 });
-    const logEntry = Array.from({ length: 450 }, (_, i) => httpEntry({ start: start(), ms: 5, status: 200, cluster: 'orders.shop', route: `shop/r${i}` }));
+    const logEntry = Array.from({ length: 1200 }, (_, i) => httpEntry({ start: start(), ms: 5, status: 200, cluster: 'orders.shop', route: `shop/r${i}` }));
     ingest.accessLogStream(FROM, noFail).deliver(encodeTelemetry('accessLogs', { httpLogs: { logEntry } }), () => {});
     await ingest.flush();
-    expect(store.cells).toHaveLength(452);
-    expect(new Set(store.cells.filter((c) => c.kind === 'route').map((c) => c.route)).size).toBe(450);
-    expect(store.cells.find((c) => c.kind === 'service')).toMatchObject({ requests: 450 });
+    const cells = await store.cells();
+    expect(cells).toHaveLength(1202);
+    expect(new Set(cells.filter((c) => c.kind === 'route').map((c) => c.route)).size).toBe(1200);
+    expect(cells.find((c) => c.kind === 'service')).toMatchObject({ requests: 1200 });
   });
 
   it('waits longer each time new workers die before answering, and counts the messages lost meanwhile', async () => {
@@ -277,12 +289,12 @@ describe('TelemetryIngest', () => {
 
   it('keeps rollups whose write failed for the next write', async () => {
     let fail = true;
-    const written: RollupCell[] = [];
+    const write = rollupWriter('ingest-retry');
     const ingest = ingestOf({
       writeRows: async () => {},
-      writeRollups: async (c) => {
+      writeRollups: async (batches) => {
         if (fail) throw new Error('database away');
-        written.push(...c);
+        await write(batches);
       },
       queueCapacity: 1000,
     });
@@ -295,8 +307,9 @@ describe('TelemetryIngest', () => {
     stream.deliver(message(1), () => {});
     await ingest.flushEntries();
     await ingest.flushRollups();
-    expect(written.find((c) => c.kind === 'service')!.requests).toBe(3);
-    expect(written.find((c) => c.kind === 'service')!.latency.count).toBe(3);
+    const service = (await storedRollups('ingest-retry')).find((c) => c.kind === 'service');
+    expect(service!.requests).toBe(3);
+    expect(service!.latency.count).toBe(3);
   });
 
   it('counts refused streams and metrics messages by kind, without a worker', async () => {

@@ -12,10 +12,10 @@ import { Worker } from 'node:worker_threads';
 import type { Plain } from '../protos/type-urls.ts';
 import type { AccessLogSink, TelemetryReceiver, TelemetrySource } from '../xds/server/telemetry-service.ts';
 import type { BatcherCounts, Rejection } from './access-log-batcher.ts';
+import type { RollupColumns } from '../registry/rollups.ts';
 import { BatchQueue } from './batch-queue.ts';
-import { LatencyHistogram } from './histogram.ts';
 import type { FromWorker, ToWorker, WorkerOptions } from './ingest-worker.ts';
-import { RollupAccumulator, type RollupCell } from './rollup.ts';
+import type { EdgeDelta } from './rollup.ts';
 
 /** A chunk of COPY rows made by the worker. */
 interface RowChunk {
@@ -26,12 +26,12 @@ interface RowChunk {
 export interface IngestOptions {
   /** Stores a batch of COPY rows (UTF-8 text in `ACCESS_LOG_COLUMNS` order, one row per line), given in parts. */
   writeRows(parts: Uint8Array[], rows: number): Promise<void>;
-  /** Merges rollup deltas into the stored rows. */
-  writeRollups(cells: RollupCell[]): Promise<void>;
+  /** Adds rollup deltas (statements' columns, made by the worker) to the stored rows, all or nothing. */
+  writeRollups(batches: RollupColumns[]): Promise<void>;
   /** Takes a metrics-service message (cluster stats); optional. */
   metrics?(from: TelemetrySource, families: Plain[]): void;
-  /** Told of the rollup cells written, after each write (the Prometheus mesh metrics). */
-  onRollups?(cells: readonly RollupCell[]): void;
+  /** Told what the rollups written added to each edge, after each write (the Prometheus mesh metrics). */
+  onRollups?(edges: readonly EdgeDelta[]): void;
   queueCapacity: number;
   batchSize?: number;
   /** Batches stored at once (2): one connection's insert rate is below what the ingestion can feed. */
@@ -45,7 +45,7 @@ export interface IngestOptions {
   lowWater?: number;
   /** Bytes of messages handed to the worker and not yet made into rows at which streams stop being read (8 MiB); they read again below half. */
   maxInFlightBytes?: number;
-  /** Rollup cells that may wait for a write at once (100,000). */
+  /** Rollup cells the worker may hold at once, with those of failed writes (100,000). */
   maxRollupCells?: number;
   log?: { warn(obj: object, msg: string): void };
 }
@@ -61,7 +61,7 @@ export interface IngestStats extends BatcherCounts {
   queueDepth: number;
   /** Bytes of messages the worker has not made into rows yet. */
   inFlightBytes: number;
-  /** Rollup writes that failed (their cells are kept for the next). */
+  /** Rollup writes that failed (the worker counts their cells again for the next). */
   rollupWriteFailures: number;
   /** Streams ended with an error status, by reason. */
   malformed: number;
@@ -85,8 +85,6 @@ const WORKER_MODULE = new URL('./ingest-worker.ts', import.meta.url).href;
 /** The receiver behind the telemetry services. */
 export class TelemetryIngest implements TelemetryReceiver {
   private readonly queue: BatchQueue<RowChunk>;
-  /** Cells of failed rollup writes, merged into the next. */
-  private readonly retry: RollupAccumulator;
   private readonly counts = { rollupWriteFailures: 0, malformed: 0, noNode: 0, unauthenticated: 0, metricsMessages: 0, paused: 0, heldForXds: 0, workerRestarts: 0, messagesLost: 0 };
   private writing: Promise<void> | undefined;
   private lastRejection = 0;
@@ -105,8 +103,6 @@ export class TelemetryIngest implements TelemetryReceiver {
   private nextId = 1;
   private nextRequest = 1;
   private readonly answers = new Map<number, (m: FromWorker | undefined) => void>();
-  /** The rollup cells of the answer being received (they come in slices). */
-  private cellsIn: RollupCell[] = [];
   private inFlight = 0;
   private inFlightMessages = 0;
   /** Deaths in a row of workers that never made rows, and when the next may start (a worker that cannot start must not take a core restarting). */
@@ -122,7 +118,6 @@ export class TelemetryIngest implements TelemetryReceiver {
     this.highWater = Math.max(1, Math.floor(opts.queueCapacity * (opts.highWater ?? 0.1)));
     this.lowWater = Math.floor(opts.queueCapacity * (opts.lowWater ?? 0.05));
     this.maxInFlight = opts.maxInFlightBytes ?? 8 * 1024 * 1024;
-    this.retry = new RollupAccumulator(opts.maxRollupCells);
     this.queue = new BatchQueue<RowChunk>({
       capacity: opts.queueCapacity,
       batchSize: opts.batchSize ?? 2000,
@@ -270,7 +265,7 @@ export class TelemetryIngest implements TelemetryReceiver {
       messages: lost.messages + w.messages,
       entries: lost.entries + w.entries,
       rejected: lost.rejected + w.rejected,
-      rollupOverflow: lost.rollupOverflow + w.rollupOverflow + this.retry.overflow,
+      rollupOverflow: lost.rollupOverflow + w.rollupOverflow,
       accepted: q.accepted,
       written: q.written,
       droppedFull: q.droppedFull,
@@ -280,27 +275,25 @@ export class TelemetryIngest implements TelemetryReceiver {
     };
   }
 
+  /**
+   * Takes the worker's rollup cells, made into statements' columns, and writes them; the worker
+   * keeps them until told how the write went, and counts them again when it failed. Cells in the
+   * hand of a worker that dies are lost with it.
+   */
   private async writeRollups(): Promise<void> {
-    let cells: RollupCell[] = [];
-    if (this.worker) {
-      this.cellsIn = [];
-      // Undefined when the worker died meanwhile: its cells are lost with it.
-      if (await this.request((req) => ({ t: 'take-rollups', req }))) cells = this.cellsIn;
-      this.cellsIn = [];
-    }
-    if (this.retry.size > 0) {
-      this.retry.restore(cells);
-      cells = this.retry.take();
-    }
-    if (cells.length === 0) return;
+    const worker = this.worker;
+    const batch = worker && (await this.request((req) => ({ t: 'take-rollups', req })));
+    if (batch?.t !== 'rollups' || batch.cells === 0) return;
+    let stored = false;
     try {
-      await this.opts.writeRollups(cells);
-      this.opts.onRollups?.(cells);
+      await this.opts.writeRollups(batch.columns);
+      stored = true;
+      this.opts.onRollups?.(batch.edges);
     } catch (err) {
       this.counts.rollupWriteFailures += 1;
-      this.retry.restore(cells);
-      this.opts.log?.warn({ err: (err as Error).message, cells: cells.length }, 'rollups not stored; kept for the next write');
+      this.opts.log?.warn({ err: (err as Error).message, cells: batch.cells }, 'rollups not stored; kept for the next write');
     }
+    if (this.worker === worker) this.post({ t: 'rollups-stored', stored });
   }
 
   /**
@@ -336,15 +329,7 @@ export class TelemetryIngest implements TelemetryReceiver {
   }
 
   private fromWorker(m: FromWorker): void {
-    if (m.t === 'rollups') {
-      for (const c of m.cells) {
-        const latency = LatencyHistogram.fromJSON(c.latency, 'latency');
-        if (latency.ok) this.cellsIn.push({ ...c, latency: latency.value });
-        // Cannot happen (the worker wrote it with toJSON), and must not throw in a message handler.
-        else this.opts.log?.warn({ destination: c.destination, issue: latency.issues[0] }, 'rollup cell from the worker refused');
-      }
-    }
-    if (m.t === 'synced' || (m.t === 'rollups' && m.last)) {
+    if (m.t === 'synced' || m.t === 'rollups') {
       this.answers.get(m.req)?.(m);
       this.answers.delete(m.req);
     }

@@ -2,15 +2,16 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { IngestStats } from './ingest.ts';
 import { registerMeshMetrics } from './mesh-metrics.ts';
-import { RollupAccumulator } from './rollup.ts';
+import { edgeDeltas, RollupAccumulator } from './rollup.ts';
 
 const stats = { entries: 10, rejected: 1, written: 7, droppedFull: 1, droppedFailed: 1, queueDepth: 0, malformed: 0, noNode: 0, unauthenticated: 2, paused: 3, heldForXds: 4, inFlightBytes: 512, workerRestarts: 1, messagesLost: 5 } as IngestStats;
+/** The edge deltas of one batch of requests, as the ingestion worker makes them. */
 const cellsOf = (pairs: [string | undefined, string, number?][]) => {
   const acc = new RollupAccumulator();
   for (const [source, destination, status] of pairs) {
     acc.add({ at: new Date(), proxyId: 'p', protocol: 'http', direction: 'outbound', source, destination, status, durationMs: 500, bytesReceived: 1, bytesSent: 2 });
   }
-  return acc.take();
+  return edgeDeltas(acc.take());
 };
 
 describe('registerMeshMetrics', () => {

@@ -1,12 +1,12 @@
 /**
  * The mesh's traffic in Prometheus form on `/metrics`: requests by edge (caller → service) and
- * status class, bytes and latency sums, fed from each batch of rollup cells this replica stores
+ * status class, bytes and latency sums, fed from each batch of rollup deltas this replica stores
  * (so Prometheus sums the replicas), and the ingestion's own counters. Cardinality is bounded:
  * past `maxEdges` distinct edges, new ones are counted under `source="other",destination="other"`.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { IngestStats } from './ingest.ts';
-import type { RollupCell } from './rollup.ts';
+import type { EdgeDelta } from './rollup.ts';
 
 export const OTHER = 'other';
 
@@ -23,7 +23,7 @@ interface EdgeTotals {
   timed: number;
 }
 
-/** Creates the metrics in `registry`; `observe` adds the edge cells of a stored batch. */
+/** Creates the metrics in `registry`; `observe` adds the edges of a stored batch. */
 export function registerMeshMetrics(registry: Registry, stats: () => IngestStats, maxEdges = 2000) {
   /** Cumulative totals per reporter and edge, added to on every stored batch; the counters read them when scraped (prom-client hashes the labels on every `inc`). */
   const totals = new Map<string, EdgeTotals>();
@@ -65,27 +65,27 @@ export function registerMeshMetrics(registry: Registry, stats: () => IngestStats
   ingest('apg_telemetry_streams_refused', 'Telemetry streams ended with an error status (cumulative)', (s) => s.malformed + s.noNode + s.unauthenticated);
 
   return {
-    observe(cells: readonly RollupCell[]): void {
-      for (const c of cells) {
-        if (c.kind !== 'edge') continue;
-        let id = `${c.source}\u0000${c.destination}`;
+    observe(deltas: readonly EdgeDelta[]): void {
+      for (const d of deltas) {
+        let id = `${d.source}\u0000${d.destination}`;
         if (!edges.has(id) && edges.size >= maxEdges) id = `${OTHER}\u0000${OTHER}`;
         else edges.add(id);
-        const key = `${c.reporter}\u0000${id}`;
+        const key = `${d.reporter}\u0000${id}`;
         let t = totals.get(key);
         if (!t) {
           const [source, destination] = id.split('\u0000') as [string, string];
-          totals.set(key, (t = { labels: { reporter: c.reporter, source: source || 'unknown', destination }, requests: [0, 0, 0, 0, 0], received: 0, sent: 0, durationSeconds: 0, timed: 0 }));
+          totals.set(key, (t = { labels: { reporter: d.reporter, source: source || 'unknown', destination }, requests: [0, 0, 0, 0, 0], received: 0, sent: 0, durationSeconds: 0, timed: 0 }));
         }
-        t.requests[0] += c.status2xx;
-        t.requests[1] += c.status3xx;
-        t.requests[2] += c.status4xx;
-        t.requests[3] += c.status5xx;
-        t.requests[4] += c.noStatus;
-        t.received += c.bytesReceived;
-        t.sent += c.bytesSent;
-        t.durationSeconds += c.latency.sum / 1000;
-        t.timed += c.latency.count;
+        const [r2, r3, r4, r5, none] = d.requests;
+        t.requests[0] += r2;
+        t.requests[1] += r3;
+        t.requests[2] += r4;
+        t.requests[3] += r5;
+        t.requests[4] += none;
+        t.received += d.bytesReceived;
+        t.sent += d.bytesSent;
+        t.durationSeconds += d.durationMs / 1000;
+        t.timed += d.timed;
       }
     },
   };

@@ -57,6 +57,39 @@ export function addCounts<T extends RollupCounts>(a: T, b: RollupCounts): T {
   return a;
 }
 
+/**
+ * What a batch of cells adds to one edge's running totals (the Prometheus mesh metrics): plain
+ * numbers, no histogram, so a batch crosses from the worker to the main thread cheaply.
+ */
+export interface EdgeDelta {
+  reporter: RollupReporter;
+  source: string;
+  destination: string;
+  /** Requests by status class: 2xx, 3xx, 4xx, 5xx, none. */
+  requests: [number, number, number, number, number];
+  bytesReceived: number;
+  bytesSent: number;
+  /** Sum and count of the measured durations. */
+  durationMs: number;
+  timed: number;
+}
+
+/** The edge cells of a batch as edge deltas. */
+export function edgeDeltas(cells: readonly RollupCell[]): EdgeDelta[] {
+  return cells
+    .filter((c) => c.kind === 'edge')
+    .map((c) => ({
+      reporter: c.reporter,
+      source: c.source,
+      destination: c.destination,
+      requests: [c.status2xx, c.status3xx, c.status4xx, c.status5xx, c.noStatus],
+      bytesReceived: c.bytesReceived,
+      bytesSent: c.bytesSent,
+      durationMs: c.latency.sum,
+      timed: c.latency.count,
+    }));
+}
+
 /** The start of the bucket of `sizeMs` that holds `t`. */
 export function bucketOf(t: Date | number, sizeMs: number): Date {
   const ms = typeof t === 'number' ? t : t.getTime();

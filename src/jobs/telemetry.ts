@@ -11,7 +11,7 @@ import { ClusterStatsSink } from '../analytics/metrics-sink.ts';
 import { copyAccessLogRows } from '../registry/access-logs.ts';
 import { upsertClusterStats } from '../registry/cluster-stats.ts';
 import type { Database } from '../registry/db.ts';
-import { MinuteRowCache, mergeMinuteCells } from '../registry/rollups.ts';
+import { mergeMinuteDeltas } from '../registry/rollups.ts';
 import { startPeriodicJob } from './periodic.ts';
 
 export interface TelemetryOptions {
@@ -36,12 +36,10 @@ export function startTelemetry(opts: TelemetryOptions) {
   });
   // Read at scrape time, once `ingest` exists.
   const mesh = registerMeshMetrics(metrics, () => ingest.stats);
-  // This replica's recent minute rows, so merging its deltas needs no read of what it wrote itself.
-  const rowCache = new MinuteRowCache();
   const ingest = new TelemetryIngest({
     writeRows: (parts) => copyAccessLogRows(database, parts),
-    writeRollups: (cells) => mergeMinuteCells(db, replicaId, cells, rowCache),
-    onRollups: (cells) => mesh.observe(cells),
+    writeRollups: (batches) => mergeMinuteDeltas(db, replicaId, batches),
+    onRollups: (edges) => mesh.observe(edges),
     metrics: (from, families) => void sink.accept(from.proxyId, families, new Date()),
     queueCapacity: opts.queueCapacity,
     log: log.child({ component: 'telemetry' }),

@@ -6,7 +6,8 @@ import { accessRecord } from '../../test/support/access-log-records.ts';
 import { RollupAccumulator } from '../analytics/rollup.ts';
 import { ensurePartitions } from './partitions.ts';
 import { total as sumCounts } from '../analytics/series.ts';
-import { hourRolledUp, mergeMinuteCells, MinuteRowCache, readRollups, rollUpHour } from './rollups.ts';
+import { hourRolledUp, mergeMinuteCells, readRollups, rollUpHour } from './rollups.ts';
+import type { RollupKind } from './schema.ts';
 import type { Db } from './db.ts';
 import { sql } from 'drizzle-orm';
 
@@ -63,14 +64,13 @@ describe('rollup rows', () => {
   });
 });
 
-/** A db whose next statement sent with `execute` (the upsert), in or out of a transaction, fails once when told. */
+/** A db whose `n`th statement sent with `execute` from now, in or out of a transaction, fails once. */
 function failing(db: Db) {
-  const state = { failNext: false };
+  const state = { failIn: 0 };
   const wrap = <T extends object>(target: T): T =>
     new Proxy(target, {
       get(t, prop) {
-        if (prop === 'execute' && state.failNext) {
-          state.failNext = false;
+        if (prop === 'execute' && state.failIn > 0 && --state.failIn === 0) {
           return async () => {
             throw new Error('connection lost');
           };
@@ -83,69 +83,55 @@ function failing(db: Db) {
   return { db: wrap(db), state };
 }
 
-describe('merging with the cache of this replica\'s rows', () => {
-  /** A cache whose clock stands at 10:10, so the buckets of these cases (10:05-10:08) are recent. */
-  const newCache = () => new MinuteRowCache(5 * 60_000, () => Date.parse('2026-12-02T10:10:00Z'));
+describe('adding deltas in the database', () => {
   const fixture = useTestDatabase();
   beforeAll(() => ensurePartitions(fixture.db, 'traffic_rollups_minute', NOW));
-  const serviceRequests = async (replica: string) =>
-    (await readRollups(fixture.db, 'minute', { from: new Date('2026-12-02T10:00:00Z'), to: new Date('2026-12-02T11:00:00Z'), kind: 'service' }))
-      .filter((r) => r.replica === replica)
-      .map((r) => [r.bucket.toISOString(), r.requests, r.latency.count]);
+  const rowsOf = async (replica: string, kind: RollupKind = 'service') =>
+    (await readRollups(fixture.db, 'minute', { from: new Date('2026-12-02T10:00:00Z'), to: new Date('2026-12-02T11:00:00Z'), kind })).filter((r) => r.replica === replica);
 
-  it('reads a bucket once, then merges from what it wrote itself', async () => {
-    const db = fixture.db;
-    const cache = newCache();
-    await mergeMinuteCells(db, 'cp-c', cellsOf(rec('2026-12-02T10:05:01Z', 10)), cache);
-    expect(cache.bucketsRead).toBe(1);
-    await mergeMinuteCells(db, 'cp-c', cellsOf(rec('2026-12-02T10:05:02Z', 20), rec('2026-12-02T10:05:03Z', 30, 503)), cache);
-    await mergeMinuteCells(db, 'cp-c', cellsOf(rec('2026-12-02T10:05:04Z', 40)), cache);
-    expect(cache.bucketsRead).toBe(1);
-    expect(await serviceRequests('cp-c')).toEqual([['2026-12-02T10:05:00.000Z', 4, 4]]);
+  it('merges histograms as the reader would: same buckets, count, sum, min and max', async () => {
+    // Durations over several octaves, some in the same buckets, in three deltas.
+    const batches = [0, 1, 2].map((k) => Array.from({ length: 40 }, (_, i) => rec(`2026-12-02T10:05:${String(k * 10 + (i % 10)).padStart(2, '0')}Z`, ((i * 37 + k * 11) % 97) * 1.7 + 0.003 * k, i % 9 === 0 ? 503 : 200)));
+    for (const records of batches) await mergeMinuteCells(fixture.db, 'cp-h', cellsOf(...records));
+    const inMemory = cellsOf(...batches.flat()).find((c) => c.kind === 'service')!;
+    const [stored] = await rowsOf('cp-h');
+    expect(stored).toMatchObject({ requests: 120, status2xx: inMemory.status2xx, status5xx: inMemory.status5xx, bytesReceived: 120, bytesSent: 240 });
+    // The sum adds the same durations in another order (per delta, then the deltas): equal but for rounding.
+    const want = inMemory.latency.toJSON();
+    expect(stored!.latency.toJSON()).toEqual({ ...want, s: expect.closeTo(want.s, 6) });
   });
 
-  it('after a restart with the same replica id, a fresh cache merges into the rows stored before', async () => {
-    await mergeMinuteCells(fixture.db, 'cp-r', cellsOf(rec('2026-12-02T10:06:01Z', 10), rec('2026-12-02T10:07:01Z', 10)), newCache());
-    const restarted = newCache();
-    await mergeMinuteCells(fixture.db, 'cp-r', cellsOf(rec('2026-12-02T10:06:30Z', 10)), restarted);
-    await mergeMinuteCells(fixture.db, 'cp-r', cellsOf(rec('2026-12-02T10:07:30Z', 10), rec('2026-12-02T10:06:40Z', 10)), restarted);
-    expect(await serviceRequests('cp-r')).toEqual([
+  it('adds to the rows a replica wrote before it restarted', async () => {
+    await mergeMinuteCells(fixture.db, 'cp-r', cellsOf(rec('2026-12-02T10:06:01Z', 10), rec('2026-12-02T10:07:01Z', 10)));
+    await mergeMinuteCells(fixture.db, 'cp-r', cellsOf(rec('2026-12-02T10:06:30Z', 10)));
+    await mergeMinuteCells(fixture.db, 'cp-r', cellsOf(rec('2026-12-02T10:07:30Z', 10), rec('2026-12-02T10:06:40Z', 10)));
+    expect((await rowsOf('cp-r')).map((r) => [r.bucket.toISOString(), r.requests, r.latency.count])).toEqual([
       ['2026-12-02T10:06:00.000Z', 3, 3],
       ['2026-12-02T10:07:00.000Z', 2, 2],
     ]);
   });
 
-  it('forgets buckets older than its window, and reads them again when a late delta comes', async () => {
-    const db = fixture.db;
-    const cache = newCache();
-    await mergeMinuteCells(db, 'cp-o', cellsOf(rec('2026-12-02T10:01:01Z', 10), rec('2026-12-02T10:06:01Z', 10)), cache);
-    await mergeMinuteCells(db, 'cp-o', cellsOf(rec('2026-12-02T10:01:02Z', 10), rec('2026-12-02T10:06:02Z', 10)), cache);
-    // Both buckets once, then 10:01 again: it is older than 10:10 - 5 min.
-    expect(cache.bucketsRead).toBe(3);
-    expect(await serviceRequests('cp-o')).toEqual([
-      ['2026-12-02T10:01:00.000Z', 2, 2],
-      ['2026-12-02T10:06:00.000Z', 2, 2],
-    ]);
+  it('takes a stored histogram that does not merge as empty, and still adds the counts', async () => {
+    for (const [replica, bad] of [['cp-b1', '"not a histogram"'], ['cp-b2', '{"v":1,"b":[["x",1]],"n":1,"s":1,"min":1,"max":1}'], ['cp-b3', '{"v":99,"b":[],"n":0,"s":0,"min":null,"max":null}']] as const) {
+      await mergeMinuteCells(fixture.db, replica, cellsOf(rec('2026-12-02T10:08:01Z', 10)));
+      await fixture.db.execute(sql`update traffic_rollups_minute set latency = ${bad}::jsonb where replica = ${replica}`);
+      await mergeMinuteCells(fixture.db, replica, cellsOf(rec('2026-12-02T10:08:02Z', 30)));
+      const [row] = await rowsOf(replica);
+      expect([replica, row!.requests, row!.latency.count, row!.latency.min]).toEqual([replica, 2, 1, 30]);
+    }
   });
 
-  it('notices rows deleted behind its back (a truncated table) and reads the bucket again', async () => {
-    const cache = newCache();
-    await mergeMinuteCells(fixture.db, 'cp-t', cellsOf(rec('2026-12-02T10:09:01Z', 10), rec('2026-12-02T10:09:02Z', 10)), cache);
-    await fixture.db.execute(sql`delete from traffic_rollups_minute where replica = 'cp-t'`);
-    await mergeMinuteCells(fixture.db, 'cp-t', cellsOf(rec('2026-12-02T10:09:03Z', 10)), cache);
-    expect(cache.bucketsRead).toBe(2);
-    expect(await serviceRequests('cp-t')).toEqual([['2026-12-02T10:09:00.000Z', 1, 1]]);
-  });
-
-  it('keeps the cache as the table is when a write fails, so the retried deltas count once', async () => {
+  it('stores none of a merge\'s statements when one fails, so the retried deltas count once', async () => {
     const { db, state } = failing(fixture.db);
-    const cache = newCache();
-    await mergeMinuteCells(db, 'cp-f', cellsOf(rec('2026-12-02T10:08:01Z', 10)), cache);
-    const deltas = cellsOf(rec('2026-12-02T10:08:02Z', 10));
-    state.failNext = true;
-    await expect(mergeMinuteCells(db, 'cp-f', deltas, cache)).rejects.toThrow('connection lost');
-    await mergeMinuteCells(db, 'cp-f', deltas, cache);
-    expect(await serviceRequests('cp-f')).toEqual([['2026-12-02T10:08:00.000Z', 2, 2]]);
+    // More routes than one statement takes: the merge is two statements.
+    const deltas = cellsOf(...Array.from({ length: 600 }, (_, i) => rec('2026-12-02T10:09:01Z', 10, 200, { route: `shop/r${i}` })));
+    state.failIn = 2;
+    await expect(mergeMinuteCells(db, 'cp-f', deltas)).rejects.toThrow('connection lost');
+    expect(await rowsOf('cp-f', 'route')).toHaveLength(0);
+    await mergeMinuteCells(db, 'cp-f', deltas);
+    const routes = await rowsOf('cp-f', 'route');
+    expect([routes.length, new Set(routes.map((r) => r.requests))]).toEqual([600, new Set([1])]);
+    expect((await rowsOf('cp-f')).map((r) => r.requests)).toEqual([600]);
   });
 });
 

@@ -1,10 +1,9 @@
 /**
- * The rollup tables: each replica merges its minute deltas into its own minute rows (add to what
- * it stored, write back in one transaction: no other writer has those rows; what it stored comes
- * from a cache of its recent buckets, else a read), the leader merges the minute rows of an hour
- * into the hour table, and readers merge what the filters select.
+ * The rollup tables: each replica adds its minute deltas to its own minute rows (PostgreSQL adds
+ * the counts and merges the histograms, in one transaction), the leader merges the minute rows of
+ * an hour into the hour table, and readers merge what the filters select.
  */
-import { and, asc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { addCounts, emptyCounts, HOUR_MS, type RollupCell, type RollupKey } from '../analytics/rollup.ts';
 import { LatencyHistogram } from '../analytics/histogram.ts';
 import type { Db } from './db.ts';
@@ -50,123 +49,64 @@ const KEY_COLUMNS = 5;
 const TABLE_NAMES = { minute: 'traffic_rollups_minute', hour: 'traffic_rollups_hour' } as const;
 
 /**
- * Replaces rows (same bucket, replica and key) with the given cells in one statement: one
- * array literal per column, unnested into rows, so any number of cells is 16
- * parameters and one round trip (drizzle's multi-row insert typed every one of 16 per row).
+ * Rollup cells as the merge statement takes them: one PostgreSQL array literal per column (the
+ * bucket, then `COLUMNS`), unnested into rows, so any number of cells is 16 parameters and one
+ * round trip (drizzle's multi-row insert typed every one of 16 per row). Made where the cells are
+ * counted (the ingestion worker), so the thread that writes them only passes strings on.
  */
-async function upsert(db: Db, granularity: Granularity, replica: string, cells: readonly RollupCell[]): Promise<void> {
-  if (cells.length === 0) return;
-  const names = COLUMNS.map(([c]) => `"${c}"`);
-  const arrays = sql.join(
-    [sql`${arrayLiteral(cells.map((c) => c.bucket.toISOString()))}::timestamptz[]`, ...COLUMNS.map(([, type, get]) => sql`${arrayLiteral(cells.map(get))}::${sql.raw(type)}[]`)],
-    sql`, `,
-  );
-  const update = sql.raw(names.slice(KEY_COLUMNS).map((n) => `${n} = excluded.${n}`).join(', '));
-  await db.execute(sql`
-    insert into ${sql.raw(TABLE_NAMES[granularity])} ("bucket", "replica", ${sql.raw(names.join(', '))})
-    select u.b, ${replica}::text, ${sql.raw(names.map((_, i) => `u.c${i}`).join(', '))}
-    from unnest(${arrays}) as u(b, ${sql.raw(names.map((_, i) => `c${i}`).join(', '))})
-    on conflict ("bucket", "replica", ${sql.raw(names.slice(0, KEY_COLUMNS).join(', '))}) do update set ${update}`);
+export interface RollupColumns {
+  cells: number;
+  arrays: string[];
 }
 
-/**
- * This replica's minute rows of the last few minutes as it last wrote them. The replica is the only
- * writer of rows with its id, so once a bucket's rows were read (or found absent) the cache knows
- * them exactly, and merging a delta needs no read; a bucket not cached (a restart, a late entry) or
- * whose row count changed behind its back (a truncated table) is read first. Two processes sharing
- * one REPLICA_ID at once are not supported (they never were).
- */
-export class MinuteRowCache {
-  private readonly buckets = new Map<number, Map<string, RollupCell>>();
-  /** Buckets read from the table so far (the reads the cache did not save). */
-  bucketsRead = 0;
+/** Most cells one statement writes: the event loop gets its turn between statements. */
+const MERGE_SLICE = 500;
 
-  /**
-   * Keeps buckets for `keepMs` past the clock (Envoy flushes its access logs every second, so deltas
-   * for older minutes are rare, and a rare one is read). The clock, not the newest bucket, decides:
-   * one entry from a proxy whose clock runs ahead must not evict the present.
-   */
-  constructor(
-    private readonly keepMs = 5 * 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** The stored rows of a bucket, when it is cached. */
-  bucket(ms: number): Map<string, RollupCell> | undefined {
-    return this.buckets.get(ms);
-  }
-
-  /** Records the rows now stored (after a successful write), and forgets buckets too old to matter. */
-  remember(ms: number, rows: Map<string, RollupCell>): void {
-    this.buckets.set(ms, rows);
-    const oldest = this.now() - this.keepMs;
-    for (const b of this.buckets.keys()) if (b < oldest) this.buckets.delete(b);
-  }
-}
-
-/** A cell holding `a` + `b`, leaving both as they were (a cached row must stay as stored if the write fails). */
-const sumOf = (a: RollupCell, b: RollupCell): RollupCell => addCounts(addCounts({ ...a, ...emptyCounts() }, a), b);
-
-/**
- * The stored rows of this replica's buckets: from the cache where the table still holds as many
- * rows as the cache does (one `count(*)` per merge, to notice rows deleted behind its back, e.g. a
- * truncated table), else read and parsed. Each returned map may be the cache's own: do not change
- * it before the write is stored.
- */
-async function storedRows(tx: Db, replica: string, buckets: number[], cache: MinuteRowCache): Promise<Map<number, Map<string, RollupCell>>> {
-  const t = trafficRollupsMinute;
-  const out = new Map<number, Map<string, RollupCell>>();
-  const cached = buckets.filter((ms) => cache.bucket(ms));
-  if (cached.length > 0) {
-    const counts = await tx
-      .select({ bucket: t.bucket, n: sql<number>`count(*)::int` })
-      .from(t)
-      .where(and(eq(t.replica, replica), inArray(t.bucket, cached.map((ms) => new Date(ms)))))
-      .groupBy(t.bucket);
-    const stored = new Map(counts.map((c) => [c.bucket.getTime(), Number(c.n)]));
-    for (const ms of cached) if ((stored.get(ms) ?? 0) === cache.bucket(ms)!.size) out.set(ms, cache.bucket(ms)!);
-  }
-  const missing = buckets.filter((ms) => !out.has(ms));
-  for (const ms of missing) out.set(ms, new Map());
-  if (missing.length > 0) {
-    cache.bucketsRead += missing.length;
-    for (const row of await tx.select().from(t).where(and(eq(t.replica, replica), inArray(t.bucket, missing.map((ms) => new Date(ms)))))) {
-      out.get(row.bucket.getTime())!.set(keyId(row.bucket, row), fromRow(row));
-    }
+/** Cells as statements' columns, `MERGE_SLICE` cells a statement. */
+export function rollupColumns(cells: readonly RollupCell[]): RollupColumns[] {
+  const out: RollupColumns[] = [];
+  for (let i = 0; i < cells.length; i += MERGE_SLICE) {
+    const slice = cells.slice(i, i + MERGE_SLICE);
+    out.push({ cells: slice.length, arrays: [arrayLiteral(slice.map((c) => c.bucket.toISOString())), ...COLUMNS.map(([, , get]) => arrayLiteral(slice.map(get)))] });
   }
   return out;
 }
 
-/** Most cells summed and written by one statement of a merge. */
-const MERGE_SLICE = 500;
+const NAMES = COLUMNS.map(([c]) => `"${c}"`);
+/** On a row already stored: `replace` takes the new values, `add` adds the counts and merges the histograms (migration 0011). */
+const ON_CONFLICT = {
+  replace: NAMES.slice(KEY_COLUMNS).map((n) => `${n} = excluded.${n}`).join(', '),
+  add: NAMES.slice(KEY_COLUMNS).map((n) => (n === '"latency"' ? `${n} = apg_merge_latency(t.${n}, excluded.${n})` : `${n} = t.${n} + excluded.${n}`)).join(', '),
+};
+
+/** Writes one statement's cells into rows of `replica` (same bucket and key: replaced, or added to). */
+async function upsert(db: Db, granularity: Granularity, replica: string, batch: RollupColumns, mode: keyof typeof ON_CONFLICT): Promise<void> {
+  if (batch.cells === 0) return;
+  const arrays = sql.join(
+    batch.arrays.map((literal, i) => sql`${literal}::${sql.raw(i === 0 ? 'timestamptz' : COLUMNS[i - 1]![1])}[]`),
+    sql`, `,
+  );
+  await db.execute(sql`
+    insert into ${sql.raw(TABLE_NAMES[granularity])} as t ("bucket", "replica", ${sql.raw(NAMES.join(', '))})
+    select u.b, ${replica}::text, ${sql.raw(NAMES.map((_, i) => `u.c${i}`).join(', '))}
+    from unnest(${arrays}) as u(b, ${sql.raw(NAMES.map((_, i) => `c${i}`).join(', '))})
+    on conflict ("bucket", "replica", ${sql.raw(NAMES.slice(0, KEY_COLUMNS).join(', '))}) do update set ${sql.raw(ON_CONFLICT[mode])}`);
+}
 
 /**
- * Adds a replica's minute deltas to its stored minute rows, in one transaction. With a cache, the
- * rows of buckets it holds are not read again (see `storedRows`).
+ * Adds a replica's minute deltas to its stored minute rows, all statements in one transaction
+ * (a failed merge adds nothing, so its deltas can be merged again). PostgreSQL adds them to what
+ * is stored: nothing is read back, and a replica that restarted adds to the rows it wrote before.
  */
-export async function mergeMinuteCells(db: Db, replica: string, cells: readonly RollupCell[], cache = new MinuteRowCache()): Promise<void> {
-  if (cells.length === 0) return;
-  const buckets = [...new Set(cells.map((c) => c.bucket.getTime()))];
-  const { stored, totals } = await db.transaction(async (t) => {
-    const tx = t as unknown as Db;
-    const stored = await storedRows(tx, replica, buckets, cache);
-    const totals: RollupCell[] = [];
-    // In slices, each its own statement: the event loop (which also serves xDS and reads the
-    // telemetry streams) gets its turn between them instead of waiting for all the cells' JSON.
-    for (let i = 0; i < cells.length; i += MERGE_SLICE) {
-      const slice = cells.slice(i, i + MERGE_SLICE).map((c) => {
-        const old = stored.get(c.bucket.getTime())!.get(keyId(c.bucket, c));
-        return old ? sumOf(old, c) : c;
-      });
-      await upsert(tx, 'minute', replica, slice);
-      totals.push(...slice);
-    }
-    return { stored, totals };
+export async function mergeMinuteDeltas(db: Db, replica: string, batches: readonly RollupColumns[]): Promise<void> {
+  if (batches.every((b) => b.cells === 0)) return;
+  await db.transaction(async (tx) => {
+    for (const batch of batches) await upsert(tx as unknown as Db, 'minute', replica, batch, 'add');
   });
-  // Only now that the write is stored: a failed one leaves the cache as the table is.
-  for (const c of totals) stored.get(c.bucket.getTime())!.set(keyId(c.bucket, c), c);
-  for (const [ms, rows] of stored) cache.remember(ms, rows);
 }
+
+/** `mergeMinuteDeltas` of cells. */
+export const mergeMinuteCells = (db: Db, replica: string, cells: readonly RollupCell[]) => mergeMinuteDeltas(db, replica, rollupColumns(cells));
 
 /** Which rows to read: a time range and any of the key's fields. */
 export interface RollupFilter {
@@ -200,7 +140,9 @@ export async function rollUpHour(db: Db, hour: Date): Promise<number> {
     const cell = byKey.get(id) ?? { bucket: hour, kind: r.kind, reporter: r.reporter, source: r.source, destination: r.destination, route: r.route, ...emptyCounts() };
     byKey.set(id, addCounts(cell, r));
   }
-  await upsert(db, 'hour', '', [...byKey.values()]);
+  await db.transaction(async (tx) => {
+    for (const batch of rollupColumns([...byKey.values()])) await upsert(tx as unknown as Db, 'hour', '', batch, 'replace');
+  });
   return byKey.size;
 }
 
