@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SETTINGS } from '../src/config.ts';
 import type { Role } from '../src/model/proxy.ts';
+import { ACCESS_LOG_STREAM_BUFFER_BYTES } from '../src/envoy/access-log.ts';
 import { BOOTSTRAP_XDS_CLUSTER } from '../src/model/names.ts';
 import {
   adsCluster,
@@ -86,8 +87,11 @@ describe('envoy/*.yaml bootstraps', () => {
       expect(b.admin?.address?.socketAddress?.portValue).toBe(9901);
     });
 
-    it('is what generated access loggers fall back to: its ADS cluster is the xds_cluster they name', () => {
-      expect(adsCluster(checkBootstrap(load(file)).decoded!)?.name).toBe(BOOTSTRAP_XDS_CLUSTER);
+    it('is what generated access loggers fall back to: its ADS cluster is the xds_cluster they name, its log streams bounded as the served telemetry cluster\'s', () => {
+      const cluster = adsCluster(checkBootstrap(load(file)).decoded!);
+      expect(cluster?.name).toBe(BOOTSTRAP_XDS_CLUSTER);
+      const http2 = cluster?.typedExtensionProtocolOptions?.[HTTP_PROTOCOL_OPTIONS]?.explicitHttpConfig?.http2ProtocolOptions as { initialStreamWindowSize?: { value: number } } | undefined;
+      expect(http2?.initialStreamWindowSize).toEqual({ value: ACCESS_LOG_STREAM_BUFFER_BYTES });
     });
 
     it('sends its stats every 10 s to the control plane\'s metrics service over the ADS cluster, counters as totals, tags in names', () => {

@@ -4,15 +4,20 @@
  * as each stream's backpressure lets it (a write waits for `drain` once grpc-js' buffer is full), or
  * a fixed offered rate over all streams, where a message due on a stream that is backed up is
  * dropped and counted, as Envoy drops logs it cannot buffer: Envoy's gRPC access logger drops a
- * message when its stream is above the high watermark of its buffer (the cluster's
- * `per_connection_buffer_limit_bytes`, 1 MiB by default), so a stream here is backed up while more
- * than 1 MiB of its messages are not yet handed to HTTP/2. Commands come over IPC.
+ * message while its stream is above the high watermark of its send buffer, which the HTTP/2 codec
+ * sets to the cluster's `initial_stream_window_size` (Envoy's default 256 MiB; the clusters this
+ * control plane serves and its bootstraps set `ACCESS_LOG_STREAM_BUFFER_BYTES`, 8 MiB). So a stream
+ * here is backed up while more than that many bytes of its messages are not yet handed to HTTP/2;
+ * ENVOY_STREAM_BUFFER (bytes) plays another limit (the bench before 2026-12-02 played 1 MiB, the
+ * cluster's `per_connection_buffer_limit_bytes`, which bounds the connection's socket buffer, not
+ * what waits for HTTP/2 window). Commands come over IPC.
  *
  * Not `TelemetryStream` of test/support: grpc-js would put all of its clients on one shared
  * connection, and its `send` hides `write()`'s backpressure signal, which both modes need.
  */
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import { ACCESS_LOG_STREAM_BUFFER_BYTES } from '../../src/envoy/access-log.ts';
 import { TELEMETRY_METHODS } from '../../src/protos/telemetry.ts';
 import { Channel, now, processStats } from '../xds/ipc.ts';
 import { encodeTraffic, helloMessage, type EntryShape } from './traffic.ts';
@@ -23,8 +28,8 @@ const identity = (b: Buffer) => b;
 // unsent, hiding the backlog the Envoy model below counts (a write is done once HTTP/2 took it).
 const channelOptions = { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_send_message_length': -1, 'grpc.enable_retries': 0, 'grpc.per_rpc_retry_buffer_size': 0 };
 
-/** Envoy's default buffer limit for a connection (and its gRPC streams), bytes. */
-const ENVOY_BUFFER_LIMIT = 1024 * 1024;
+/** What an Envoy stream may hold unsent before its logs are dropped, bytes (see the module comment). */
+const ENVOY_BUFFER_LIMIT = Number(process.env.ENVOY_STREAM_BUFFER) || ACCESS_LOG_STREAM_BUFFER_BYTES;
 
 interface Stream {
   client: grpc.Client;
@@ -85,10 +90,10 @@ async function pumpMax(s: Stream, deadline: number): Promise<number> {
 }
 
 /** `rate` entries per second over all streams, round robin, until `deadline`. */
-async function offerRate(rate: number, deadline: number): Promise<{ sent: number; offered: number; dropped: number; maxTickGapMs: number; dropsAtSeconds: number[] }> {
+async function offerRate(rate: number, deadline: number): Promise<{ sent: number; offered: number; dropped: number; maxTickGapMs: number; dropsBySecond: number[] }> {
   const perMs = rate / entriesPerMessage / 1000;
   const startedAt = now();
-  const counts = { sent: 0, offered: 0, dropped: 0, maxTickGapMs: 0, dropsAtSeconds: [] as number[] };
+  const counts = { sent: 0, offered: 0, dropped: 0, maxTickGapMs: 0, dropsBySecond: [] as number[] };
   let turn = 0;
   let lastTick = startedAt;
   while (now() < deadline) {
@@ -104,9 +109,9 @@ async function offerRate(rate: number, deadline: number): Promise<{ sent: number
         counts.sent += 1;
       } else {
         counts.dropped += 1;
-        // When the drops happened (tenths of a second into the run), once per tenth.
-        const at = Math.floor((now() - startedAt) / 100) / 10;
-        if (counts.dropsAtSeconds.at(-1) !== at) counts.dropsAtSeconds.push(at);
+        // When the drops happened: entries dropped in each second of the run.
+        const second = Math.floor((now() - startedAt) / 1000);
+        counts.dropsBySecond[second] = (counts.dropsBySecond[second] ?? 0) + entriesPerMessage;
       }
     }
     await new Promise((r) => setTimeout(r, 2));
@@ -132,11 +137,11 @@ ipc.handle('run', async (msg) => {
   const startedAt = now();
   const deadline = startedAt + durationMs;
   const cpu0 = processStats().cpuMs;
-  let out: { sent: number; offered: number; dropped: number; maxTickGapMs: number; dropsAtSeconds: number[] };
+  let out: { sent: number; offered: number; dropped: number; maxTickGapMs: number; dropsBySecond: number[] };
   if (rate) out = await offerRate(rate, deadline);
   else {
     const sent = (await Promise.all(streams.map((s) => pumpMax(s, deadline)))).reduce((a, b) => a + b, 0);
-    out = { sent, offered: sent, dropped: 0, maxTickGapMs: 0, dropsAtSeconds: [] };
+    out = { sent, offered: sent, dropped: 0, maxTickGapMs: 0, dropsBySecond: [] };
   }
   const endedAt = now();
   return {
@@ -146,7 +151,7 @@ ipc.handle('run', async (msg) => {
     offeredEntries: out.offered * entriesPerMessage,
     clientDroppedEntries: out.dropped * entriesPerMessage,
     maxTickGapMs: out.maxTickGapMs,
-    dropsAtSeconds: out.dropsAtSeconds,
+    dropsBySecond: out.dropsBySecond,
     cpuMs: processStats().cpuMs - cpu0,
   };
 });

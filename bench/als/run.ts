@@ -13,13 +13,16 @@
  * (200), FLOOR_DURATION seconds per floor (8), FLOOR_ROUNDS (2, best kept; 0 skips the floors), DATABASE_URL
  * (postgres://postgres@127.0.0.1:5432/apg_bench_als: created fresh, dropped afterwards),
  * PROFILE_DIR=dir (a server CPU profile per scenario), PROBE_MS (1000: how often the xDS probe adds a
- * service whose push it times, probe.ts).
+ * service whose push it times, probe.ts), SERVER_FLAGS (Node flags for the server, as `--trace-gc`),
+ * ENVOY_STREAM_BUFFER (bytes a stand-in Envoy stream holds unsent before it drops logs; 8 MiB, as the
+ * served config sets, load.ts).
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { ACCESS_LOG_STREAM_BUFFER_BYTES } from '../../src/envoy/access-log.ts';
 import { openDatabase } from '../../src/registry/db.ts';
 import { runMigrations } from '../../src/registry/migrate.ts';
 import { forkChild, now, type Channel, type Message } from '../xds/ipc.ts';
@@ -57,6 +60,10 @@ const MESSAGES = num('MESSAGES', 200);
 const FLOOR_MS = num('FLOOR_DURATION', 8) * 1000;
 const FLOOR_ROUNDS = num('FLOOR_ROUNDS', 2);
 const PROBE_MS = num('PROBE_MS', 1000);
+/** What the stand-in Envoy's stream may hold unsent before it drops logs (load.ts). */
+const ENVOY_STREAM_BUFFER = num('ENVOY_STREAM_BUFFER', ACCESS_LOG_STREAM_BUFFER_BYTES);
+/** Extra Node flags for the server process, space-separated (say `--trace-gc`). */
+const SERVER_FLAGS = (env.SERVER_FLAGS ?? '').split(' ').filter(Boolean);
 const DATABASE_URL = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/apg_bench_als';
 const PROFILE_DIR = env.PROFILE_DIR ? path.resolve(env.PROFILE_DIR) : undefined;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -103,10 +110,14 @@ interface LoadRun {
   clientDroppedEntries: number;
   /** The fixed-rate loop's longest gap between two turns (the load generator's own stalls), ms. */
   maxTickGapMs: number;
-  /** When client drops happened, seconds into the run (one mark per tenth of a second). */
-  dropsAtSeconds: number[];
+  /** Entries the client dropped in each second of the run (holes for seconds without drops). */
+  dropsBySecond: (number | undefined)[];
   cpuMs: number;
 }
+
+/** `second: entries` for each second of the run with client drops, as "0: 5,000, 3: 200". */
+const dropSeconds = (bySecond: (number | undefined)[]) =>
+  bySecond.flatMap((n, second) => (n ? [`${second}: ${int(n)}`] : [])).join(', ');
 
 /** One scenario from emptied tables: load, half-close, flush; the counters are deltas of the server's. */
 async function scenario(server: Channel, load: Channel, sql: pg.Client, port: number, probe: XdsProbe, streams: number, mode: 'max' | 'rate'): Promise<ScenarioResult> {
@@ -172,7 +183,7 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
   console.log(
     `${label}: offered ${int(result.offeredPerSecond)}/s, stored ${int(result.storedPerSecond)}/s sustained ` +
       `(${int(result.storedDuringPerSecond)}/s while loading, last entries stored ${dec(result.flushSeconds, 1)} s after, final rollup merge ${dec(result.rollupFlushSeconds, 1)} s more: ${int(result.withRollupsPerSecond)}/s with it), drops ${int(result.droppedFull + result.droppedFailed)}, ` +
-      `client drops ${int(result.clientDropped)}${run.dropsAtSeconds.length ? ` at ${run.dropsAtSeconds.slice(0, 8).join(', ')}${run.dropsAtSeconds.length > 8 ? ', …' : ''} s` : ''}${mode === 'rate' ? ` (load generator's longest stall ${dec(run.maxTickGapMs, 0)} ms)` : ''}, streams paused ${int(result.paused)} (queue or worker) + ${int(result.heldForXds)} (xDS first), max queue ${int(result.maxQueueDepth)} (worker's hand ${dec(result.maxInFlightMiB, 1)} MiB), RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
+      `client drops ${int(result.clientDropped)}${result.clientDropped ? ` (by second of the run: ${dropSeconds(run.dropsBySecond)})` : ''}${mode === 'rate' ? ` (load generator's longest stall ${dec(run.maxTickGapMs, 0)} ms)` : ''}, streams paused ${int(result.paused)} (queue or worker) + ${int(result.heldForXds)} (xDS first), max queue ${int(result.maxQueueDepth)} (worker's hand ${dec(result.maxInFlightMiB, 1)} MiB), RSS ${int(result.maxRssMiB)} MiB (heap ${int(result.maxHeapUsedMiB)} MiB), rollup rows ${int(result.rollupRows)}, ` +
       `CPU server ${dec(result.serverCores)} (${dec(result.serverCpuPerEntryUs, 0)} µs/entry) / load ${dec(result.loadCores)} / PostgreSQL ${dec(result.postgresCores)} / other ${dec(result.otherCores)} cores, event-loop delay p99 ${dec(result.loopDelayP99Ms, 0)} ms, max ${dec(result.loopDelayMaxMs, 0)} ms, xDS push ${pushLatency(xds)}`,
   );
   for (const w of checks(result, run.sentEntries, streams * PER_MESSAGE)) console.log(`  WARNING: ${w}`);
@@ -182,10 +193,10 @@ async function scenario(server: Channel, load: Channel, sql: pg.Client, port: nu
 /** The pipeline scenarios, in their own processes. */
 async function pipeline(url: string, sql: pg.Client): Promise<ScenarioResult[]> {
   // The V8 flag `npm start` and the Docker image run the server with.
-  const server = await start('server.ts', { BENCH_DATABASE_URL: url }, ['--max-semi-space-size=64']);
-  const load = await start('load.ts');
+  const server = await start('server.ts', { BENCH_DATABASE_URL: url }, ['--max-semi-space-size=64', ...SERVER_FLAGS]);
+  const load = await start('load.ts', { ENVOY_STREAM_BUFFER: String(ENVOY_STREAM_BUFFER) });
   const prepared = await load.ipc.call<{ bytes: number }>('prepare', { messages: MESSAGES, perMessage: PER_MESSAGE, shape: SHAPE });
-  console.log(`traffic: ${MESSAGES} messages × ${PER_MESSAGE} entries shaped ${SHAPE}, ${int(prepared.bytes / MESSAGES)} bytes a message`);
+  console.log(`traffic: ${MESSAGES} messages × ${PER_MESSAGE} entries shaped ${SHAPE}, ${int(prepared.bytes / MESSAGES)} bytes a message; the stand-in Envoy drops above ${dec(ENVOY_STREAM_BUFFER / 1048576, 2)} MiB unsent on a stream`);
   const results: ScenarioResult[] = [];
   const probe = new XdsProbe(server.ready.xdsPort as number, `http://127.0.0.1:${server.ready.apiPort as number}`);
   try {

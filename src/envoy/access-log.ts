@@ -23,6 +23,16 @@ const LOGGED_REQUEST_HEADERS = ['traceparent', 'x-request-id'];
 /** The gRPC status of a gRPC request: in the trailers, or the headers of a trailers-only answer (an error counts as its HTTP class). */
 const LOGGED_GRPC_STATUS = ['grpc-status'];
 
+/**
+ * What a proxy's access-log stream may hold before Envoy drops logs: its gRPC access logger drops a
+ * message while the stream is above its write buffer's high watermark, and the HTTP/2 codec sets
+ * that watermark of an upstream stream to the cluster's `initial_stream_window_size` (Envoy's
+ * default 256 MiB). The served telemetry cluster and the bootstraps' `xds_cluster` set it to this:
+ * enough for 280 ms of one stream carrying 50,000 entries/s (~29 MB/s) while the control plane is
+ * busy, and a bounded cost to a proxy whose control plane is away.
+ */
+export const ACCESS_LOG_STREAM_BUFFER_BYTES = 8 * 1024 * 1024;
+
 /** The cluster the access loggers stream to: the served telemetry cluster, else the bootstrap's own way to the control plane. */
 export function accessLogCluster(telemetry: TelemetrySettings): string {
   return telemetry.address ? TELEMETRY_CLUSTER : BOOTSTRAP_XDS_CLUSTER;

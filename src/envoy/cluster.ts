@@ -46,13 +46,13 @@ export function cluster(svc: Service, settings: MeshSettings, subset?: Subset): 
   return { ...out, ...upstreamProtocol(svc.protocol), outlierDetection: NO_EJECTION, ...clusterPolicy(svc.trafficPolicy, svc.protocol) };
 }
 
-/** HTTP/2 upstream for grpc and http2 (Envoy would otherwise speak HTTP/1.1 to them); nothing for the others. */
-function upstreamProtocol(protocol: Protocol | undefined): Plain {
+/** HTTP/2 upstream for grpc and http2 (Envoy would otherwise speak HTTP/1.1 to them), with `http2` as its options; nothing for the others. */
+function upstreamProtocol(protocol: Protocol | undefined, http2: Plain = {}): Plain {
   if (protocol !== 'grpc' && protocol !== 'http2') return {};
   return {
     typedExtensionProtocolOptions: {
       [HTTP_PROTOCOL_OPTIONS]: typed(HTTP_PROTOCOL_OPTIONS, {
-        explicitHttpConfig: { http2ProtocolOptions: {} },
+        explicitHttpConfig: { http2ProtocolOptions: http2 },
       }),
     },
   };
@@ -63,20 +63,20 @@ function upstreamProtocol(protocol: Protocol | undefined): Plain {
  * collector): STATIC for an IP address, STRICT_DNS for a host name (re-resolved, so a moved
  * collector is found again); HTTP/2 upstream for grpc and http2.
  */
-export function addressCluster(name: string, address: HostPort, settings: Pick<MeshSettings, 'connectTimeoutMs'>, protocol?: Protocol): Plain {
+export function addressCluster(name: string, address: HostPort, settings: Pick<MeshSettings, 'connectTimeoutMs'>, protocol?: Protocol, http2?: Plain): Plain {
   const type = addressKind(address.host) === 'hostname' ? 'STRICT_DNS' : 'STATIC';
-  return { ...staticCluster(name, address.host, address.port, settings, protocol), type };
+  return { ...staticCluster(name, address.host, address.port, settings, protocol, http2), type };
 }
 
-/** A cluster with one fixed address (the sidecar's local application), no discovery; HTTP/2 upstream for grpc and http2. */
-export function staticCluster(name: string, address: string, port: number, settings: Pick<MeshSettings, 'connectTimeoutMs'>, protocol?: Protocol): Plain {
+/** A cluster with one fixed address (the sidecar's local application), no discovery; HTTP/2 upstream (with `http2` as its options) for grpc and http2. */
+export function staticCluster(name: string, address: string, port: number, settings: Pick<MeshSettings, 'connectTimeoutMs'>, protocol?: Protocol, http2?: Plain): Plain {
   return {
     name,
     type: 'STATIC',
     connectTimeout: duration(settings.connectTimeoutMs),
     lbPolicy: 'ROUND_ROBIN',
     loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address, portValue: port } } } }] }] },
-    ...upstreamProtocol(protocol),
+    ...upstreamProtocol(protocol, http2),
   };
 }
 

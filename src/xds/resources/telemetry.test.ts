@@ -4,6 +4,7 @@
  * sidecar, and that all of it passes the publish gate. Goldens show the config with it all on.
  */
 import { describe, expect, it } from 'vitest';
+import { ACCESS_LOG_STREAM_BUFFER_BYTES } from '../../envoy/access-log.ts';
 import type { Plain } from '../../envoy/common.ts';
 import { DEFAULT_MESH_SETTINGS, type MeshSettings, type TelemetrySettings, type TracingSettings } from '../../model/mesh.ts';
 import { variantKeys, type Role } from '../../model/proxy.ts';
@@ -127,6 +128,10 @@ describe('access logging and tracing on', () => {
       ['apg-tracing', ['gateway', 'sidecar'], 'STRICT_DNS'],
     ]);
     for (const b of served) expect(b.resource.typedExtensionProtocolOptions).toBeDefined();
+    // A log stream holds at most 8 MiB in the proxy before Envoy drops logs (not its default 256 MiB).
+    const http2 = (c: Plain) => (Object.values(c.typedExtensionProtocolOptions as Plain)[0] as { explicitHttpConfig: { http2ProtocolOptions: Plain } }).explicitHttpConfig.http2ProtocolOptions;
+    expect(served.map((b) => http2(b.resource))).toEqual([{ initialStreamWindowSize: { value: ACCESS_LOG_STREAM_BUFFER_BYTES } }, {}]);
+    expect(ACCESS_LOG_STREAM_BUFFER_BYTES).toBe(8 * 1024 * 1024);
   });
 
   it("names the spans' service: apg-gateway, each inbound listener's service, and per service on shared outbound listeners", () => {

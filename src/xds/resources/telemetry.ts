@@ -4,7 +4,7 @@
  * access loggers, tracing). Proxyless gRPC (API listeners, A36 server listeners) gets none of it:
  * grpc-js-xds implements neither access loggers nor tracers.
  */
-import { accessLogs } from '../../envoy/access-log.ts';
+import { ACCESS_LOG_STREAM_BUFFER_BYTES, accessLogs } from '../../envoy/access-log.ts';
 import { addressCluster } from '../../envoy/cluster.ts';
 import type { Plain } from '../../envoy/common.ts';
 import type { HcmTelemetry } from '../../envoy/http-connection-manager.ts';
@@ -19,7 +19,8 @@ const ENVOY_ROLES = ['gateway', 'sidecar'] as const;
 const clusters = new WeakMap<MeshSettings, BuiltResource[]>();
 
 /**
- * The telemetry cluster (access logging on and an address set; gRPC, so HTTP/2) and the tracing
+ * The telemetry cluster (access logging on and an address set; gRPC, so HTTP/2, its streams'
+ * buffers bounded by `ACCESS_LOG_STREAM_BUFFER_BYTES`) and the tracing
  * cluster (a provider with an address; OTLP over gRPC on HTTP/2, Zipkin's JSON on HTTP/1.1), built
  * once per settings object so that they are encoded once.
  */
@@ -29,7 +30,8 @@ export function telemetryClusters(settings: MeshSettings): BuiltResource[] {
   out = [];
   const { telemetry, tracing } = settings;
   if (telemetry.accessLog && telemetry.address) {
-    out.push({ name: TELEMETRY_CLUSTER, resource: addressCluster(TELEMETRY_CLUSTER, telemetry.address, settings, 'grpc'), roles: ENVOY_ROLES });
+    const http2 = { initialStreamWindowSize: { value: ACCESS_LOG_STREAM_BUFFER_BYTES } };
+    out.push({ name: TELEMETRY_CLUSTER, resource: addressCluster(TELEMETRY_CLUSTER, telemetry.address, settings, 'grpc', http2), roles: ENVOY_ROLES });
   }
   if (tracingEnabled(tracing)) {
     const protocol = tracing.provider === 'opentelemetry' ? 'grpc' : 'http';
