@@ -28,7 +28,7 @@ const LOGGED_GRPC_STATUS = ['grpc-status'];
  * message while the stream is above its write buffer's high watermark, and the HTTP/2 codec sets
  * that watermark of an upstream stream to the cluster's `initial_stream_window_size` (Envoy's
  * default 256 MiB). The served telemetry cluster and the bootstraps' `xds_cluster` set it to this:
- * enough for 280 ms of one stream carrying 50,000 entries/s (~29 MB/s) while the control plane is
+ * enough for ~290 ms of one stream carrying 50,000 entries/s (~29 MB/s) while the control plane is
  * busy, and a bounded cost to a proxy whose control plane is away.
  */
 export const ACCESS_LOG_STREAM_BUFFER_BYTES = 8 * 1024 * 1024;
