@@ -29,7 +29,7 @@ const identity = (b: Buffer) => b;
 const channelOptions = { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_send_message_length': -1, 'grpc.enable_retries': 0, 'grpc.per_rpc_retry_buffer_size': 0 };
 
 /** What an Envoy stream may hold unsent before its logs are dropped, bytes (see the module comment). */
-const ENVOY_BUFFER_LIMIT = Number(process.env.ENVOY_STREAM_BUFFER) || ACCESS_LOG_STREAM_BUFFER_BYTES;
+const ENVOY_BUFFER_LIMIT = Number(process.env.ENVOY_STREAM_BUFFER ?? ACCESS_LOG_STREAM_BUFFER_BYTES);
 
 interface Stream {
   client: grpc.Client;

@@ -287,15 +287,17 @@ describe('TelemetryIngest', () => {
     await ingest.flush(); // closed: answers at once
   });
 
-  it('keeps rollups whose write failed for the next write', async () => {
+  it('keeps rollups whose write failed for the next write, and tells the mesh metrics only of stored ones', async () => {
     let fail = true;
     const write = rollupWriter('ingest-retry');
+    const observed: number[] = [];
     const ingest = ingestOf({
       writeRows: async () => {},
       writeRollups: async (batches) => {
         if (fail) throw new Error('database away');
         await write(batches);
       },
+      onRollups: (edges) => observed.push(...edges.map((e) => e.requests[0])),
       queueCapacity: 1000,
     });
     const stream = ingest.accessLogStream(FROM, noFail);
@@ -310,6 +312,7 @@ describe('TelemetryIngest', () => {
     const service = (await storedRollups('ingest-retry')).find((c) => c.kind === 'service');
     expect(service!.requests).toBe(3);
     expect(service!.latency.count).toBe(3);
+    expect(observed).toEqual([3]);
   });
 
   it('counts refused streams and metrics messages by kind, without a worker', async () => {

@@ -288,12 +288,12 @@ export class TelemetryIngest implements TelemetryReceiver {
     try {
       await this.opts.writeRollups(batch.columns);
       stored = true;
-      this.opts.onRollups?.(batch.edges);
     } catch (err) {
       this.counts.rollupWriteFailures += 1;
       this.opts.log?.warn({ err: (err as Error).message, cells: batch.cells }, 'rollups not stored; kept for the next write');
     }
     if (this.worker === worker) this.post({ t: 'rollups-stored', stored });
+    if (stored) this.opts.onRollups?.(batch.edges);
   }
 
   /**

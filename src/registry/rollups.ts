@@ -59,7 +59,7 @@ export interface RollupColumns {
   arrays: string[];
 }
 
-/** Most cells one statement writes: the event loop gets its turn between statements. */
+/** Most cells one statement writes: statements stay a few hundred KB, and the event loop gets its turn between them. */
 const MERGE_SLICE = 500;
 
 /** Cells as statements' columns, `MERGE_SLICE` cells a statement. */
